@@ -1,0 +1,75 @@
+//! One module per subcommand. Each `run` takes its arguments and the shared [`Ctx`], returns a
+//! [`Status`], and writes its result only through the printer.
+
+mod render;
+mod schema;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::Status;
+use crate::cli::{Cli, Command};
+use crate::output::Printer;
+
+pub use validate::{ValidationReport, validate};
+
+/// What every command gets: where the project is and how to print.
+#[derive(Debug)]
+pub struct Ctx {
+    pub project_dir: PathBuf,
+    pub printer: Printer,
+}
+
+impl Ctx {
+    /// `prod` -> `<project>/stages/prod.yaml`; a value with a `/` or ending in `.yaml` is a path.
+    pub fn stage_file(&self, stage: &str) -> PathBuf {
+        let ext = Path::new(stage).extension().and_then(|e| e.to_str());
+        if stage.contains('/')
+            || ext.is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"))
+        {
+            PathBuf::from(stage)
+        } else {
+            self.project_dir
+                .join("stages")
+                .join(format!("{stage}.yaml"))
+        }
+    }
+}
+
+/// Runs the command the command line names.
+pub fn run(cli: Cli) -> Result<Status> {
+    cli.global.color.apply();
+    let ctx = Ctx {
+        project_dir: project_dir(cli.global.project_dir)?,
+        printer: Printer {
+            json: cli.global.json,
+        },
+    };
+    match cli.command {
+        Command::Render(args) => render::run(&args, &ctx),
+        Command::Validate(args) => validate::run(&args, &ctx),
+        Command::Schema(args) => schema::run(&args, &ctx),
+    }
+}
+
+fn project_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(dir) = explicit {
+        return Ok(dir);
+    }
+    let cwd = std::env::current_dir()?;
+    match cwd.ancestors().find(|dir| dir.join("stages").is_dir()) {
+        Some(dir) => Ok(dir.to_path_buf()),
+        None => bail!(
+            "no stages/ directory in {} or above it; run deployer inside the project or pass --project-dir",
+            cwd.display()
+        ),
+    }
+}
+
+/// Writes `text` to `path`, naming the file in the error.
+pub(crate) fn write_file(path: &Path, text: &str) -> Result<()> {
+    use anyhow::Context;
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}

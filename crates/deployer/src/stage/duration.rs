@@ -1,0 +1,96 @@
+//! Durations in stage files: `90s`, `20m`, `12h`, `7d`, or combined like `1h30m`.
+
+use std::fmt::Write;
+
+/// Parses a duration into seconds. The error shows the accepted forms.
+pub fn parse_duration(s: &str) -> Result<u64, String> {
+    let usage = "write a whole number with a unit s, m, h or d, e.g. `20m`, `12h`, `7d` or `1h30m`";
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(format!("the duration is empty; {usage}"));
+    }
+    let mut total: u64 = 0;
+    let mut digits = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            _ => return Err(format!("`{s}` has `{c}`, which is not a unit; {usage}")),
+        };
+        let n: u64 = digits
+            .parse()
+            .map_err(|_| format!("`{s}` has a unit without a number before it; {usage}"))?;
+        total = n
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("`{s}` is too long a duration; {usage}"))?;
+        digits.clear();
+    }
+    if !digits.is_empty() {
+        return Err(format!("`{s}` ends in a number without a unit; {usage}"));
+    }
+    if total == 0 {
+        return Err(format!("`{s}` is zero; {usage}"));
+    }
+    Ok(total)
+}
+
+/// Formats seconds the way stage files write them, largest units first: `1h30m`, `7d`.
+pub fn format_duration(mut secs: u64) -> String {
+    if secs == 0 {
+        return "0s".to_owned();
+    }
+    let mut out = String::new();
+    for (unit, size) in [('d', 86_400), ('h', 3600), ('m', 60), ('s', 1)] {
+        if secs >= size {
+            let _ = write!(out, "{}{unit}", secs / size);
+            secs %= size;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_forms() {
+        assert_eq!(parse_duration("90s"), Ok(90));
+        assert_eq!(parse_duration("20m"), Ok(1200));
+        assert_eq!(parse_duration("12h"), Ok(43_200));
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("1h30m"), Ok(5400));
+    }
+
+    #[test]
+    fn rejected_forms() {
+        for bad in [
+            "",
+            "12",
+            "h",
+            "12x",
+            "1.5h",
+            "-5m",
+            "0m",
+            "12 h",
+            "99999999999999999999d",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn formatting_round_trips() {
+        for secs in [1, 59, 60, 5400, 86_400, 694_861] {
+            assert_eq!(parse_duration(&format_duration(secs)), Ok(secs));
+        }
+        assert_eq!(format_duration(1020), "17m");
+    }
+}

@@ -1,0 +1,196 @@
+//! Shapes of names and identifiers as AWS and the providers accept them. Pure predicates; the
+//! messages that explain a failure live with the checks in `validate.rs`.
+
+fn all(s: &str, ok: impl Fn(char) -> bool) -> bool {
+    s.chars().all(ok)
+}
+
+/// `us-east-1`, `eu-central-2`, `us-gov-west-1`, `ap-southeast-5`.
+pub(super) fn is_region(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && all(p, |c| c.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|n| (1..=2).contains(&n.len()) && all(n, |c| c.is_ascii_digit()))
+}
+
+pub(super) fn is_stage_name(s: &str) -> bool {
+    (1..=20).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && all(s, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'
+        })
+}
+
+pub(super) fn is_stack_name(s: &str) -> bool {
+    (1..=128).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && all(s, |c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+pub(super) fn is_provider_name(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && all(s, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'
+        })
+}
+
+pub(super) fn is_table_name(s: &str) -> bool {
+    (3..=255).contains(&s.len()) && all(s, |c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
+/// S3 general purpose bucket naming rules.
+pub(super) fn is_bucket_name(s: &str) -> bool {
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (3..=63).contains(&s.len())
+        && all(s, |c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.'
+        })
+        && edge_ok(s.chars().next())
+        && edge_ok(s.chars().last())
+        && !s.contains("..")
+        && s.parse::<std::net::Ipv4Addr>().is_err()
+}
+
+pub(super) fn is_http_url(s: &str) -> bool {
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !r.contains(char::is_whitespace)
+    })
+}
+
+pub(super) fn is_email(s: &str) -> bool {
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.contains(char::is_whitespace)
+        && !domain.contains('@')
+}
+
+/// Reddit's API rules: `<platform>:<app ID>:<version string> (by /u/<reddit username>)`.
+pub(super) fn is_reddit_user_agent(s: &str) -> bool {
+    let token =
+        |t: &str| !t.is_empty() && all(t, |c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    let Some((head, by)) = s.split_once(" (by /u/") else {
+        return false;
+    };
+    let user_ok = by.strip_suffix(')').is_some_and(|u| {
+        (3..=20).contains(&u.len()) && all(u, |c| c.is_ascii_alphanumeric() || "_-".contains(c))
+    });
+    let parts: Vec<&str> = head.split(':').collect();
+    user_ok && parts.len() == 3 && parts.iter().all(|p| token(p))
+}
+
+/// The part of a rule name that stands for a provider: `IG` for Instagram (the seed's name),
+/// `TikTok`, and the name in Pascal case for others.
+pub(super) fn provider_label(name: &str) -> String {
+    match name {
+        "instagram" => "IG".to_owned(),
+        "tiktok" => "TikTok".to_owned(),
+        _ => pascal(name),
+    }
+}
+
+/// `google_ads` -> `GoogleAds`: provider names as parts of CloudFormation logical ids.
+pub(crate) fn pascal(name: &str) -> String {
+    name.split('_')
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next()
+                .map(|c| c.to_ascii_uppercase().to_string() + cs.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regions() {
+        for ok in [
+            "us-east-1",
+            "eu-central-2",
+            "us-gov-west-1",
+            "ap-southeast-5",
+        ] {
+            assert!(is_region(ok), "{ok}");
+        }
+        for bad in [
+            "us-east",
+            "useast1",
+            "US-EAST-1",
+            "u-east-1",
+            "us--1",
+            "us-east-123",
+            "",
+        ] {
+            assert!(!is_region(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn reddit_user_agents() {
+        assert!(is_reddit_user_agent(
+            "web:com.example.refresher:1.0 (by /u/ops)"
+        ));
+        assert!(is_reddit_user_agent(
+            "linux:my-app:v2.3.1 (by /u/some_user)"
+        ));
+        for bad in [
+            "curl/8.0",
+            "web:com.example.refresher (by /u/ops)",
+            "web:com.example.refresher:1.0",
+            "web:com.example.refresher:1.0 (by ops)",
+            "web:com example:1.0 (by /u/ops)",
+            "web:app:1.0 (by /u/o)",
+        ] {
+            assert!(!is_reddit_user_agent(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn buckets_and_urls_and_emails() {
+        assert!(is_bucket_name(
+            "oauth-refresher-artifacts-123456789012-us-east-1"
+        ));
+        for bad in ["Bucket", "ab", "-abc", "abc-", "a..b", "192.168.1.1", "a_b"] {
+            assert!(!is_bucket_name(bad), "{bad}");
+        }
+        assert!(is_http_url("http://localhost:5000"));
+        assert!(is_http_url("https://api.schwabapi.com/v1/oauth/token"));
+        assert!(!is_http_url("ftp://x"));
+        assert!(!is_http_url("https://"));
+        assert!(is_email("ops@example.com"));
+        for bad in [
+            "ops",
+            "ops@",
+            "@example.com",
+            "ops@example",
+            "o ps@example.com",
+            "a@b@c.com",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn labels() {
+        assert_eq!(provider_label("instagram"), "IG");
+        assert_eq!(provider_label("reddit"), "Reddit");
+        assert_eq!(provider_label("google_ads"), "GoogleAds");
+    }
+}

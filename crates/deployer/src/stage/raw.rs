@@ -1,0 +1,157 @@
+//! The stage file as written: serde structs that mirror `stages/<stage>.yaml` one to one.
+//!
+//! Nothing here is validated beyond its YAML type; `validate.rs` turns a [`RawStage`] into a
+//! [`crate::stage::Stage`]. The JSON Schema published at `stages/schema.json` is derived from
+//! these structs, so every field carries its documentation here.
+//!
+//! Unknown keys are rejected: the structs are not `deny_unknown_fields` for serde (the loader
+//! collects every unknown key with `serde_ignored`, so all of them are reported at once), but the
+//! schema says `additionalProperties: false` so editors flag them too.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// One stage of the OAuth refresher: where its stack lives and how it refreshes tokens.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields, title = "OAuth refresher stage")]
+pub struct RawStage {
+    /// Name of the stage; must match the file name (`stages/<stage>.yaml`).
+    pub stage: String,
+    /// AWS region of the stack, e.g. `us-east-1`.
+    pub region: String,
+    /// The AWS account the stage belongs to (12 digits, quoted). The deployer refuses to deploy
+    /// into any other account.
+    pub account_id: String,
+    /// CloudFormation stack name; default `OAuthRefreshStack-<stage>`.
+    #[serde(default)]
+    pub stack_name: Option<String>,
+    /// Endpoint of a local AWS stand-in (moto). `AWS_ENDPOINT_URL` in the environment wins over it.
+    /// Leave empty for real AWS.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Protect the stack (and the tokens table) against deletion.
+    #[serde(default)]
+    pub termination_protection: bool,
+    /// S3 bucket for the refresher's zip artifacts; default `oauth-refresher-artifacts-<account>-<region>`.
+    #[serde(default)]
+    pub artifact_bucket: Option<String>,
+    /// The refresher Lambda function.
+    #[serde(default)]
+    pub function: RawFunction,
+    /// The DynamoDB tables the refresher reads and writes.
+    pub tables: RawTables,
+    /// Where alarms go and when they fire.
+    #[serde(default)]
+    pub alarms: RawAlarms,
+    /// Providers to refresh, by name. `tiktok`, `reddit` and `instagram` are built in; any other
+    /// name needs `kind: oauth2` and a `token_url`.
+    pub providers: BTreeMap<String, RawProvider>,
+    /// Tags applied to the stack and, through it, to every resource that supports tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// Settings of the refresher function.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawFunction {
+    /// CPU architecture of the function: `arm64` (cheaper per GB-second) or `x86_64`.
+    #[serde(default)]
+    pub architecture: Option<String>,
+    /// Memory in MB, 128 to 10240.
+    #[serde(default)]
+    pub memory_mb: Option<u32>,
+    /// Timeout in seconds, 1 to 900.
+    #[serde(default)]
+    pub timeout_s: Option<u32>,
+    /// Reserved concurrency; 1 keeps runs from overlapping. Set to `null` for unreserved.
+    #[serde(default = "default_reserved_concurrency")]
+    pub reserved_concurrency: Option<u32>,
+    /// Days CloudWatch keeps the function's logs (a value CloudWatch Logs accepts).
+    #[serde(default)]
+    pub log_retention_days: Option<u32>,
+    /// The run starts after a random delay of up to this many seconds (spreads load at providers).
+    #[serde(default)]
+    pub jitter_seconds: Option<u32>,
+    /// Log level: `error`, `warn`, `info`, `debug` or `trace`.
+    #[serde(default)]
+    pub log_level: Option<String>,
+}
+
+// serde's `default` on an Option field needs a function; `Some(1)` is the documented default.
+#[allow(clippy::unnecessary_wraps)]
+fn default_reserved_concurrency() -> Option<u32> {
+    Some(1)
+}
+
+/// The tokens table and the analytics table.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawTables {
+    /// Table holding one item per (userId, platform) token set.
+    pub tokens: RawTable,
+    /// Table receiving a `token.refresh` record per outcome.
+    pub analytics: RawTable,
+}
+
+/// A DynamoDB table the stack creates, or adopts by name.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawTable {
+    /// Table name.
+    pub name: String,
+    /// `true`: the stack creates the table. `false`: adopt an existing table of that name.
+    #[serde(default = "default_true")]
+    pub create: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Alarm settings.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawAlarms {
+    /// Email address subscribed to the alarm topic (confirm the subscription once).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Lambda errors in one period that raise the errors alarm.
+    #[serde(default)]
+    pub errors_threshold: Option<u32>,
+    /// Alarm period in seconds: 10, 30 or a multiple of 60.
+    #[serde(default)]
+    pub period_s: Option<u32>,
+}
+
+/// One provider's refresh settings.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawProvider {
+    /// Adapter: `tiktok`, `reddit`, `instagram` or `oauth2` (any RFC 6749 server). Defaults to the
+    /// provider's name for the built-in ones.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Refresh tokens expiring within this window, e.g. `20m`, `12h`, `7d`. Must cover the
+    /// schedule period plus the function's jitter, or tokens expire between runs.
+    pub window: String,
+    /// EventBridge schedule: `rate(15 minutes)` or `cron(0 9 */3 * ? *)` (UTC).
+    pub schedule: String,
+    /// Refresh requests per minute at this provider (the app's rate limit).
+    #[serde(default)]
+    pub rate_limit_per_minute: Option<u32>,
+    /// Refreshes in flight at once for this provider.
+    #[serde(default)]
+    pub concurrency: Option<u32>,
+    /// User-Agent sent to the provider; Reddit requires `<platform>:<app id>:<version> (by /u/<user>)`.
+    #[serde(default)]
+    pub user_agent: Option<String>,
+    /// Token endpoint (https) of an `oauth2` provider.
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// Client authentication of an `oauth2` provider: `basic` (HTTP Basic) or `body` (form fields).
+    #[serde(default)]
+    pub auth: Option<String>,
+}

@@ -1,0 +1,266 @@
+//! What the templates see: the stage plus every name and derived value, computed here once so
+//! the tera templates stay declarative (no arithmetic or naming rules in `templates/`).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::stage::{Provider, Stage, pascal};
+
+/// Namespace of the refresher's Embedded Metric Format metrics (the refresher emits them with
+/// dimensions `[Stage]` and `[Stage, Provider]`; the alarms and the dashboard read them).
+pub const METRICS_NAMESPACE: &str = "OAuthRefresher";
+/// Name of the tokens table's expiry index.
+pub const EXPIRY_INDEX: &str = "byExpiry";
+/// CloudWatch evaluates an alarm over at most this many seconds.
+const MAX_ALARM_RANGE_S: u64 = 7 * 86_400;
+
+#[derive(Debug, Serialize)]
+pub struct Context<'a> {
+    pub stage: &'a Stage,
+    pub names: Names,
+    pub env: BTreeMap<&'static str, EnvValue>,
+    pub rules: Vec<RuleContext>,
+    pub providers: Vec<ProviderContext>,
+    pub outputs: Vec<Output>,
+    pub metrics_namespace: &'static str,
+    pub expiry_index: &'static str,
+    /// Prefix of a DynamoDB table ARN, for `Fn::Sub`.
+    pub table_arn_sub: &'static str,
+}
+
+/// A stack output, exported as `<stack>-<name>`.
+#[derive(Debug, Serialize)]
+pub struct Output {
+    pub name: String,
+    pub description: String,
+    pub value: serde_json::Value,
+}
+
+/// Physical names of the stack's resources, as the runbook and the outputs show them.
+#[derive(Debug, Serialize)]
+pub struct Names {
+    pub function: String,
+    pub log_group: String,
+    pub dlq: String,
+    pub event_bus: String,
+    pub alarm_topic: String,
+    pub key_alias: String,
+    pub credentials_secret: String,
+    pub dashboard: String,
+    pub alarm_prefix: String,
+}
+
+/// An environment variable of the function: a literal, or a CloudFormation intrinsic.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum EnvValue {
+    Literal(String),
+    Intrinsic(serde_json::Value),
+}
+
+#[derive(Debug, Serialize)]
+pub struct RuleContext {
+    pub name: String,
+    pub logical_id: String,
+    pub schedule: String,
+    /// The target's input, a JSON string: `{"providers":["reddit","tiktok"]}`.
+    pub input: String,
+    pub providers: Vec<String>,
+    pub description: String,
+    /// A delivery older than one schedule period is superseded by the next tick.
+    pub max_event_age_s: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProviderContext {
+    pub name: String,
+    /// Pascal case for logical ids: `Tiktok`, `GoogleAds`.
+    pub id: String,
+    /// The no-successful-run alarm: `evaluation_periods` periods of `period_s` cover two
+    /// schedule periods plus the start jitter.
+    pub no_run_period_s: u64,
+    pub no_run_evaluation_periods: u64,
+}
+
+pub fn build(stage: &Stage) -> Context<'_> {
+    let names = names(stage);
+    Context {
+        env: env(stage, &names),
+        outputs: outputs(stage, &names),
+        rules: stage.rules.iter().map(rule).collect(),
+        providers: stage
+            .providers
+            .values()
+            .map(|p| provider(p, stage.function.jitter_seconds))
+            .collect(),
+        names,
+        stage,
+        metrics_namespace: METRICS_NAMESPACE,
+        expiry_index: EXPIRY_INDEX,
+        table_arn_sub: "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/",
+    }
+}
+
+fn names(stage: &Stage) -> Names {
+    let function = stage.function.name.clone();
+    Names {
+        log_group: format!("/aws/lambda/{function}"),
+        dlq: format!("{function}-dlq"),
+        event_bus: format!("oauth-tokens-{}", stage.name),
+        alarm_topic: format!("{function}-alarms"),
+        key_alias: format!("alias/oauth-refresher-{}", stage.name),
+        credentials_secret: format!("{}/provider-credentials", stage.stack_name),
+        dashboard: format!("OAuthTokenHealth-{}", stage.name),
+        alarm_prefix: function.clone(),
+        function,
+    }
+}
+
+/// The function's environment. Provider settings travel as one JSON value; client credentials
+/// never do (they are read from the secret at cold start).
+fn env(stage: &Stage, names: &Names) -> BTreeMap<&'static str, EnvValue> {
+    let providers: BTreeMap<&str, serde_json::Value> = stage
+        .providers
+        .values()
+        .map(|p| (p.name.as_str(), provider_env(p)))
+        .collect();
+    let lit = |s: &str| EnvValue::Literal(s.to_owned());
+    BTreeMap::from([
+        ("STAGE", lit(&stage.name)),
+        ("TOKENS_TABLE", lit(&stage.tables.tokens.name)),
+        ("TOKENS_EXPIRY_INDEX", lit(EXPIRY_INDEX)),
+        ("ANALYTICS_TABLE", lit(&stage.tables.analytics.name)),
+        ("KMS_KEY_ID", lit(&names.key_alias)),
+        ("CREDENTIALS_SECRET_ID", lit(&names.credentials_secret)),
+        (
+            "EVENT_BUS_NAME",
+            EnvValue::Intrinsic(json!({"Fn::GetAtt": ["TokenEventBus", "Name"]})),
+        ),
+        (
+            "DLQ_URL",
+            EnvValue::Intrinsic(json!({"Ref": "RefresherDlq"})),
+        ),
+        (
+            "JITTER_SECONDS",
+            lit(&stage.function.jitter_seconds.to_string()),
+        ),
+        ("LOG_LEVEL", lit(&stage.function.log_level)),
+        ("METRICS_NAMESPACE", lit(METRICS_NAMESPACE)),
+        (
+            "PROVIDERS",
+            EnvValue::Literal(serde_json::to_string(&providers).unwrap_or_default()),
+        ),
+    ])
+}
+
+fn provider_env(p: &Provider) -> serde_json::Value {
+    let mut v = json!({
+        "kind": p.kind,
+        "windowSeconds": p.window_s,
+        "rateLimitPerMinute": p.rate_limit_per_minute,
+        "concurrency": p.concurrency,
+    });
+    if let Some(map) = v.as_object_mut() {
+        if let Some(ua) = &p.user_agent {
+            map.insert("userAgent".into(), json!(ua));
+        }
+        if let Some(url) = &p.token_url {
+            map.insert("tokenUrl".into(), json!(url));
+        }
+        if let Some(auth) = p.auth {
+            map.insert("auth".into(), json!(auth));
+        }
+    }
+    v
+}
+
+fn rule(group: &crate::stage::RuleGroup) -> RuleContext {
+    RuleContext {
+        name: group.name.clone(),
+        logical_id: group.logical_id.clone(),
+        schedule: group.schedule.expression().to_owned(),
+        input: json!({ "providers": group.providers }).to_string(),
+        providers: group.providers.clone(),
+        description: format!(
+            "Refreshes {} tokens ({}, UTC)",
+            group.providers.join(", "),
+            group.schedule
+        ),
+        max_event_age_s: group.schedule.max_gap_s().clamp(60, 86_400),
+    }
+}
+
+fn provider(p: &Provider, jitter_s: u32) -> ProviderContext {
+    let watch = 2 * p.schedule.max_gap_s() + u64::from(jitter_s);
+    // Periods of a minute up to a day; past a day, whole days (CloudWatch's longest period).
+    let period = if watch <= 86_400 {
+        watch.div_ceil(2).div_ceil(60) * 60
+    } else {
+        86_400
+    };
+    let evaluation_periods = watch.div_ceil(period).min(MAX_ALARM_RANGE_S / period);
+    ProviderContext {
+        name: p.name.clone(),
+        id: pascal(&p.name),
+        no_run_period_s: period,
+        no_run_evaluation_periods: evaluation_periods,
+    }
+}
+
+/// The outputs every runbook step names. Values of resources the local stand-in skips
+/// (alarms, subscriptions, queue policies) are never read through `GetAtt` here.
+fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
+    let out = |name: &str, description: &str, value: serde_json::Value| Output {
+        name: name.to_owned(),
+        description: description.to_owned(),
+        value,
+    };
+    let mut outputs = vec![
+        out(
+            "RefreshOAuthFnName",
+            "Name of the refresher function",
+            json!({"Ref": "RefresherFunction"}),
+        ),
+        out(
+            "RefreshOAuthFnArn",
+            "ARN of the refresher function",
+            json!({"Fn::GetAtt": ["RefresherFunction", "Arn"]}),
+        ),
+    ];
+    for rule in &stage.rules {
+        outputs.push(out(
+            &format!("{}Name", rule.logical_id),
+            &format!(
+                "Schedule rule for {} ({})",
+                rule.providers.join(", "),
+                rule.schedule
+            ),
+            json!({"Ref": rule.logical_id}),
+        ));
+    }
+    outputs.extend([
+        out("DlqUrl", "URL of the dead-letter queue (failed deliveries, failed runs, recovery records)", json!({"Ref": "RefresherDlq"})),
+        out("DlqArn", "ARN of the dead-letter queue", json!({"Fn::GetAtt": ["RefresherDlq", "Arn"]})),
+        out("TokensTableName", "DynamoDB table of OAuth token sets", json!(stage.tables.tokens.name)),
+        out("TokensExpiryIndexName", "GSI of the tokens table by platform and expiresAt", json!(EXPIRY_INDEX)),
+        out("AnalyticsTableName", "DynamoDB table of token.refresh records", json!(stage.tables.analytics.name)),
+        out("EventBusName", "Event bus of token.refreshed / token.refresh.failed / token.reauth-required", json!({"Fn::GetAtt": ["TokenEventBus", "Name"]})),
+        out("EventBusArn", "ARN of the token event bus", json!({"Fn::GetAtt": ["TokenEventBus", "Arn"]})),
+        out("AlarmTopicArn", "SNS topic every alarm notifies", json!({"Ref": "AlarmTopic"})),
+        out("LogGroupName", "Log group of the refresher", json!({"Ref": "RefresherLogGroup"})),
+        out("KmsKeyArn", "KMS key of the token envelopes", json!({"Fn::GetAtt": ["TokensKey", "Arn"]})),
+        out("KmsKeyAlias", "Alias of the KMS key", json!(names.key_alias)),
+        out("CredentialsSecretName", "Secrets Manager secret of provider client credentials (set with `deployer secrets set`)", json!(names.credentials_secret)),
+        out(
+            "DashboardUrl",
+            "CloudWatch dashboard of token health",
+            json!({"Fn::Sub": format!(
+                "https://${{AWS::Region}}.console.aws.amazon.com/cloudwatch/home?region=${{AWS::Region}}#dashboards:name={}",
+                names.dashboard
+            )}),
+        ),
+    ]);
+    outputs
+}

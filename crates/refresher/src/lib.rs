@@ -1,0 +1,1 @@
+//! The refresher: finds OAuth tokens about to expire and refreshes them (grows in issue 3).

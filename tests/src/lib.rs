@@ -1,0 +1,7 @@
+//! The test harness: paths of the project and its tools, and the local AWS stand-in.
+//!
+//! Nothing here skips: a missing tool fails the test with the command that installs it
+//! (the README's test command installs them all).
+
+pub mod moto;
+pub mod tools;
