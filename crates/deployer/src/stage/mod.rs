@@ -141,3 +141,6 @@ pub fn json_schema_text() -> String {
     text.push('\n');
     text
 }
+
+#[cfg(test)]
+mod tests;

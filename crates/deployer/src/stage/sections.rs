@@ -10,9 +10,8 @@ use serde_norway::Value;
 use super::Problem;
 use super::raw::{RawAlarms, RawFunction, RawProvider, RawStage, RawTables};
 
-/// Reads the sections of a stage file; `None` when any section could not be read (its problems
-/// are in `problems`).
-pub(super) fn read(text: &str, problems: &mut Vec<Problem>) -> Option<RawStage> {
+/// Reads the sections of a stage file; `None` when the file is not a YAML mapping at all.
+pub(super) fn read(text: &str, problems: &mut Vec<Problem>) -> Option<Parts> {
     let value: Value = match serde_norway::from_str(text) {
         Ok(value) => value,
         Err(err) => {
@@ -44,79 +43,111 @@ pub(super) fn read(text: &str, problems: &mut Vec<Problem>) -> Option<RawStage> 
             problems.push(unknown_key(&[], &key));
         }
     }
-    assemble(top, problems)
+    Some(assemble(top, problems))
 }
 
-fn assemble(mut top: BTreeMap<String, Value>, problems: &mut Vec<Problem>) -> Option<RawStage> {
-    let before = problems.len();
-    let mut take = |name: &str| top.remove(name);
-    let stage = required::<String>(take("stage"), "stage", problems);
-    let region = required::<String>(take("region"), "region", problems);
-    let account_id = required::<String>(take("account_id"), "account_id", problems);
-    let empty = || Value::Mapping(serde_norway::Mapping::new());
-    let stack_name = optional(take("stack_name"), "stack_name", Value::Null, problems);
-    let endpoint_url = optional(take("endpoint_url"), "endpoint_url", Value::Null, problems);
-    let termination_protection = optional(
-        take("termination_protection"),
-        "termination_protection",
-        Value::Bool(false),
-        problems,
-    );
-    let artifact_bucket = optional(
-        take("artifact_bucket"),
-        "artifact_bucket",
-        Value::Null,
-        problems,
-    );
-    let function = optional::<RawFunction>(take("function"), "function", empty(), problems);
-    let tables = required::<RawTables>(take("tables"), "tables", problems);
-    let alarms = optional::<RawAlarms>(take("alarms"), "alarms", empty(), problems);
-    let providers = read_providers(take("providers"), problems);
-    let tags = optional::<BTreeMap<String, String>>(take("tags"), "tags", empty(), problems);
-    if problems.len() > before {
-        return None;
+/// The sections of a stage file that could be read; `None` where a section was missing or had
+/// the wrong shape (its problem is recorded). Validation checks what is here, so one broken section
+/// does not hide the problems of the others.
+#[derive(Debug, Default)]
+pub(super) struct Parts {
+    pub stage: Option<String>,
+    pub region: Option<String>,
+    pub account_id: Option<String>,
+    pub stack_name: Option<Option<String>>,
+    pub endpoint_url: Option<Option<String>>,
+    pub termination_protection: Option<bool>,
+    pub artifact_bucket: Option<Option<String>>,
+    pub function: Option<RawFunction>,
+    pub tables: Option<RawTables>,
+    pub alarms: Option<RawAlarms>,
+    /// The providers that could be read; `providers_complete` is false if any could not.
+    pub providers: BTreeMap<String, RawProvider>,
+    pub providers_complete: bool,
+    pub tags: Option<BTreeMap<String, String>>,
+}
+
+impl Parts {
+    /// The whole stage, when every section could be read.
+    pub(super) fn complete(self) -> Option<RawStage> {
+        if !self.providers_complete {
+            return None;
+        }
+        Some(RawStage {
+            stage: self.stage?,
+            region: self.region?,
+            account_id: self.account_id?,
+            stack_name: self.stack_name?,
+            endpoint_url: self.endpoint_url?,
+            termination_protection: self.termination_protection?,
+            artifact_bucket: self.artifact_bucket?,
+            function: self.function?,
+            tables: self.tables?,
+            alarms: self.alarms?,
+            providers: self.providers,
+            tags: self.tags?,
+        })
     }
-    Some(RawStage {
-        stage: stage?,
-        region: region?,
-        account_id: account_id?,
-        stack_name: stack_name?,
-        endpoint_url: endpoint_url?,
-        termination_protection: termination_protection?,
-        artifact_bucket: artifact_bucket?,
-        function: function?,
-        tables: tables?,
-        alarms: alarms?,
-        providers: providers?,
-        tags: tags?,
-    })
+}
+
+fn assemble(mut top: BTreeMap<String, Value>, problems: &mut Vec<Problem>) -> Parts {
+    let mut take = |name: &str| top.remove(name);
+    let empty = || Value::Mapping(serde_norway::Mapping::new());
+    let (providers, providers_complete) = read_providers(take("providers"), problems);
+    Parts {
+        stage: required(take("stage"), "stage", problems),
+        region: required(take("region"), "region", problems),
+        account_id: required(take("account_id"), "account_id", problems),
+        stack_name: optional(take("stack_name"), "stack_name", Value::Null, problems),
+        endpoint_url: optional(take("endpoint_url"), "endpoint_url", Value::Null, problems),
+        termination_protection: optional(
+            take("termination_protection"),
+            "termination_protection",
+            Value::Bool(false),
+            problems,
+        ),
+        artifact_bucket: optional(
+            take("artifact_bucket"),
+            "artifact_bucket",
+            Value::Null,
+            problems,
+        ),
+        function: optional(take("function"), "function", empty(), problems),
+        tables: required(take("tables"), "tables", problems),
+        alarms: optional(take("alarms"), "alarms", empty(), problems),
+        providers,
+        providers_complete,
+        tags: optional(take("tags"), "tags", empty(), problems),
+    }
 }
 
 /// Providers one by one, so each provider's problems are reported on their own.
 fn read_providers(
     value: Option<Value>,
     problems: &mut Vec<Problem>,
-) -> Option<BTreeMap<String, RawProvider>> {
-    let entries = required::<BTreeMap<String, Value>>(value, "providers", problems)?;
+) -> (BTreeMap<String, RawProvider>, bool) {
+    let Some(entries) = required::<BTreeMap<String, Value>>(value, "providers", problems) else {
+        return (BTreeMap::new(), false);
+    };
     if entries.is_empty() {
         problems.push(Problem::new(
             "providers",
             "no provider is configured; add one, e.g. `tiktok: { window: 12h, schedule: rate(15 minutes) }`",
         ));
-        return None;
+        return (BTreeMap::new(), false);
     }
     let mut out = BTreeMap::new();
-    let mut ok = true;
+    let mut complete = true;
     for (name, value) in entries {
         let field = format!("providers.{name}");
         match required::<RawProvider>(Some(value), &field, problems) {
             Some(p) => {
                 out.insert(name, p);
             }
-            None => ok = false,
+            None => complete = false,
         }
     }
-    ok.then_some(out)
+    (out, complete)
 }
 
 fn required<T: DeserializeOwned>(
@@ -165,8 +196,8 @@ fn deserialize<T: DeserializeOwned>(
         }
     }
     match result {
-        Ok(v) if unknown.is_empty() => Some(v),
-        Ok(_) => None,
+        // Unknown keys are recorded above; the known ones are still checked.
+        Ok(v) => Some(v),
         Err(err) => {
             let mut full = prefix.clone();
             let inner_path = err.path().to_string();

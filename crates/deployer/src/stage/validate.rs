@@ -8,8 +8,9 @@ use super::model::{
     Alarms, Architecture, ClientAuth, Function, Provider, ProviderKind, RuleGroup, Stage, Table,
     Tables,
 };
-use super::raw::{RawAlarms, RawFunction, RawProvider, RawStage, RawTable};
+use super::raw::{RawAlarms, RawFunction, RawProvider, RawTable};
 use super::schedule::Schedule;
+use super::sections::Parts;
 use super::{Problem, names};
 
 /// Retention values CloudWatch Logs accepts (`PutRetentionPolicy`).
@@ -24,34 +25,40 @@ const MAX_SCHEDULE_GAP_S: u64 = 7 * 86_400 / 2;
 /// Instagram long-lived tokens live 60 days and refresh only once 24 hours old (PROVIDERS.md).
 const INSTAGRAM_MAX_WINDOW_S: u64 = 59 * 86_400;
 
+/// Checks every section that could be read, and builds the [`Stage`] when all of them could and
+/// none has a problem.
 pub(super) fn validate(
-    raw: RawStage,
+    parts: Parts,
     file_stem: Option<&str>,
     problems: &mut Vec<Problem>,
 ) -> Option<Stage> {
     let before = problems.len();
     let mut p = Checker { problems };
-    p.check_stage_name(&raw.stage, file_stem);
-    p.check(
-        names::is_region(&raw.region),
-        "region",
-        format!(
-            "`{}` is not an AWS region; write one like `us-east-1` or `eu-west-3`",
-            raw.region
-        ),
-    );
-    p.check(
-        raw.account_id.len() == 12 && raw.account_id.bytes().all(|b| b.is_ascii_digit()),
-        "account_id",
-        format!(
-            "`{}` is not a 12-digit AWS account id; write it quoted, e.g. \"123456789012\"",
-            raw.account_id
-        ),
-    );
-    let stack_name = raw
+    // Names derived from other sections fall back to a stand-in when those are broken, so the
+    // checks of this section still run; the stage is not built then anyway.
+    let stage_name = parts.stage.as_deref().unwrap_or("stage");
+    if let Some(stage) = &parts.stage {
+        p.check_stage_name(stage, file_stem);
+    }
+    if let Some(region) = &parts.region {
+        p.check(
+            names::is_region(region),
+            "region",
+            format!("`{region}` is not an AWS region; write one like `us-east-1` or `eu-west-3`"),
+        );
+    }
+    if let Some(account) = &parts.account_id {
+        p.check(
+            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+            "account_id",
+            format!("`{account}` is not a 12-digit AWS account id; write it quoted, e.g. \"123456789012\""),
+        );
+    }
+    let stack_name = parts
         .stack_name
         .clone()
-        .unwrap_or_else(|| format!("OAuthRefreshStack-{}", raw.stage));
+        .flatten()
+        .unwrap_or_else(|| format!("OAuthRefreshStack-{stage_name}"));
     p.check(
         names::is_stack_name(&stack_name),
         "stack_name",
@@ -60,17 +67,18 @@ pub(super) fn validate(
              letters, digits and hyphens, at most 128 characters"
         ),
     );
-    if let Some(url) = &raw.endpoint_url {
+    if let Some(Some(url)) = &parts.endpoint_url {
         p.check(
             names::is_http_url(url),
             "endpoint_url",
             format!("`{url}` is not an http(s) URL; write e.g. `http://localhost:5000`, or remove it for real AWS"),
         );
     }
-    let artifact_bucket = raw.artifact_bucket.clone().unwrap_or_else(|| {
+    let artifact_bucket = parts.artifact_bucket.clone().flatten().unwrap_or_else(|| {
         format!(
             "oauth-refresher-artifacts-{}-{}",
-            raw.account_id, raw.region
+            parts.account_id.as_deref().unwrap_or("000000000000"),
+            parts.region.as_deref().unwrap_or("us-east-1")
         )
     });
     p.check(
@@ -81,20 +89,26 @@ pub(super) fn validate(
              hyphens and dots, starting and ending with a letter or digit"
         ),
     );
-    let function = p.function(&raw.function, &raw.stage);
-    let tables = p.tables(&raw.tables.tokens, &raw.tables.analytics);
-    let alarms = p.alarms(&raw.alarms);
-    let jitter = function.jitter_seconds;
-    let providers: BTreeMap<String, Provider> = raw
+    let function = parts.function.as_ref().map(|f| p.function(f, stage_name));
+    let tables = parts
+        .tables
+        .as_ref()
+        .map(|t| p.tables(&t.tokens, &t.analytics));
+    let alarms = parts.alarms.as_ref().map(|a| p.alarms(a));
+    let jitter = function.as_ref().map_or(0, |f| f.jitter_seconds);
+    let providers: BTreeMap<String, Provider> = parts
         .providers
         .iter()
         .filter_map(|(name, rp)| Some((name.clone(), p.provider(name, rp, jitter)?)))
         .collect();
-    let rules = p.rule_groups(&providers, &raw.stage);
-    p.tags(&raw.tags);
-    if p.problems.len() > before || providers.len() != raw.providers.len() {
+    let rules = p.rule_groups(&providers, stage_name);
+    if let Some(tags) = &parts.tags {
+        p.tags(tags);
+    }
+    if p.problems.len() > before || providers.len() != parts.providers.len() {
         return None;
     }
+    let raw = parts.complete()?;
     Some(Stage {
         name: raw.stage,
         region: raw.region,
@@ -103,9 +117,9 @@ pub(super) fn validate(
         endpoint_url: raw.endpoint_url,
         termination_protection: raw.termination_protection,
         artifact_bucket,
-        function,
-        tables,
-        alarms,
+        function: function?,
+        tables: tables?,
+        alarms: alarms?,
         providers,
         rules,
         tags: raw.tags,
@@ -355,7 +369,8 @@ impl Checker<'_> {
                     .map(|(n, _)| (strsim::levenshtein(n, name), *n))
                     .filter(|(d, _)| *d <= 2)
                     .min();
-                let hint = nearest.map_or(String::new(), |(_, n)| format!("did you mean `{n}`? "));
+                let hint =
+                    nearest.map_or(String::new(), |(_, n)| format!("did you mean `{n}`? Or, "));
                 self.problems.push(Problem::new(
                     format!("providers.{name}"),
                     format!(
@@ -446,7 +461,7 @@ impl Checker<'_> {
                 self.check(
                     !ua.trim().is_empty() && ua.len() <= 256 && !ua.contains(['\r', '\n']),
                     &field,
-                    "a User-Agent must be one line of 1-256 characters".to_owned(),
+                    "a User-Agent must be one line of 1-256 characters; shorten it or remove the line breaks".to_owned(),
                 );
             }
             (_, None) => {}
