@@ -1,0 +1,61 @@
+# Sourced by scripts/test (and the demo): installs what the suite needs on a fresh machine and
+# sets the environment the build uses. Idempotent: a second run only checks.
+#
+# - Python venvs from the pinned requirements: .venv (moto server, cfn-lint) and .venv-checkov
+#   (checkov's pins clash with moto's). Rebuilt when a requirements file changes.
+# - Rust components the checks need (rustfmt, clippy), added through rustup when missing.
+# - A cargo target directory outside the clone that persists between runs on one machine
+#   (BUILD-FACTS.md: a fresh clone then rebuilds in seconds, not minutes).
+
+project_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+find_python() {
+  for candidate in python3.12 python3.11 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 \
+      && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  echo "no Python 3.9+ with the venv module found; install python3 and python3-venv" >&2
+  return 1
+}
+
+# venv DIR REQUIREMENTS: creates or refreshes DIR from REQUIREMENTS.
+ensure_venv() {
+  local dir="$project_root/$1" requirements="$project_root/$2" stamp want python
+  stamp="$dir/.requirements.sha256"
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return 0
+  fi
+  python="$(find_python)"
+  say "installing $2 into $1 (once per requirements change)"
+  rm -rf "$dir"
+  "$python" -m venv "$dir"
+  "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$want" > "$stamp"
+}
+
+ensure_rust() {
+  command -v cargo >/dev/null 2>&1 || { echo "cargo not found; install Rust with rustup" >&2; return 1; }
+  local missing=()
+  cargo fmt --version >/dev/null 2>&1 || missing+=(rustfmt)
+  cargo clippy --version >/dev/null 2>&1 || missing+=(clippy)
+  if ((${#missing[@]})); then
+    say "adding rustup components: ${missing[*]}"
+    rustup component add "${missing[@]}"
+  fi
+}
+
+setup_environment() {
+  ensure_rust
+  ensure_venv .venv tools/requirements.txt
+  ensure_venv .venv-checkov tools/requirements-checkov.txt
+  export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oauth-refresher/target}"
+  # Incremental artifacts only slow a from-scratch build and double the target dir.
+  export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+  export CFN_LINT="$project_root/.venv/bin/cfn-lint"
+}
