@@ -169,3 +169,32 @@ fn errors_print_file_line_field_and_fix() {
         "{text}"
     );
 }
+
+#[test]
+fn the_window_must_cover_the_longest_gap_plus_jitter() {
+    let with = |window: &str, schedule: &str| {
+        MINIMAL
+            .replace("window: 12h", &format!("window: {window}"))
+            .replace(
+                "schedule: rate(15 minutes)",
+                &format!("schedule: {schedule}"),
+            )
+            + "function: { jitter_seconds: 60 }\n"
+    };
+    let ok = |text: &str| parse(text, Path::new("demo.yaml")).is_ok();
+    // rate(15 minutes) + 60 s of jitter: 16m is enough, 15m59s is not.
+    assert!(ok(&with("16m", "rate(15 minutes)")));
+    assert!(!ok(&with("15m59s", "rate(15 minutes)")));
+    // Every third day of the month at 09:00 UTC: up to 3 days between runs.
+    assert!(ok(&with("3d1m", "cron(0 9 */3 * ? *)")));
+    assert!(!ok(&with("3d", "cron(0 9 */3 * ? *)")));
+    // Weekdays only: Friday 17:00 to Monday 08:00 is the longest gap.
+    assert!(ok(&with("2d15h1m", "cron(0 8-17 ? * MON-FRI *)")));
+    assert!(!ok(&with("2d15h", "cron(0 8-17 ? * MON-FRI *)")));
+    let found = problems(&with("1h", "rate(1 day)"));
+    assert_eq!(found[0].0, "providers.tiktok.window");
+    assert!(
+        found[0].2.contains("make the window at least 1d1m"),
+        "{found:?}"
+    );
+}
