@@ -119,8 +119,7 @@ impl Drop for Moto {
 fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free loopback port: {e}"))
+        .map_or_else(|e| panic!("no free loopback port: {e}"), |a| a.port())
 }
 
 /// Whether an HTTP server answers on the port.

@@ -1,6 +1,9 @@
 //! The `local` stage's rendered template, created in the local AWS stand-in through the Rust SDK,
 //! and what it created read back through each service's own API.
 
+// Helpers of a test fail it by panicking, as the test functions do.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -184,7 +187,12 @@ async fn assert_queue_and_rules(moto: &Moto, stage: &Stage) {
             described.schedule_expression(),
             Some(rule.schedule.expression())
         );
-        assert_eq!(described.state().map(|s| s.as_str()), Some("ENABLED"));
+        assert_eq!(
+            described
+                .state()
+                .map(aws_sdk_eventbridge::types::RuleState::as_str),
+            Some("ENABLED")
+        );
         let targets = events
             .list_targets_by_rule()
             .rule(&rule.name)
@@ -204,7 +212,7 @@ async fn assert_queue_and_rules(moto: &Moto, stage: &Stage) {
         assert_eq!(
             target
                 .retry_policy()
-                .and_then(|r| r.maximum_retry_attempts()),
+                .and_then(aws_sdk_eventbridge::types::RetryPolicy::maximum_retry_attempts),
             Some(4)
         );
     }
@@ -218,7 +226,10 @@ async fn assert_function(moto: &Moto, stage: &Stage) {
         .send()
         .await
         .unwrap();
-    assert_eq!(f.runtime().map(|r| r.as_str()), Some("provided.al2023"));
+    assert_eq!(
+        f.runtime().map(aws_sdk_lambda::types::Runtime::as_str),
+        Some("provided.al2023")
+    );
     assert_eq!(f.handler(), Some("bootstrap"));
     assert_eq!(
         f.memory_size(),

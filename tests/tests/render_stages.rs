@@ -1,6 +1,9 @@
 //! Every stage file renders, deterministically, to the committed snapshot; the structural checks
 //! find nothing in any of them. A template change shows up here as a reviewed snapshot diff.
 
+// Helpers of a test fail it by panicking, as the test functions do.
+#![allow(clippy::unwrap_used)]
+
 use deployer::template::check::{Severity, check};
 use suite::tools::stage_files;
 

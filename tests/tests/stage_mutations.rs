@@ -1,6 +1,9 @@
 //! Mutation test of the stage files: hundreds of broken variants of every committed stage, each
 //! of which must be rejected with a problem that names the broken field; none may panic.
 
+// Helpers of a test fail it by panicking, as the test functions do.
+#![allow(clippy::unwrap_used)]
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
@@ -59,6 +62,10 @@ const PROVIDER_SEMANTIC: &[(&str, &[&str])] = &[
     ("rate_limit_per_minute", &["0", "1000000"]),
     ("concurrency", &["0", "65"]),
     ("auth", &["digest"]),
+    (
+        "token_url",
+        &["http://insecure.example.com/token", "not a url", "https://"],
+    ),
 ];
 
 fn main_mutants(name: &str, doc: &Value) -> Vec<Mutant> {

@@ -1,6 +1,9 @@
 //! The independent checkers judge every stage's rendered template: cfn-lint (no error or warning)
 //! and checkov (no failed check; suppressions sit in the template with their reason).
 
+// Helpers of a test fail it by panicking, as the test functions do.
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 
 use serde_json::Value;

@@ -1,5 +1,8 @@
 //! The `deployer` binary as users and CI run it: output streams, JSON, and exit codes.
 
+// Helpers of a test fail it by panicking, as the test functions do.
+#![allow(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -67,6 +67,24 @@ pub(super) fn is_http_url(s: &str) -> bool {
     })
 }
 
+/// `http://localhost:8080/...`, `http://127.0.0.1/...`, `http://[::1]:9/...`.
+pub(super) fn is_loopback_url(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = if authority.starts_with('[') {
+        authority
+            .split(']')
+            .next()
+            .map(|h| format!("{h}]"))
+            .unwrap_or_default()
+    } else {
+        authority.split(':').next().unwrap_or("").to_owned()
+    };
+    matches!(host.as_str(), "localhost" | "127.0.0.1" | "[::1]")
+}
+
 pub(super) fn is_email(s: &str) -> bool {
     let Some((local, domain)) = s.split_once('@') else {
         return false;
@@ -174,6 +192,11 @@ mod tests {
         assert!(is_http_url("https://api.schwabapi.com/v1/oauth/token"));
         assert!(!is_http_url("ftp://x"));
         assert!(!is_http_url("https://"));
+        assert!(is_loopback_url("http://localhost:8080/oauth/token"));
+        assert!(is_loopback_url("http://127.0.0.1/x"));
+        assert!(is_loopback_url("http://[::1]:9/"));
+        assert!(!is_loopback_url("http://localhost.evil.com/x"));
+        assert!(!is_loopback_url("http://10.0.0.1/x"));
         assert!(is_email("ops@example.com"));
         for bad in [
             "ops",

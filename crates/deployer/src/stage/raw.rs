@@ -148,7 +148,8 @@ pub struct RawProvider {
     /// User-Agent sent to the provider; Reddit requires `<platform>:<app id>:<version> (by /u/<user>)`.
     #[serde(default)]
     pub user_agent: Option<String>,
-    /// Token endpoint (https) of an `oauth2` provider.
+    /// Token endpoint (https) of an `oauth2` provider; for the built-in ones it overrides their
+    /// endpoint (plain http only on localhost, for local provider fakes).
     #[serde(default)]
     pub token_url: Option<String>,
     /// Client authentication of an `oauth2` provider: `basic` (HTTP Basic) or `body` (form fields).

@@ -57,7 +57,6 @@ pub(super) fn validate(
     let stack_name = parts
         .stack_name
         .clone()
-        .flatten()
         .unwrap_or_else(|| format!("OAuthRefreshStack-{stage_name}"));
     p.check(
         names::is_stack_name(&stack_name),
@@ -67,14 +66,14 @@ pub(super) fn validate(
              letters, digits and hyphens, at most 128 characters"
         ),
     );
-    if let Some(Some(url)) = &parts.endpoint_url {
+    if let Some(url) = &parts.endpoint_url {
         p.check(
             names::is_http_url(url),
             "endpoint_url",
             format!("`{url}` is not an http(s) URL; write e.g. `http://localhost:5000`, or remove it for real AWS"),
         );
     }
-    let artifact_bucket = parts.artifact_bucket.clone().flatten().unwrap_or_else(|| {
+    let artifact_bucket = parts.artifact_bucket.clone().unwrap_or_else(|| {
         format!(
             "oauth-refresher-artifacts-{}-{}",
             parts.account_id.as_deref().unwrap_or("000000000000"),
@@ -468,6 +467,8 @@ impl Checker<'_> {
         }
     }
 
+    /// `token_url` is required for `oauth2` and overrides a built-in adapter's endpoint (a local
+    /// provider fake, a proxy); `auth` is only for `oauth2`.
     fn oauth2_settings(
         &mut self,
         name: &str,
@@ -475,31 +476,30 @@ impl Checker<'_> {
         raw: &RawProvider,
     ) -> Option<ClientAuth> {
         let field = |f: &str| format!("providers.{name}.{f}");
-        if kind != ProviderKind::Oauth2 {
-            for (key, set) in [
-                ("token_url", raw.token_url.is_some()),
-                ("auth", raw.auth.is_some()),
-            ] {
-                self.check(
-                    !set,
-                    &field(key),
-                    format!("`{key}` is only for `kind: oauth2` providers; the {name} adapter knows its endpoint; remove it"),
-                );
-            }
-            return None;
-        }
         match raw.token_url.as_deref() {
-            None => self.problems.push(Problem::new(
+            None if kind == ProviderKind::Oauth2 => self.problems.push(Problem::new(
                 field("token_url"),
                 "an oauth2 provider needs its token endpoint; add e.g. `token_url: https://auth.example.com/oauth/token`",
             )),
+            None => {}
             Some(url) => {
                 self.check(
-                    url.starts_with("https://") && names::is_http_url(url),
+                    names::is_http_url(url) && (url.starts_with("https://") || names::is_loopback_url(url)),
                     &field("token_url"),
-                    format!("`{url}` is not an https URL; token requests carry secrets and need TLS"),
+                    format!(
+                        "`{url}` is not an https URL; token requests carry secrets and need TLS \
+                         (plain http is accepted only for localhost, for local provider fakes)"
+                    ),
                 );
             }
+        }
+        if kind != ProviderKind::Oauth2 {
+            self.check(
+                raw.auth.is_none(),
+                &field("auth"),
+                format!("`auth` is only for `kind: oauth2` providers; the {name} adapter knows how to authenticate; remove it"),
+            );
+            return None;
         }
         match raw.auth.as_deref() {
             None | Some("basic") => Some(ClientAuth::Basic),

@@ -1,0 +1,172 @@
+//! The providers' client credentials, read from the credentials secret (never from the environment).
+//!
+//! `deployer secrets set` writes the secret as one JSON object:
+//! `{"tiktok": {"client_id": "...", "client_secret": "..."}, ...}`. TikTok calls its id `client_key`
+//! at its API; the secret still stores it as `client_id` and the TikTok adapter renames it on the wire.
+//! Problems are reported without ever quoting a value: a parser's message could echo a secret, so
+//! only positions and field names appear.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+
+use super::{Config, ConfigError};
+use crate::secret::SecretString;
+
+/// One app's OAuth client credentials. `Debug` shows the id but never the secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientCredentials {
+    /// `client_id` (TikTok's `client_key`).
+    pub client_id: String,
+    pub client_secret: SecretString,
+}
+
+/// Credentials per configured provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials(BTreeMap<String, ClientCredentials>);
+
+impl Credentials {
+    /// Parses the secret's JSON and checks that every configured provider that needs credentials has
+    /// them. Providers that need none (Instagram) get empty credentials when the secret has no entry;
+    /// entries for providers this stage does not configure are ignored.
+    pub fn parse(secret_json: &str, config: &Config) -> Result<Self, ConfigError> {
+        let secret_id = &config.credentials_secret_id;
+        let object: Map<String, Value> = serde_json::from_str(secret_json).map_err(|err| {
+            let problem = format!(
+                "the credentials secret `{secret_id}` is not a JSON object of provider -> \
+                 {{\"client_id\", \"client_secret\"}} (line {}, column {})",
+                err.line(),
+                err.column()
+            );
+            ConfigError {
+                problems: vec![problem],
+            }
+        })?;
+        let mut found = BTreeMap::new();
+        let mut problems = Vec::new();
+        for (name, provider) in &config.providers {
+            let fix = format!(
+                "run `deployer secrets set --stage {} --provider {name}`",
+                config.stage
+            );
+            match object.get(name) {
+                None if !provider.kind.needs_credentials() => {
+                    found.insert(name.clone(), ClientCredentials::default());
+                }
+                None => problems.push(format!(
+                    "provider `{name}` has no credentials in the secret `{secret_id}`: {fix}"
+                )),
+                Some(entry) => match entry_credentials(entry) {
+                    Ok(creds) => {
+                        found.insert(name.clone(), creds);
+                    }
+                    Err(what) => problems.push(format!(
+                        "provider `{name}` in the secret `{secret_id}` {what}: {fix}"
+                    )),
+                },
+            }
+        }
+        if problems.is_empty() {
+            Ok(Self(found))
+        } else {
+            Err(ConfigError { problems })
+        }
+    }
+
+    /// The credentials of one provider.
+    pub fn get(&self, provider: &str) -> Option<&ClientCredentials> {
+        self.0.get(provider)
+    }
+}
+
+/// Reads one entry; the error says what is wrong without quoting any value.
+fn entry_credentials(entry: &Value) -> Result<ClientCredentials, &'static str> {
+    let Some(entry) = entry.as_object() else {
+        return Err("is not an object with client_id and client_secret");
+    };
+    let field = |name: &str| {
+        entry
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
+    match (field("client_id"), field("client_secret")) {
+        (Some(id), Some(secret)) => Ok(ClientCredentials {
+            client_id: id.to_owned(),
+            client_secret: SecretString::new(secret),
+        }),
+        (None, Some(_)) => Err("has no client_id string (TikTok's client_key goes there too)"),
+        (Some(_), None) => Err("has no client_secret string"),
+        (None, None) => Err("has neither a client_id nor a client_secret string"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::config;
+
+    const SECRET: &str = r#"{
+        "tiktok": {"client_id": "tt-key", "client_secret": "tt-secret-value"},
+        "reddit": {"client_id": "rd-id", "client_secret": "rd-secret-value"},
+        "schwab": {"client_id": "sw-id", "client_secret": "sw-secret-value"},
+        "unused": {"client_id": "x", "client_secret": "y"}
+    }"#;
+
+    #[test]
+    fn parses_every_configured_provider() {
+        let creds = Credentials::parse(SECRET, &config()).unwrap();
+        let tiktok = creds.get("tiktok").unwrap();
+        assert_eq!(tiktok.client_id, "tt-key");
+        assert_eq!(tiktok.client_secret.expose(), "tt-secret-value");
+        assert_eq!(creds.get("instagram"), Some(&ClientCredentials::default()));
+        assert_eq!(creds.get("unused"), None);
+    }
+
+    #[test]
+    fn debug_hides_secrets() {
+        let creds = Credentials::parse(SECRET, &config()).unwrap();
+        let shown = format!("{creds:?}");
+        assert!(!shown.contains("secret-value"), "{shown}");
+        assert!(shown.contains("client_secret: ***"), "{shown}");
+    }
+
+    #[test]
+    fn missing_provider_names_the_fix() {
+        let json = r#"{"tiktok": {"client_id": "a", "client_secret": "b"}, "reddit": {"client_id": "a", "client_secret": "b"}}"#;
+        let err = Credentials::parse(json, &config()).unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "provider `schwab` has no credentials in the secret `OAuthRefreshStack-prod/provider-credentials`: \
+              run `deployer secrets set --stage prod --provider schwab`"
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_entries_never_quote_values() {
+        let json = r#"{"tiktok": {"client_key": "k", "client_secret": "leak-me"},
+                       "reddit": {"client_id": "a", "client_secret": 42},
+                       "schwab": "leak-me-too"}"#;
+        let err = Credentials::parse(json, &config()).unwrap_err();
+        assert_eq!(err.problems.len(), 3, "{err}");
+        let text = err.to_string();
+        assert!(!text.contains("leak-me"), "{text}");
+        assert!(text.contains(
+            "`tiktok` in the secret `OAuthRefreshStack-prod/provider-credentials` has no client_id"
+        ));
+        assert!(
+            text.contains("`reddit` in the secret") && text.contains("has no client_secret string")
+        );
+        assert!(text.contains("`schwab` in the secret") && text.contains("is not an object"));
+    }
+
+    #[test]
+    fn invalid_json_gives_position_only() {
+        let err = Credentials::parse(r#"{"tiktok": "secret-value"#, &config()).unwrap_err();
+        assert_eq!(err.problems.len(), 1);
+        assert!(!err.problems[0].contains("secret-value"));
+        assert!(err.problems[0].contains("line 1, column"), "{err}");
+    }
+}
