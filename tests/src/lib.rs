@@ -1,10 +1,7 @@
-//! The test harness: paths of the project and its tools, and the local AWS stand-in.
-//!
-//! Nothing here skips: a missing tool fails the test with the command that installs it
-//! (the README's test command installs them all).
+//! The integration suite's own helpers; the harness (moto, tool paths) is the `testkit` crate,
+//! re-exported here so tests write `suite::moto::Moto`. [`stack`] creates the `local` stage's
+//! stack in moto for the tests that need its resources.
 
-// A harness fails a test by panicking with the reason; saying so on every function adds nothing.
-#![allow(clippy::missing_panics_doc)]
+pub use testkit::{moto, tools};
 
-pub mod moto;
-pub mod tools;
+pub mod stack;

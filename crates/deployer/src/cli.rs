@@ -28,6 +28,12 @@ pub struct GlobalArgs {
     /// When to use colour; `auto` honours NO_COLOR and FORCE_COLOR.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// AWS profile (else `AWS_PROFILE` and the standard credential chain).
+    #[arg(long, global = true, env = "AWS_PROFILE", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region (else the stage's `region`).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
     /// Project directory holding stages/ (default: the nearest one up from the current directory).
     #[arg(long, global = true, env = "DEPLOYER_PROJECT_DIR", value_name = "DIR")]
     pub project_dir: Option<PathBuf>,
@@ -41,6 +47,71 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of stage files (committed as stages/schema.json).
     Schema(SchemaArgs),
+    /// Build the refresher for the stage, zip it and upload it unless already uploaded.
+    Package(PackageArgs),
+    /// Package, then create or update the stack through a change set, and print its outputs.
+    Deploy(DeployArgs),
+    /// Print the stack's outputs.
+    Outputs(OutputsArgs),
+    /// Delete the stack (the tables and their key are retained).
+    Destroy(DestroyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// Cargo profile to build the refresher with.
+    #[arg(long, default_value = "release", value_name = "PROFILE")]
+    pub cargo_profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// Execute the change set without asking (there is never a prompt without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Allow replacing or removing a stateful resource (tables, KMS key): their data is lost.
+    #[arg(long)]
+    pub allow_replace: bool,
+    /// Cargo profile to build the refresher with.
+    #[arg(long, default_value = "release", value_name = "PROFILE")]
+    pub cargo_profile: String,
+}
+
+/// How `outputs` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// `{"Key": "value"}`.
+    Json,
+    /// `Key=value` lines, shell-quoted, for CI.
+    Env,
+    /// A Markdown table, for runbooks.
+    Markdown,
+    /// Aligned text.
+    Table,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputsArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// Delete without asking for the stack name.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Lift termination protection of a protected stage first.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

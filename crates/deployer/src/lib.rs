@@ -4,14 +4,23 @@
 //! - [`stage`]: `stages/<stage>.yaml` parsed and validated into a [`stage::Stage`] (pure).
 //! - [`template`]: the stage rendered with tera from `templates/` into one CloudFormation
 //!   template, and its structural checks (pure).
+//! - [`package`]: the refresher built for the stage, checked for provided.al2023, zipped
+//!   reproducibly and named by its SHA-256.
 //! - [`lint`]: cfn-lint over a rendered template, when it is installed.
+//! - [`aws`]: the only module that calls AWS: thin wrappers over the SDK clients.
+//! - [`plan`]: a change set as data, with dangerous replacements singled out (pure).
+//! - [`deploy`]: the deploy sequence: upload, create or change set, guard, execute, wait.
 //! - [`commands`]: one module per subcommand; each returns a value the printer shows as text or JSON.
 //! - [`cli`]: the clap definition; `main.rs` only parses, runs and maps the result to an exit code.
 
+pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod deploy;
 pub mod lint;
 pub mod output;
+pub mod package;
+pub mod plan;
 pub mod stage;
 pub mod status;
 pub mod template;

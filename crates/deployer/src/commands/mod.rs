@@ -1,28 +1,39 @@
 //! One module per subcommand. Each `run` takes its arguments and the shared [`Ctx`], returns a
 //! [`Status`], and writes its result only through the printer.
 
+mod deploy;
+mod destroy;
+mod outputs;
+mod package;
 mod render;
 mod schema;
 mod validate;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::Status;
+use crate::aws::{Aws, AwsArgs};
 use crate::cli::{Cli, Command};
 use crate::output::Printer;
 
 pub use validate::{ValidationReport, validate};
 
-/// What every command gets: where the project is and how to print.
+/// What every command gets: where the project is, how to print, how to reach AWS.
 #[derive(Debug)]
 pub struct Ctx {
     pub project_dir: PathBuf,
     pub printer: Printer,
+    pub aws_args: AwsArgs,
 }
 
 impl Ctx {
+    /// AWS clients' configuration for a stage.
+    pub async fn aws(&self, stage: &crate::stage::Stage) -> Aws {
+        Aws::connect(stage, &self.aws_args).await
+    }
+
     /// `prod` -> `<project>/stages/prod.yaml`; a value with a `/` or ending in `.yaml` is a path.
     pub fn stage_file(&self, stage: &str) -> PathBuf {
         let ext = Path::new(stage).extension().and_then(|e| e.to_str());
@@ -46,12 +57,29 @@ pub fn run(cli: Cli) -> Result<Status> {
         printer: Printer {
             json: cli.global.json,
         },
+        aws_args: AwsArgs {
+            profile: cli.global.profile,
+            region: cli.global.region,
+        },
     };
     match cli.command {
         Command::Render(args) => render::run(&args, &ctx),
         Command::Validate(args) => validate::run(&args, &ctx),
         Command::Schema(args) => schema::run(&args, &ctx),
+        Command::Package(args) => block_on(package::run(&args, &ctx)),
+        Command::Deploy(args) => block_on(deploy::run(&args, &ctx)),
+        Command::Outputs(args) => block_on(outputs::run(&args, &ctx)),
+        Command::Destroy(args) => block_on(destroy::run(&args, &ctx)),
     }
+}
+
+/// Runs an AWS command on a runtime of its own (the rendering commands need none).
+fn block_on<F: std::future::Future<Output = Result<Status>>>(future: F) -> Result<Status> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(future)
 }
 
 fn project_dir(explicit: Option<PathBuf>) -> Result<PathBuf> {

@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 
 /// The workspace root (holds `stages/`, `templates/`, `.venv/`).
 pub fn project_root() -> PathBuf {
+    // crates/testkit -> the workspace root.
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .ancestors()
+        .nth(2)
         .map(Path::to_path_buf)
         .unwrap_or_default()
 }

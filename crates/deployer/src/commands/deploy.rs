@@ -1,0 +1,61 @@
+//! `deployer deploy --stage S`: validate, package, upload if absent, create or change-set the
+//! stack, wait with live progress, print the outputs.
+
+use anyhow::{Result, bail};
+
+use super::Ctx;
+use super::package::build_artifact;
+use crate::cli::DeployArgs;
+use crate::deploy::{self, DeployOptions};
+use crate::output::note;
+use crate::template::check::Severity;
+use crate::{Status, stage, template};
+
+pub(super) async fn run(args: &DeployArgs, ctx: &Ctx) -> Result<Status> {
+    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let rendered = template::render(&stage)?;
+    let errors: Vec<String> =
+        template::check::check(&rendered.text, &rendered.value, &stage.stack_name)
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| format!("{}: {}", f.location, f.message))
+            .collect();
+    if !errors.is_empty() {
+        bail!(
+            "the rendered template is not deployable:\n  {}",
+            errors.join("\n  ")
+        );
+    }
+    let aws = ctx.aws(&stage).await;
+    note(&format!(
+        "stage {} -> stack {} in account {}, region {}{}",
+        stage.name,
+        stage.stack_name,
+        stage.account_id,
+        stage.region,
+        aws.custom_endpoint
+            .as_deref()
+            .map_or(String::new(), |e| format!(" (endpoint {e})"))
+    ));
+    let account = deploy::check_account(&aws, &stage).await?;
+    let artifact = build_artifact(ctx, &stage, &args.cargo_profile)?;
+    let uploaded = deploy::upload_artifact(&aws, &stage, &artifact).await?;
+    note(&format!(
+        "artifact s3://{}/{} ({})",
+        uploaded.bucket,
+        uploaded.key,
+        if uploaded.uploaded {
+            "uploaded"
+        } else {
+            "unchanged, not uploaded"
+        }
+    ));
+    let options = DeployOptions {
+        yes: args.yes,
+        allow_replace: args.allow_replace,
+        plain: ctx.printer.json,
+    };
+    let report = deploy::apply(&aws, &stage, &rendered, uploaded, account, &options).await?;
+    ctx.printer.emit(&report)?;
+    Ok(Status::Ok)
+}

@@ -1,0 +1,134 @@
+//! `deployer destroy --stage S`: deletes the stack after confirmation; a protected stage needs
+//! `--force`. Resources the template retains (the tables and their KMS key) stay, and the
+//! report names them.
+
+use std::fmt;
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use super::Ctx;
+use crate::aws::cfn;
+use crate::cli::DestroyArgs;
+use crate::deploy::{progress::Progress, wait};
+use crate::output::note;
+use crate::{Status, stage, template};
+
+#[derive(Debug, Serialize)]
+pub(super) struct DestroyReport {
+    pub stack: String,
+    pub deleted: bool,
+    /// Resources kept by their `DeletionPolicy`: `TokensTable (huntaze-oauth-tokens)`.
+    pub retained: Vec<String>,
+}
+
+impl fmt::Display for DestroyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.deleted {
+            return writeln!(f, "{}: no such stack, nothing to delete", self.stack);
+        }
+        writeln!(f, "{} deleted", self.stack)?;
+        if !self.retained.is_empty() {
+            writeln!(
+                f,
+                "kept (DeletionPolicy: Retain), delete by hand only if the data is no longer needed:"
+            )?;
+            for r in &self.retained {
+                writeln!(f, "  {r}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) async fn run(args: &DestroyArgs, ctx: &Ctx) -> Result<Status> {
+    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let rendered = template::render(&stage)?;
+    let aws = ctx.aws(&stage).await;
+    let client = aws.cloudformation();
+    let Some(stack) = cfn::describe(&client, &stage.stack_name).await? else {
+        ctx.printer.emit(&DestroyReport {
+            stack: stage.stack_name,
+            deleted: false,
+            retained: Vec::new(),
+        })?;
+        return Ok(Status::Ok);
+    };
+    if (stage.termination_protection || stack.termination_protection) && !args.force {
+        bail!(
+            "stage {} is protected against deletion (termination_protection); pass --force to lift the \
+             protection and delete {}",
+            stage.name,
+            stage.stack_name
+        );
+    }
+    crate::deploy::check_account(&aws, &stage).await?;
+    if !args.yes {
+        confirm_by_name(&stage.stack_name)?;
+    }
+    if stack.termination_protection {
+        // If lifting fails, the delete below fails with CloudFormation's own reason; an endpoint
+        // without the call (the local stand-in) does not enforce the protection either.
+        if let Err(err) = cfn::set_termination_protection(&client, &stage.stack_name, false).await {
+            note(&format!(
+                "warning: could not lift termination protection: {err:#}"
+            ));
+        }
+    }
+    note(&format!("deleting stack {}", stage.stack_name));
+    cfn::delete_stack(&client, &stage.stack_name).await?;
+    let progress = Progress::new(ctx.printer.json);
+    let done = wait::until_done(&client, &stage.stack_name, None, &progress).await?;
+    progress.finish();
+    if !done.ok {
+        bail!(
+            "{} ended {}; see its events for the resource that could not be deleted",
+            stage.stack_name,
+            done.status
+        );
+    }
+    ctx.printer.emit(&DestroyReport {
+        stack: stage.stack_name,
+        deleted: true,
+        retained: retained(&rendered.value),
+    })?;
+    Ok(Status::Ok)
+}
+
+/// Asks for the stack name on a terminal; without one, `--yes` is required.
+fn confirm_by_name(stack: &str) -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!("no terminal to confirm deleting {stack}; pass --yes");
+    }
+    let mut err = std::io::stderr().lock();
+    write!(err, "Type the stack name ({stack}) to delete it: ")
+        .context("cannot write to stderr")?;
+    err.flush().context("cannot write to stderr")?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    if answer.trim() != stack {
+        bail!("the name did not match; nothing was deleted");
+    }
+    Ok(())
+}
+
+/// Resources with `DeletionPolicy: Retain`, with their physical name where the template sets one.
+fn retained(template: &serde_json::Value) -> Vec<String> {
+    let Some(resources) = template.get("Resources").and_then(|r| r.as_object()) else {
+        return Vec::new();
+    };
+    resources
+        .iter()
+        .filter(|(_, r)| r.get("DeletionPolicy").and_then(|p| p.as_str()) == Some("Retain"))
+        .map(
+            |(id, r)| match r.pointer("/Properties/TableName").and_then(|n| n.as_str()) {
+                Some(name) => format!("{id} ({name})"),
+                None => id.clone(),
+            },
+        )
+        .collect()
+}

@@ -1,0 +1,101 @@
+//! Builds the refresher's `bootstrap` for a stage's architecture so that it runs on
+//! provided.al2023: with `cargo zigbuild` against glibc 2.34 when it is installed (a guarantee),
+//! else with plain `cargo build` for this machine's own architecture (checked afterwards: the
+//! ELF check refuses a binary that needs a newer glibc).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::stage::Architecture;
+
+/// What to build.
+#[derive(Debug, Clone)]
+pub struct BuildSpec {
+    pub project_dir: PathBuf,
+    pub architecture: Architecture,
+    /// Cargo profile: `release` for real stages; `dev` builds faster for tests.
+    pub profile: String,
+}
+
+fn triple(arch: Architecture) -> &'static str {
+    match arch {
+        Architecture::X86_64 => "x86_64-unknown-linux-gnu",
+        Architecture::Arm64 => "aarch64-unknown-linux-gnu",
+    }
+}
+
+fn host_architecture() -> Option<Architecture> {
+    match (std::env::consts::OS, std::env::consts::ARCH) {
+        ("linux", "x86_64") => Some(Architecture::X86_64),
+        ("linux", "aarch64") => Some(Architecture::Arm64),
+        _ => None,
+    }
+}
+
+fn has_zigbuild() -> bool {
+    Command::new("cargo")
+        .args(["zigbuild", "--version"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Builds `bootstrap` and returns its path. Cargo's own output goes to stderr.
+pub fn build(spec: &BuildSpec) -> Result<PathBuf> {
+    let triple = triple(spec.architecture);
+    let zig = has_zigbuild();
+    let native = host_architecture() == Some(spec.architecture);
+    if !zig && !native {
+        bail!(
+            "building the {} refresher on this machine needs cargo-zigbuild: run \
+             `pip install ziglang && cargo install --locked cargo-zigbuild` (or set \
+             function.architecture to this machine's for a local stage)",
+            spec.architecture
+        );
+    }
+    let mut cmd = Command::new("cargo");
+    if zig {
+        // `<triple>.2.34` links against glibc 2.34's symbols, provided.al2023's.
+        cmd.args(["zigbuild", "--target", &format!("{triple}.2.34")]);
+    } else {
+        cmd.args(["build", "--target", triple]);
+    }
+    cmd.args([
+        "--locked",
+        "--package",
+        "refresher",
+        "--bin",
+        "bootstrap",
+        "--profile",
+        &spec.profile,
+    ])
+    .current_dir(&spec.project_dir)
+    .stdout(Stdio::inherit())
+    .stderr(Stdio::inherit());
+    let status = cmd
+        .status()
+        .context("cannot run cargo to build the refresher")?;
+    if !status.success() {
+        bail!("building the refresher failed (cargo exited with {status}); the errors are above");
+    }
+    let path = target_dir(&spec.project_dir)
+        .join(triple)
+        .join(profile_dir(&spec.profile))
+        .join("bootstrap");
+    if !path.is_file() {
+        bail!("cargo reported success but {} is missing", path.display());
+    }
+    Ok(path)
+}
+
+fn target_dir(project_dir: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| project_dir.join("target"), PathBuf::from)
+}
+
+/// Cargo writes the `dev` profile to `debug/`, every other profile to its own name.
+fn profile_dir(profile: &str) -> &str {
+    if profile == "dev" { "debug" } else { profile }
+}

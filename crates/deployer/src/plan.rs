@@ -1,0 +1,207 @@
+//! What a deploy would change, as data: the change set's resource changes, with the stateful
+//! resources whose replacement or removal would lose tokens singled out. Pure: built from what
+//! CloudFormation returned, shown as a table or JSON.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// Resource types whose replacement or removal loses data (tokens, their encryption key).
+const STATEFUL_TYPES: [&str; 3] = [
+    "AWS::DynamoDB::Table",
+    "AWS::KMS::Key",
+    "AWS::SecretsManager::Secret",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    /// `Add`, `Modify`, `Remove`, `Dynamic` or `Import`.
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// `True`, `False` or `Conditional` for a `Modify`; `None` otherwise.
+    pub replacement: Option<String>,
+    /// Property-level detail where CloudFormation gives it: `Properties.MemorySize`.
+    pub details: Vec<String>,
+}
+
+impl Change {
+    pub fn from_sdk(rc: &aws_sdk_cloudformation::types::ResourceChange) -> Self {
+        let mut details: Vec<String> = rc
+            .details()
+            .iter()
+            .filter_map(|d| {
+                let target = d.target()?;
+                let attribute = target.attribute().map_or("", |a| a.as_str());
+                Some(match target.name() {
+                    Some(name) => format!("{attribute}.{name}"),
+                    None => attribute.to_owned(),
+                })
+            })
+            .collect();
+        details.sort();
+        details.dedup();
+        Self {
+            action: rc
+                .action()
+                .map(|a| a.as_str().to_owned())
+                .unwrap_or_default(),
+            logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+            replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+            details,
+        }
+    }
+
+    /// Whether applying this change could destroy a stateful resource's data.
+    pub fn is_dangerous(&self) -> bool {
+        STATEFUL_TYPES.contains(&self.resource_type.as_str())
+            && (self.action == "Remove"
+                || matches!(self.replacement.as_deref(), Some("True" | "Conditional")))
+    }
+}
+
+/// The plan of one deploy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub stack: String,
+    /// `create` for a new stack, `update` for an existing one.
+    pub operation: String,
+    pub changes: Vec<Change>,
+    /// Logical ids of stateful resources the plan would replace or remove.
+    pub dangerous: Vec<String>,
+}
+
+impl Plan {
+    pub fn new(stack: &str, operation: &str, changes: Vec<Change>) -> Self {
+        let dangerous = changes
+            .iter()
+            .filter(|c| c.is_dangerous())
+            .map(|c| c.logical_id.clone())
+            .collect();
+        Self {
+            stack: stack.to_owned(),
+            operation: operation.to_owned(),
+            changes,
+            dangerous,
+        }
+    }
+
+    pub fn is_noop(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.changes.is_empty() {
+            return writeln!(f, "{}: no changes", self.stack);
+        }
+        writeln!(
+            f,
+            "{} ({}): {} change(s)",
+            self.stack,
+            self.operation,
+            self.changes.len()
+        )?;
+        let width = self
+            .changes
+            .iter()
+            .map(|c| c.logical_id.len())
+            .max()
+            .unwrap_or(0);
+        for c in &self.changes {
+            let replace = match c.replacement.as_deref() {
+                Some("True") => "  REPLACES the resource",
+                Some("Conditional") => "  may replace the resource",
+                _ => "",
+            };
+            let danger = if c.is_dangerous() {
+                "  !! data loss"
+            } else {
+                ""
+            };
+            writeln!(
+                f,
+                "  {:<8} {:<width$}  {}{replace}{danger}",
+                c.action, c.logical_id, c.resource_type
+            )?;
+            for d in &c.details {
+                writeln!(f, "  {:<8} {:<width$}    {d}", "", "")?;
+            }
+        }
+        if !self.dangerous.is_empty() {
+            writeln!(
+                f,
+                "\n{} would replace or remove {}: the data in them would be lost. Deploy refuses this unless given --allow-replace.",
+                self.stack,
+                self.dangerous.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(action: &str, id: &str, kind: &str, replacement: Option<&str>) -> Change {
+        Change {
+            action: action.into(),
+            logical_id: id.into(),
+            resource_type: kind.into(),
+            replacement: replacement.map(Into::into),
+            details: vec!["Properties.KeySchema".into()],
+        }
+    }
+
+    #[test]
+    fn replacing_or_removing_stateful_resources_is_dangerous() {
+        let plan = Plan::new(
+            "S",
+            "update",
+            vec![
+                change(
+                    "Modify",
+                    "TokensTable",
+                    "AWS::DynamoDB::Table",
+                    Some("True"),
+                ),
+                change(
+                    "Modify",
+                    "AnalyticsTable",
+                    "AWS::DynamoDB::Table",
+                    Some("False"),
+                ),
+                change("Remove", "TokensKey", "AWS::KMS::Key", None),
+                change(
+                    "Modify",
+                    "RefresherFunction",
+                    "AWS::Lambda::Function",
+                    Some("True"),
+                ),
+                change(
+                    "Modify",
+                    "Other",
+                    "AWS::DynamoDB::Table",
+                    Some("Conditional"),
+                ),
+            ],
+        );
+        assert_eq!(plan.dangerous, ["TokensTable", "TokensKey", "Other"]);
+        let text = plan.to_string();
+        assert!(
+            text.contains("REPLACES the resource  !! data loss"),
+            "{text}"
+        );
+        assert!(text.contains("--allow-replace"));
+    }
+
+    #[test]
+    fn an_empty_plan_says_so() {
+        let plan = Plan::new("S", "update", Vec::new());
+        assert!(plan.is_noop());
+        assert_eq!(plan.to_string(), "S: no changes\n");
+    }
+}
