@@ -5,61 +5,17 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::io::Write;
 
-use aws_sdk_cloudformation::types::{Capability, Parameter, StackStatus, Tag};
 use aws_sdk_dynamodb::types::{KeyType, ProjectionType};
-use deployer::stage::{self, Stage};
+use deployer::stage::Stage;
 use serde_json::Value;
 use suite::moto::Moto;
-use suite::tools::project_root;
+use suite::stack::create_local_stack;
 
-/// A zip holding an executable `bootstrap` (a shell script): enough for Lambda's create call,
-/// which this test exercises; the packaged refresher is the deploy path's concern.
-fn bootstrap_zip() -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o755);
-    zip.start_file("bootstrap", options).unwrap();
-    zip.write_all(b"#!/bin/sh\nexit 1\n").unwrap();
-    zip.finish().unwrap().into_inner()
-}
-
-async fn create_stack(moto: &Moto, stage: &Stage) {
+/// The stack's outputs and exports, as the runbook and the refresher's environment name them.
+async fn assert_outputs(moto: &Moto, stage: &Stage) {
     let config = moto.sdk_config().await;
-    let s3 = moto.s3().await;
-    s3.create_bucket()
-        .bucket(&stage.artifact_bucket)
-        .send()
-        .await
-        .unwrap();
-    s3.put_object()
-        .bucket(&stage.artifact_bucket)
-        .key("suite/bootstrap.zip")
-        .body(bootstrap_zip().into())
-        .send()
-        .await
-        .unwrap();
-    let rendered = deployer::template::render(stage).unwrap();
     let cfn = aws_sdk_cloudformation::Client::new(&config);
-    let tags: Vec<Tag> = stage
-        .tags
-        .iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect();
-    cfn.create_stack()
-        .stack_name(&stage.stack_name)
-        .template_body(&rendered.text)
-        .parameters(
-            Parameter::builder()
-                .parameter_key("ArtifactKey")
-                .parameter_value("suite/bootstrap.zip")
-                .build(),
-        )
-        .capabilities(Capability::CapabilityIam)
-        .set_tags(Some(tags))
-        .send()
-        .await
-        .unwrap();
     let stacks = cfn
         .describe_stacks()
         .stack_name(&stage.stack_name)
@@ -67,7 +23,6 @@ async fn create_stack(moto: &Moto, stage: &Stage) {
         .await
         .unwrap();
     let stack = &stacks.stacks()[0];
-    assert_eq!(stack.stack_status(), Some(&StackStatus::CreateComplete));
     let outputs: BTreeMap<&str, &str> = stack
         .outputs()
         .iter()
@@ -279,8 +234,8 @@ async fn assert_function(moto: &Moto, stage: &Stage) {
 #[tokio::test]
 async fn local_stage_creates_in_the_stand_in_and_reads_back() {
     let moto = Moto::start();
-    let stage = stage::load(&project_root().join("stages/local.yaml")).unwrap();
-    create_stack(&moto, &stage).await;
+    let stage = create_local_stack(&moto).await;
+    assert_outputs(&moto, &stage).await;
     assert_tables(&moto, &stage).await;
     assert_queue_and_rules(&moto, &stage).await;
     assert_function(&moto, &stage).await;

@@ -12,15 +12,33 @@
 //!   and response parsing with errors classified for the run.
 //! - [`limiter`]: a token bucket per provider, with time passed in.
 //! - [`retry`]: exponential backoff with full jitter, honouring server hints.
+//! - [`clock`]: the run's epoch clock (follows tokio time) and RFC 3339 formatting.
+//! - [`store`]: the [`store::TokenStore`] seam and its DynamoDB implementation (due query,
+//!   conditional writes, the run lock).
+//! - [`kms`], [`secrets`]: KMS as the [`crypto::KeySource`]; the credentials secret.
+//! - [`http`]: the [`http::Transport`] seam and its reqwest (rustls) implementation.
+//! - [`events`], [`metrics`]: outcome signals (bus events, analytics rows, DLQ recovery
+//!   records) and Embedded Metric Format lines.
+//! - [`run`]: the engine; [`handler`]: the Lambda entry point and cold-start wiring.
 //!
 //! # Invariants
-//! - Nothing here performs I/O except through a trait seam ([`crypto::KeySource`]); the HTTP and
-//!   AWS wiring live outside these modules.
-//! - No token, client secret or data key appears in any `Debug`, `Display` or error message.
+//! - [`run`] performs I/O only through its seams ([`run::Deps`]); only [`store::dynamo`], [`kms`],
+//!   [`secrets`], [`http`], [`events`] and [`handler`] touch the network.
+//! - No token, client secret or data key appears in any `Debug`, `Display`, log line, event,
+//!   metric or error message; a recovery record holds envelopes only.
 
+pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod events;
+pub mod handler;
+pub mod http;
+pub mod kms;
 pub mod limiter;
+pub mod metrics;
 pub mod providers;
 pub mod retry;
+pub mod run;
 pub mod secret;
+pub mod secrets;
+pub mod store;

@@ -30,7 +30,7 @@ impl Default for Backoff {
             base: Duration::from_millis(500),
             cap: Duration::from_secs(20),
             max_attempts: 4,
-            max_wait: Duration::from_secs(60),
+            max_wait: Duration::from_mins(1),
         }
     }
 }
@@ -145,7 +145,7 @@ mod tests {
     fn gives_up_when_out_of_attempts_or_time() {
         let backoff = Backoff {
             max_attempts: 3,
-            max_wait: Duration::from_secs(60),
+            max_wait: Duration::from_mins(1),
             ..Backoff::default()
         };
         let mut rng = StdRng::seed_from_u64(1);
@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(backoff.delay(3, None, &mut rng), None);
         assert_eq!(backoff.delay(0, None, &mut rng), None);
         assert_eq!(
-            backoff.delay(1, Some(Duration::from_secs(3600)), &mut rng),
+            backoff.delay(1, Some(Duration::from_hours(1)), &mut rng),
             None
         );
     }
@@ -173,8 +173,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(5);
         assert!(
             (0..100)
-                .all(|_| start_jitter(Duration::from_secs(120), &mut rng)
-                    <= Duration::from_secs(120))
+                .all(|_| start_jitter(Duration::from_mins(2), &mut rng) <= Duration::from_mins(2))
         );
         assert_eq!(start_jitter(Duration::ZERO, &mut rng), Duration::ZERO);
     }

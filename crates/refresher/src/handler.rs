@@ -1,0 +1,145 @@
+//! The Lambda entry point: cold-start wiring ([`cold_start`], [`build_deps`]) and the per-invocation
+//! [`handle`].
+//!
+//! Clients are built once from the shared `aws_config` (which honours `AWS_ENDPOINT_URL` and the
+//! per-service variants), the configuration and the credentials secret are read once per cold
+//! start; a problem with either fails the cold start with one message naming every fault. Errors
+//! of an invocation map to a [`Diagnostic`] whose `error_type` says whether Lambda's retry helps.
+
+use std::sync::Arc;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use lambda_runtime::{Diagnostic, LambdaEvent};
+
+use crate::config::{Config, ConfigError};
+use crate::events::AwsSignals;
+use crate::http::{ReqwestTransport, Timeouts};
+use crate::kms::KmsKeySource;
+use crate::metrics::{LineSink, Stdout};
+use crate::run::{self, Deps, RunError, RunInput, RunOptions, RunResponse};
+use crate::store::DynamoStore;
+
+/// Loads the configuration from the process environment and the AWS default chain, then builds
+/// the dependencies (EMF lines to stdout).
+pub async fn cold_start() -> Result<Arc<Deps>, ConfigError> {
+    let sdk = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let deps = build_deps(&sdk, std::env::vars(), Arc::new(Stdout)).await?;
+    Ok(Arc::new(deps))
+}
+
+/// Parses `env`, reads the credentials secret and builds every client from `sdk`.
+pub async fn build_deps<I, K, V>(
+    sdk: &SdkConfig,
+    env: I,
+    metrics: Arc<dyn LineSink>,
+) -> Result<Deps, ConfigError>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    let config = Config::from_env(env)?;
+    let secrets = aws_sdk_secretsmanager::Client::new(sdk);
+    let credentials = crate::secrets::load_credentials(&secrets, &config).await?;
+    let transport = ReqwestTransport::new(Timeouts::default()).map_err(|err| ConfigError {
+        problems: vec![format!("the HTTP client could not be built: {err}")],
+    })?;
+    let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+    let store = DynamoStore::new(
+        dynamodb.clone(),
+        &config.tokens_table,
+        &config.tokens_expiry_index,
+    );
+    let keys = KmsKeySource::new(aws_sdk_kms::Client::new(sdk), &config.kms_key_id);
+    let signals = AwsSignals {
+        events: aws_sdk_eventbridge::Client::new(sdk),
+        event_bus: config.event_bus_name.clone(),
+        dynamodb,
+        analytics_table: config.analytics_table.clone(),
+        sqs: aws_sdk_sqs::Client::new(sdk),
+        dlq_url: config.dlq_url.clone(),
+    };
+    Ok(Deps {
+        config,
+        credentials,
+        store: Arc::new(store),
+        keys: Arc::new(keys),
+        transport: Arc::new(transport),
+        signals: Arc::new(signals),
+        metrics,
+    })
+}
+
+/// A failed invocation, as Lambda records it.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct HandlerError(#[from] RunError);
+
+impl From<HandlerError> for Diagnostic {
+    fn from(err: HandlerError) -> Self {
+        let error_type = if err.0.is_retryable() {
+            "Retryable"
+        } else {
+            "NonRetryable"
+        };
+        Self {
+            error_type: error_type.to_owned(),
+            error_message: err.to_string(),
+        }
+    }
+}
+
+/// One invocation: the input `{"providers": [...], "dryRun": bool}` and the context's deadline.
+pub async fn handle(
+    deps: Arc<Deps>,
+    event: LambdaEvent<RunInput>,
+) -> Result<RunResponse, HandlerError> {
+    // A default context (tests, local emulators) has no deadline.
+    let deadline = Some(event.context.deadline).filter(|d| *d > 0);
+    Ok(run::run(deps, event.payload, RunOptions::new(deadline)).await?)
+}
+
+/// JSON logs through `tracing` at `LOG_LEVEL` (read directly: the subscriber must exist before the
+/// configuration is parsed, so that a configuration error is itself logged).
+pub fn init_tracing() {
+    let level = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(level.to_ascii_lowercase())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Another subscriber (a test harness) may already be installed: keep it.
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_current_span(false)
+        .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diagnostics_say_whether_a_retry_helps() {
+        let bad = Diagnostic::from(HandlerError(RunError::UnknownProvider {
+            name: "myspace".to_owned(),
+            configured: "reddit, tiktok".to_owned(),
+        }));
+        assert_eq!(bad.error_type, "NonRetryable");
+        assert_eq!(
+            bad.error_message,
+            "unknown provider `myspace` in the input: configured are reddit, tiktok"
+        );
+        let lock = Diagnostic::from(HandlerError(RunError::Lock("throttled".to_owned())));
+        assert_eq!(lock.error_type, "Retryable");
+    }
+
+    #[test]
+    fn input_defaults_to_all_providers() {
+        let input: RunInput = serde_json::from_str("{}").unwrap();
+        assert_eq!(input, RunInput::default());
+        let input: RunInput =
+            serde_json::from_str(r#"{"providers":["tiktok"],"dryRun":true,"extra":1}"#).unwrap();
+        assert!(input.dry_run);
+        assert_eq!(input.providers, ["tiktok"]);
+    }
+}

@@ -1,0 +1,330 @@
+//! In-memory fakes of the run's seams, for the engine's unit tests.
+//!
+//! `FakeStore` applies the same version condition as DynamoDB; `FakeKms` hands out keys `[n; 32]`
+//! encrypted as `[b'k', n]`; `FakeOAuth` is a rotating RFC 6749 token endpoint (a used refresh token
+//! is dead: `invalid_grant`) with a queue of scripted answers to inject faults.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+
+use super::{Deps, RunOptions};
+use crate::clock::Clock;
+use crate::config::{Config, Credentials};
+use crate::crypto::{DataKey, GeneratedKey, KeySource, KeySourceError, StoredToken};
+use crate::events::{AnalyticsRow, RecoveryRecord, SignalError, Signals, TokenEvent};
+use crate::http::{HttpResponse, Transport};
+use crate::metrics::Captured;
+use crate::providers::{HttpRequest, ProviderError};
+use crate::retry::Backoff;
+use crate::secret::SecretString;
+use crate::store::{DueToken, StoreError, TokenItem, TokenStatus, TokenStore, Update};
+
+pub(crate) const NOW_MS: u64 = 1_800_000_000_000;
+pub(crate) const NOW: u64 = NOW_MS / 1000;
+
+#[derive(Default)]
+pub(crate) struct FakeStore {
+    pub(crate) items: Mutex<BTreeMap<(String, String), TokenItem>>,
+    pub(crate) lock: Mutex<Option<(String, u64)>>,
+    /// Writes to fail before writes succeed again.
+    pub(crate) failing_writes: AtomicU32,
+    pub(crate) writes: AtomicU32,
+    /// Platforms whose due query fails.
+    pub(crate) failing_due: Mutex<Vec<String>>,
+}
+
+impl FakeStore {
+    pub(crate) fn put(&self, item: TokenItem) {
+        let key = (item.user_id.clone(), item.platform.clone());
+        self.items.lock().unwrap().insert(key, item);
+    }
+
+    pub(crate) fn item(&self, user: &str, platform: &str) -> TokenItem {
+        self.items.lock().unwrap()[&(user.to_owned(), platform.to_owned())].clone()
+    }
+}
+
+#[async_trait]
+impl TokenStore for FakeStore {
+    async fn due(&self, platform: &str, before: u64) -> Result<Vec<DueToken>, StoreError> {
+        if self
+            .failing_due
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| p == platform)
+        {
+            return Err(StoreError::Failed("InternalServerError".to_owned()));
+        }
+        let items = self.items.lock().unwrap();
+        Ok(items
+            .values()
+            .filter(|i| i.platform == platform && i.expires_at.is_some_and(|at| at <= before))
+            .map(|i| DueToken {
+                user_id: i.user_id.clone(),
+                platform: i.platform.clone(),
+                expires_at: i.expires_at,
+                version: i.version,
+                status: i.status,
+            })
+            .collect())
+    }
+
+    async fn get(&self, user_id: &str, platform: &str) -> Result<Option<TokenItem>, StoreError> {
+        let key = (user_id.to_owned(), platform.to_owned());
+        Ok(self.items.lock().unwrap().get(&key).cloned())
+    }
+
+    async fn write(
+        &self,
+        user_id: &str,
+        platform: &str,
+        seen: u64,
+        update: &Update,
+        _now: u64,
+    ) -> Result<(), StoreError> {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+        let failing = self.failing_writes.load(Ordering::SeqCst);
+        if failing > 0 {
+            self.failing_writes.store(failing - 1, Ordering::SeqCst);
+            return Err(StoreError::Failed(
+                "ProvisionedThroughputExceeded".to_owned(),
+            ));
+        }
+        let mut items = self.items.lock().unwrap();
+        let key = (user_id.to_owned(), platform.to_owned());
+        let item = items.get_mut(&key).ok_or(StoreError::Conflict)?;
+        if item.version != seen {
+            return Err(StoreError::Conflict);
+        }
+        item.version += 1;
+        match update {
+            Update::Refreshed(sealed) => {
+                item.access_token = Some(StoredToken::Envelope(sealed.access_token.clone()));
+                if let Some(refresh) = &sealed.refresh_token {
+                    item.refresh_token = Some(StoredToken::Envelope(refresh.clone()));
+                }
+                item.expires_at = sealed.expires_at.or(item.expires_at);
+                item.failures = 0;
+                item.status = TokenStatus::Active;
+            }
+            Update::Failed { refresh_token, .. } => {
+                if let Some(refresh) = refresh_token {
+                    item.refresh_token = Some(StoredToken::Envelope(refresh.clone()));
+                }
+                item.failures += 1;
+            }
+            Update::NeedsReauth { .. } => item.status = TokenStatus::NeedsReauth,
+        }
+        Ok(())
+    }
+
+    async fn lock(&self, owner: &str, now: u64, lease_until: u64) -> Result<bool, StoreError> {
+        let mut lock = self.lock.lock().unwrap();
+        if lock.as_ref().is_some_and(|(_, until)| *until >= now) {
+            return Ok(false);
+        }
+        *lock = Some((owner.to_owned(), lease_until));
+        Ok(true)
+    }
+
+    async fn unlock(&self, owner: &str) -> Result<(), StoreError> {
+        let mut lock = self.lock.lock().unwrap();
+        if lock.as_ref().is_some_and(|(o, _)| o == owner) {
+            *lock = None;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct FakeKms {
+    next: AtomicU8,
+}
+
+#[async_trait]
+impl KeySource for FakeKms {
+    async fn generate_data_key(&self) -> Result<GeneratedKey, KeySourceError> {
+        let n = self.next.fetch_add(1, Ordering::SeqCst);
+        Ok(GeneratedKey {
+            plaintext: DataKey::from_slice(&[n; 32]).unwrap(),
+            encrypted: vec![b'k', n],
+            key_id: "fake-key".to_owned(),
+        })
+    }
+
+    async fn decrypt(&self, encrypted: &[u8], _key_id: &str) -> Result<DataKey, KeySourceError> {
+        Ok(DataKey::from_slice(&[encrypted[1]; 32]).unwrap())
+    }
+}
+
+/// A rotating token endpoint: `refresh_token` -> user; each success issues `acc-<user>-<n>` and
+/// `ref-<user>-<n>` and kills the refresh token used.
+#[derive(Default)]
+pub(crate) struct FakeOAuth {
+    pub(crate) live: Mutex<BTreeMap<String, String>>,
+    pub(crate) scripted: Mutex<VecDeque<Result<HttpResponse, ProviderError>>>,
+    pub(crate) calls: AtomicU32,
+    issued: AtomicU32,
+    /// Run before answering (e.g. a sibling writing the item meanwhile).
+    pub(crate) on_call: Mutex<Option<Box<dyn Fn() + Send>>>,
+}
+
+pub(crate) fn json_response(status: u16, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[async_trait]
+impl Transport for FakeOAuth {
+    async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, ProviderError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        if let Some(hook) = self.on_call.lock().unwrap().as_ref() {
+            hook();
+        }
+        if let Some(answer) = self.scripted.lock().unwrap().pop_front() {
+            return answer;
+        }
+        let token = request.form_value("refresh_token").unwrap().expose();
+        let Some(user) = self.live.lock().unwrap().remove(token) else {
+            return Ok(json_response(400, r#"{"error":"invalid_grant"}"#, &[]));
+        };
+        let n = self.issued.fetch_add(1, Ordering::SeqCst);
+        let refresh = format!("ref-{user}-{n}");
+        self.live
+            .lock()
+            .unwrap()
+            .insert(refresh.clone(), user.clone());
+        let body = format!(
+            r#"{{"access_token":"acc-{user}-{n}","refresh_token":"{refresh}","expires_in":3600,"token_type":"bearer"}}"#
+        );
+        Ok(json_response(200, &body, &[]))
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct FakeSignals {
+    pub(crate) events: Mutex<Vec<TokenEvent>>,
+    pub(crate) rows: Mutex<Vec<AnalyticsRow>>,
+    pub(crate) recoveries: Mutex<Vec<RecoveryRecord>>,
+}
+
+#[async_trait]
+impl Signals for FakeSignals {
+    async fn event(&self, event: &TokenEvent) -> Result<(), SignalError> {
+        self.events.lock().unwrap().push(event.clone());
+        Ok(())
+    }
+
+    async fn analytics(&self, row: &AnalyticsRow) -> Result<(), SignalError> {
+        self.rows.lock().unwrap().push(row.clone());
+        Ok(())
+    }
+
+    async fn recovery(&self, record: &RecoveryRecord) -> Result<(), SignalError> {
+        self.recoveries.lock().unwrap().push(record.clone());
+        Ok(())
+    }
+}
+
+/// The fakes together, and the `Deps` over them.
+pub(crate) struct World {
+    pub(crate) store: Arc<FakeStore>,
+    pub(crate) kms: Arc<FakeKms>,
+    pub(crate) oauth: Arc<FakeOAuth>,
+    pub(crate) signals: Arc<FakeSignals>,
+    pub(crate) metrics: Arc<Captured>,
+    pub(crate) deps: Arc<Deps>,
+}
+
+const PROVIDERS: &str = r#"{
+    "acme": {"kind": "oauth2", "windowSeconds": 600, "rateLimitPerMinute": 600, "concurrency": 4,
+             "tokenUrl": "http://localhost/token", "auth": "body"},
+    "tiktok": {"kind": "tiktok", "windowSeconds": 43200, "rateLimitPerMinute": 600, "concurrency": 2,
+               "tokenUrl": "http://localhost/tiktok"}
+}"#;
+
+pub(crate) const CLIENT_SECRET: &str = "client-secret-value";
+
+impl World {
+    pub(crate) fn new() -> Self {
+        let mut env = crate::config::tests::env();
+        env.retain(|(k, _)| *k != "PROVIDERS");
+        env.push(("PROVIDERS", PROVIDERS));
+        env.push(("JITTER_SECONDS", "0"));
+        let config = Config::from_env(env).unwrap();
+        let secret = format!(
+            r#"{{"acme": {{"client_id": "acme-app", "client_secret": "{CLIENT_SECRET}"}},
+                "tiktok": {{"client_id": "tt-app", "client_secret": "{CLIENT_SECRET}"}}}}"#
+        );
+        let credentials = Credentials::parse(&secret, &config).unwrap();
+        let (store, kms) = (Arc::new(FakeStore::default()), Arc::new(FakeKms::default()));
+        let oauth = Arc::new(FakeOAuth::default());
+        let signals = Arc::new(FakeSignals::default());
+        let metrics = Arc::new(Captured::default());
+        let deps = Arc::new(Deps {
+            config,
+            credentials,
+            store: store.clone(),
+            keys: kms.clone(),
+            transport: oauth.clone(),
+            signals: signals.clone(),
+            metrics: metrics.clone(),
+        });
+        Self {
+            store,
+            kms,
+            oauth,
+            signals,
+            metrics,
+            deps,
+        }
+    }
+
+    /// An active item with legacy plaintext tokens whose refresh token the fake endpoint knows.
+    pub(crate) fn seed(&self, user: &str, platform: &str, expires_at: u64) {
+        let refresh = format!("seed-ref-{user}");
+        self.oauth
+            .live
+            .lock()
+            .unwrap()
+            .insert(refresh.clone(), user.to_owned());
+        self.store.put(TokenItem {
+            user_id: user.to_owned(),
+            platform: platform.to_owned(),
+            version: 1,
+            status: TokenStatus::Active,
+            expires_at: Some(expires_at),
+            refresh_expires_at: None,
+            last_refresh_at: None,
+            failures: 0,
+            access_token: Some(StoredToken::Legacy(SecretString::new(format!(
+                "seed-acc-{user}"
+            )))),
+            refresh_token: Some(StoredToken::Legacy(SecretString::new(refresh))),
+        });
+    }
+}
+
+/// Options on a clock fixed at [`NOW_MS`], no deadline, fast backoff.
+pub(crate) fn options() -> RunOptions {
+    RunOptions {
+        clock: Clock::fixed(NOW_MS),
+        deadline_ms: None,
+        safety_margin: std::time::Duration::from_secs(20),
+        backoff: Backoff {
+            base: std::time::Duration::from_millis(100),
+            ..Backoff::default()
+        },
+        default_lease: std::time::Duration::from_mins(15),
+    }
+}

@@ -1,0 +1,373 @@
+//! The run engine (DESIGN §5): lock, find due tokens per provider, refresh them under each
+//! provider's rate limit and concurrency, write them back with a version check, signal outcomes.
+//!
+//! Everything outside the process goes through a seam held in [`Deps`]: [`TokenStore`],
+//! [`KeySource`], [`Transport`], [`Signals`] and a [`LineSink`] for the metrics, so the engine is
+//! tested with in-memory fakes under tokio's paused clock. Per-token work lives in `token`
+//! (provider calls and retries) and `outcome` (writes, recovery, signals); `gate` holds each
+//! provider's token bucket and concurrency slots.
+//!
+//! A token's failure never fails the run: it becomes a result. The run fails only when it cannot
+//! start (unknown provider in the input, the lock unreadable).
+
+#[cfg(test)]
+mod fakes;
+mod gate;
+mod outcome;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_faults;
+mod token;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::task::JoinSet;
+
+use crate::clock::Clock;
+use crate::config::{Config, Credentials};
+use crate::crypto::{KeyCache, KeySource};
+use crate::events::Signals;
+use crate::http::Transport;
+use crate::metrics::{LineSink, ProviderStats, emf_line};
+use crate::retry::{Backoff, start_jitter};
+use crate::store::TokenStore;
+
+use gate::ProviderRun;
+
+/// Everything a run needs, built once per cold start.
+pub struct Deps {
+    pub config: Config,
+    pub credentials: Credentials,
+    pub store: Arc<dyn TokenStore>,
+    pub keys: Arc<dyn KeySource>,
+    pub transport: Arc<dyn Transport>,
+    pub signals: Arc<dyn Signals>,
+    pub metrics: Arc<dyn LineSink>,
+}
+
+/// The invocation's input: `{"providers": [...], "dryRun": false}`; empty means all configured.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RunInput {
+    pub providers: Vec<String>,
+    pub dry_run: bool,
+}
+
+/// Knobs of one run that do not come from the environment.
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    pub clock: Clock,
+    /// Epoch milliseconds when the Lambda is stopped (its context's deadline).
+    pub deadline_ms: Option<u64>,
+    /// No new refresh starts when less than this is left before the deadline.
+    pub safety_margin: Duration,
+    pub backoff: Backoff,
+    /// Lock lease when there is no deadline.
+    pub default_lease: Duration,
+}
+
+impl RunOptions {
+    /// System clock, the given deadline, 20 s margin, default backoff.
+    pub fn new(deadline_ms: Option<u64>) -> Self {
+        Self {
+            clock: Clock::system(),
+            deadline_ms,
+            safety_margin: Duration::from_secs(20),
+            backoff: Backoff::default(),
+            default_lease: Duration::from_mins(15),
+        }
+    }
+}
+
+/// What happened to one token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Refreshed,
+    Failed,
+    Skipped,
+    NeedsReauth,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refreshed => "refreshed",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::NeedsReauth => "needs_reauth",
+        }
+    }
+}
+
+/// One token's result (ids and a reason code; never a token value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenResult {
+    pub user_id: String,
+    pub platform: String,
+    pub outcome: Outcome,
+    pub reason: String,
+}
+
+/// A completed run's summary, the function's response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    /// False when a provider's due tokens could not be listed.
+    pub ok: bool,
+    pub run_id: String,
+    pub dry_run: bool,
+    pub refreshed: u64,
+    pub failed: u64,
+    pub skipped: u64,
+    pub needs_reauth: u64,
+    pub missing_expiration: u64,
+    pub results: Vec<TokenResult>,
+}
+
+/// The function's response: a summary, or `{"ok":true,"skipped":"locked"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum RunResponse {
+    Locked { ok: bool, skipped: &'static str },
+    Completed(RunSummary),
+}
+
+/// A run that could not start. Messages never hold secrets.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    #[error("unknown provider `{name}` in the input: configured are {configured}")]
+    UnknownProvider { name: String, configured: String },
+    #[error("the run lock could not be taken: {0}")]
+    Lock(String),
+}
+
+impl RunError {
+    /// Worth a retry by Lambda's async invocation (a bad input is not).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Lock(_))
+    }
+}
+
+/// One run's shared state.
+pub(crate) struct Run {
+    pub(crate) deps: Arc<Deps>,
+    pub(crate) keys: KeyCache<Arc<dyn KeySource>>,
+    pub(crate) options: RunOptions,
+    /// Short random id: the lock's owner, in analytics sort keys and logs.
+    pub(crate) id: String,
+    pub(crate) dry: bool,
+}
+
+impl Run {
+    pub(crate) fn now(&self) -> u64 {
+        self.options.clock.now()
+    }
+
+    /// Whether a new refresh may still start.
+    pub(crate) fn has_time(&self) -> bool {
+        let margin = u64::try_from(self.options.safety_margin.as_millis()).unwrap_or(u64::MAX);
+        self.options
+            .deadline_ms
+            .is_none_or(|deadline| self.options.clock.now_ms().saturating_add(margin) < deadline)
+    }
+
+    /// Milliseconds left before the safety margin, if there is a deadline.
+    fn budget_ms(&self) -> Option<u64> {
+        let margin = u64::try_from(self.options.safety_margin.as_millis()).unwrap_or(u64::MAX);
+        let deadline = self.options.deadline_ms?;
+        Some(deadline.saturating_sub(self.options.clock.now_ms().saturating_add(margin)))
+    }
+}
+
+/// Runs once: see the module docs.
+pub async fn run(
+    deps: Arc<Deps>,
+    input: RunInput,
+    options: RunOptions,
+) -> Result<RunResponse, RunError> {
+    let names = selected(&deps.config, &input)?;
+    let run = Arc::new(Run {
+        keys: KeyCache::new(Arc::clone(&deps.keys)),
+        deps,
+        options,
+        id: format!("{:08x}", rand::random::<u32>()),
+        dry: input.dry_run,
+    });
+    jitter(&run).await;
+    if !run.dry && !take_lock(&run).await? {
+        tracing::info!(event = "run_skipped_locked", run_id = %run.id);
+        return Ok(RunResponse::Locked {
+            ok: true,
+            skipped: "locked",
+        });
+    }
+    let summary = refresh_all(&run, &names).await;
+    if !run.dry
+        && let Err(err) = run.deps.store.unlock(&run.id).await
+    {
+        tracing::warn!(event = "run_unlock_failed", run_id = %run.id, error = %err);
+    }
+    Ok(RunResponse::Completed(summary))
+}
+
+fn selected(config: &Config, input: &RunInput) -> Result<Vec<String>, RunError> {
+    if input.providers.is_empty() {
+        return Ok(config.providers.keys().cloned().collect());
+    }
+    let mut names = Vec::new();
+    for name in &input.providers {
+        if config.provider(name).is_none() {
+            let configured: Vec<&str> = config.providers.keys().map(String::as_str).collect();
+            return Err(RunError::UnknownProvider {
+                name: name.clone(),
+                configured: configured.join(", "),
+            });
+        }
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    Ok(names)
+}
+
+/// Waits up to `JITTER_SECONDS` (at most a quarter of the time budget) so ticks do not align.
+async fn jitter(run: &Run) {
+    let mut max = Duration::from_secs(run.deps.config.jitter_seconds);
+    if let Some(budget) = run.budget_ms() {
+        max = max.min(Duration::from_millis(budget / 4));
+    }
+    let wait = start_jitter(max, &mut rand::rng());
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
+async fn take_lock(run: &Run) -> Result<bool, RunError> {
+    let now = run.now();
+    let lease_until = match run.options.deadline_ms {
+        Some(deadline) => deadline / 1000 + 30,
+        None => now + run.options.default_lease.as_secs(),
+    };
+    run.deps
+        .store
+        .lock(&run.id, now, lease_until)
+        .await
+        .map_err(|err| RunError::Lock(err.to_string()))
+}
+
+/// Queries every provider, refreshes what is due, emits the metrics and builds the summary.
+async fn refresh_all(run: &Arc<Run>, names: &[String]) -> RunSummary {
+    let started_ms = run.options.clock.now_ms();
+    let mut ok = true;
+    let mut tasks = JoinSet::new();
+    let mut stats: BTreeMap<String, ProviderStats> = BTreeMap::new();
+    let mut results = Vec::new();
+    for name in names {
+        stats.insert(name.clone(), ProviderStats::default());
+        let Some(provider) = ProviderRun::new(run, name) else {
+            continue;
+        };
+        let before = run.now() + provider.window_seconds;
+        let rows = match run.deps.store.due(name, before).await {
+            Ok(rows) => rows,
+            Err(err) => {
+                // No `RunCompleted` for this provider: its no-successful-run alarm must see it.
+                tracing::error!(event = "due_query_failed", provider = %name, error = %err);
+                stats.remove(name);
+                ok = false;
+                continue;
+            }
+        };
+        tracing::info!(event = "due_tokens", provider = %name, count = rows.len());
+        let provider = Arc::new(provider);
+        for due in rows {
+            let (run, provider) = (Arc::clone(run), Arc::clone(&provider));
+            tasks.spawn(async move { token::process(&run, &provider, due).await });
+        }
+    }
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(done) => {
+                let entry = stats.entry(done.result.platform.clone()).or_default();
+                done.count(entry, run.options.clock.now_ms().saturating_sub(started_ms));
+                results.push(done.result);
+            }
+            Err(err) => {
+                tracing::error!(event = "token_task_panicked", error = %err);
+                ok = false;
+            }
+        }
+    }
+    summarize(run, ok, &stats, results)
+}
+
+fn summarize(
+    run: &Run,
+    ok: bool,
+    stats: &BTreeMap<String, ProviderStats>,
+    mut results: Vec<TokenResult>,
+) -> RunSummary {
+    let config = &run.deps.config;
+    let now_ms = run.options.clock.now_ms();
+    let mut total = ProviderStats::default();
+    for (provider, s) in stats {
+        if !run.dry {
+            let line = emf_line(
+                &config.metrics_namespace,
+                &config.stage,
+                provider,
+                s,
+                now_ms,
+            );
+            run.deps.metrics.write_line(&line);
+        }
+        total.refreshed += s.refreshed;
+        total.failed += s.failed;
+        total.skipped += s.skipped;
+        total.needs_reauth += s.needs_reauth;
+        total.missing_expiration += s.missing_expiration;
+    }
+    results.sort_by(|a, b| (&a.platform, &a.user_id).cmp(&(&b.platform, &b.user_id)));
+    tracing::info!(
+        event = "run_completed", run_id = %run.id, refreshed = total.refreshed,
+        failed = total.failed, skipped = total.skipped, needs_reauth = total.needs_reauth,
+    );
+    RunSummary {
+        ok,
+        run_id: run.id.clone(),
+        dry_run: run.dry,
+        refreshed: total.refreshed,
+        failed: total.failed,
+        skipped: total.skipped,
+        needs_reauth: total.needs_reauth,
+        missing_expiration: total.missing_expiration,
+        results,
+    }
+}
+
+/// A token's result and what it adds to the provider's counters.
+pub(crate) struct Done {
+    pub(crate) result: TokenResult,
+    pub(crate) missing_expiration: bool,
+    /// Provider requests sent for this token.
+    pub(crate) attempts: u32,
+}
+
+impl Done {
+    fn count(&self, stats: &mut ProviderStats, elapsed_ms: u64) {
+        match self.result.outcome {
+            Outcome::Refreshed => stats.refreshed += 1,
+            Outcome::Failed => stats.failed += 1,
+            Outcome::Skipped => stats.skipped += 1,
+            Outcome::NeedsReauth => stats.needs_reauth += 1,
+        }
+        stats.missing_expiration += u64::from(self.missing_expiration);
+        stats.duration_ms = stats.duration_ms.max(elapsed_ms);
+    }
+}

@@ -1,0 +1,213 @@
+//! The engine under faults: provider errors, write failures, the clock running out, and a log
+//! capture proving no token or secret value is ever logged.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::fakes::{CLIENT_SECRET, NOW, NOW_MS, World, json_response, options};
+use super::tests::plain;
+use super::*;
+use crate::crypto::{ItemKey, KeyCache};
+
+async fn summary(world: &World, options: RunOptions) -> RunSummary {
+    match run(Arc::clone(&world.deps), RunInput::default(), options)
+        .await
+        .unwrap()
+    {
+        RunResponse::Completed(summary) => summary,
+        RunResponse::Locked { .. } => panic!("locked"),
+    }
+}
+
+fn script(world: &World, status: u16, body: &str, headers: &[(&str, &str)]) {
+    world
+        .oauth
+        .scripted
+        .lock()
+        .unwrap()
+        .push_back(Ok(json_response(status, body, headers)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_errors_are_retried_and_retry_after_is_honoured() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    script(&world, 503, "<html>", &[]);
+    script(&world, 429, "", &[("Retry-After", "30")]);
+    let options = options();
+    let s = summary(&world, options).await;
+    assert_eq!(s.refreshed, 1);
+    assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 3);
+    assert!(
+        options.clock.now_ms() >= NOW_MS + 30_000,
+        "waited for Retry-After"
+    );
+    assert_eq!(world.signals.events.lock().unwrap()[0].detail.attempt, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn other_refusals_are_failures_and_not_retried() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    script(&world, 401, r#"{"error":"invalid_client"}"#, &[]);
+    let s = summary(&world, options()).await;
+    assert_eq!((s.failed, s.results[0].reason.as_str()), (1, "rejected"));
+    assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 1);
+    let item = world.store.item("a1", "acme");
+    assert_eq!((item.failures, item.version), (1, 2));
+    let events = world.signals.events.lock().unwrap().clone();
+    assert_eq!(events[0].detail_type, "token.refresh.failed");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_failure_is_retried() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    world.store.failing_writes.store(2, Ordering::SeqCst);
+    let s = summary(&world, options()).await;
+    assert_eq!(s.refreshed, 1);
+    assert_eq!(world.store.writes.load(Ordering::SeqCst), 3);
+    assert!(world.signals.recoveries.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lasting_write_failure_sends_the_sealed_set_to_the_dlq() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    world.store.failing_writes.store(100, Ordering::SeqCst);
+    let s = summary(&world, options()).await;
+    assert_eq!(
+        (s.failed, s.results[0].reason.as_str()),
+        (1, "store_write_recovered")
+    );
+    let records = world.signals.recoveries.lock().unwrap().clone();
+    let [record] = records.as_slice() else {
+        panic!("{} records", records.len())
+    };
+    assert_eq!(
+        (record.seen_version, record.expires_at),
+        (1, Some(NOW + 3600))
+    );
+    let json = serde_json::to_string(record).unwrap();
+    assert!(!json.contains("acc-") && !json.contains("ref-"), "{json}");
+    let cache = KeyCache::new(Arc::clone(&world.kms));
+    let key = ItemKey {
+        user_id: "a1",
+        platform: "acme",
+    };
+    let refresh = cache
+        .decrypt(record.refresh_token.as_ref().unwrap(), key)
+        .await
+        .unwrap();
+    assert!(
+        world
+            .oauth
+            .live
+            .lock()
+            .unwrap()
+            .contains_key(refresh.expose()),
+        "the recovery record holds the live, rotated refresh token"
+    );
+    assert_eq!(world.store.item("a1", "acme").version, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_salvaged_refresh_token_is_stored() {
+    let world = World::new();
+    world.seed("t1", "tiktok", NOW);
+    // TikTok rotates: a success without expires_in is malformed, but the new token must be kept.
+    script(
+        &world,
+        200,
+        r#"{"access_token":"a","refresh_token":"ref-salvaged"}"#,
+        &[],
+    );
+    let s = summary(&world, options()).await;
+    assert_eq!((s.failed, s.results[0].reason.as_str()), (1, "malformed"));
+    assert_eq!(plain(&world, "t1", "tiktok", true).await, "ref-salvaged");
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_new_work_starts_when_time_is_short() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    let options = RunOptions {
+        deadline_ms: Some(NOW_MS + 10_000),
+        ..options()
+    };
+    let s = summary(&world, options).await;
+    assert_eq!(
+        (s.skipped, s.results[0].reason.as_str()),
+        (1, "out_of_time")
+    );
+    assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(world.store.item("a1", "acme").version, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_due_query_is_not_a_completed_run_for_that_provider() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    world.seed("t1", "tiktok", NOW);
+    world
+        .store
+        .failing_due
+        .lock()
+        .unwrap()
+        .push("tiktok".to_owned());
+    let s = summary(&world, options()).await;
+    assert!(!s.ok);
+    assert_eq!(s.refreshed, 1);
+    let lines = world.metrics.lines();
+    assert_eq!(lines.len(), 1, "no RunCompleted for tiktok: {lines:?}");
+    assert!(lines[0].contains(r#""Provider":"acme""#));
+}
+
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn logs_never_hold_a_token_or_secret() {
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let world = World::new();
+    for user in ["a1", "a2", "a3", "a4"] {
+        world.seed(user, "acme", NOW);
+    }
+    script(&world, 503, "", &[]);
+    script(&world, 400, r#"{"error":"invalid_grant"}"#, &[]);
+    world.store.failing_writes.store(100, Ordering::SeqCst);
+    let s = summary(&world, options()).await;
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(s.results.len(), 4);
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    for event in [
+        "token_refresh_retry",
+        "token_recovery_queued",
+        "token_refresh_failed",
+    ] {
+        assert!(text.contains(event), "no {event} in:\n{text}");
+    }
+    for leak in ["acc-", "ref-", "seed-", CLIENT_SECRET] {
+        assert!(!text.contains(leak), "`{leak}` in the logs:\n{text}");
+    }
+}

@@ -1,0 +1,315 @@
+//! [`TokenStore`] on DynamoDB: `Query` on the expiry index, `GetItem`, conditional `UpdateItem`.
+//!
+//! Attribute names that are reserved words (`status`, `ttl`, `version`…) always go through
+//! `ExpressionAttributeNames`; every name is aliased, so no new attribute can collide later.
+//! Attribute parsing lives in `item`; envelopes are maps (`M`), legacy plaintext tokens are strings
+//! (`S`): see [`crate::crypto`].
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::{
+    DueToken, LOCK_PLATFORM, LOCK_USER_ID, SealedTokens, StoreError, TokenItem, TokenStatus,
+    TokenStore, Update,
+};
+
+pub use super::item::envelope_value;
+use super::item::{Item, due_row, n, s, token_item};
+
+/// The tokens table and its expiry index.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    index: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>, index: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            index: index.into(),
+        }
+    }
+}
+
+fn sdk_error<E, R>(err: &SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    StoreError::Failed(DisplayErrorContext(err).to_string())
+}
+
+/// Builds an `UpdateItem`'s expressions: `SET` and `REMOVE` clauses with every name aliased.
+#[derive(Default)]
+struct Expr {
+    set: Vec<String>,
+    remove: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Expr {
+    fn name(&mut self, attr: &str) -> String {
+        let alias = format!("#{attr}");
+        self.names.insert(alias.clone(), attr.to_owned());
+        alias
+    }
+
+    fn set(&mut self, attr: &str, value: AttributeValue) {
+        let name = self.name(attr);
+        self.values.insert(format!(":{attr}"), value);
+        self.set.push(format!("{name} = :{attr}"));
+    }
+
+    fn remove(&mut self, attr: &str) {
+        let name = self.name(attr);
+        self.remove.push(name);
+    }
+
+    fn update_expression(&self) -> String {
+        let mut text = format!("SET {}", self.set.join(", "));
+        if !self.remove.is_empty() {
+            text.push_str(" REMOVE ");
+            text.push_str(&self.remove.join(", "));
+        }
+        text
+    }
+}
+
+fn refreshed(expr: &mut Expr, sealed: &SealedTokens, now: u64) {
+    expr.set("accessToken", envelope_value(&sealed.access_token));
+    if let Some(refresh) = &sealed.refresh_token {
+        expr.set("refreshToken", envelope_value(refresh));
+    }
+    if let Some(at) = sealed.expires_at {
+        expr.set("expiresAt", n(at));
+    }
+    if let Some(at) = sealed.refresh_expires_at {
+        expr.set("refreshExpiresAt", n(at));
+    }
+    if let Some(scope) = &sealed.scope {
+        expr.set("scope", s(scope));
+    }
+    expr.set("lastRefreshAt", n(now));
+    expr.set("failures", n(0));
+    expr.set("status", s(TokenStatus::Active.as_str()));
+    expr.remove("lastError");
+}
+
+fn describe(update: &Update, now: u64) -> Expr {
+    let mut expr = Expr::default();
+    match update {
+        Update::Refreshed(sealed) => refreshed(&mut expr, sealed, now),
+        Update::Failed {
+            reason,
+            refresh_token,
+        } => {
+            if let Some(refresh) = refresh_token {
+                expr.set("refreshToken", envelope_value(refresh));
+            }
+            let failures = expr.name("failures");
+            expr.values.insert(":zero".to_owned(), n(0));
+            expr.set.push(format!(
+                "{failures} = if_not_exists({failures}, :zero) + :one"
+            ));
+            expr.set("lastError", s(reason));
+        }
+        Update::NeedsReauth { reason } => {
+            expr.set("status", s(TokenStatus::NeedsReauth.as_str()));
+            expr.set("lastError", s(reason));
+        }
+    }
+    expr.set("updatedAt", n(now));
+    let version = expr.name("version");
+    expr.set.push(format!("{version} = {version} + :one"));
+    expr.values.insert(":one".to_owned(), n(1));
+    expr
+}
+
+#[async_trait]
+impl TokenStore for DynamoStore {
+    async fn due(&self, platform: &str, before: u64) -> Result<Vec<DueToken>, StoreError> {
+        let mut rows = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(&self.index)
+                .key_condition_expression("#platform = :p AND #expiresAt <= :t")
+                .projection_expression("#userId, #platform, #expiresAt, #version, #status")
+                .expression_attribute_names("#userId", "userId")
+                .expression_attribute_names("#platform", "platform")
+                .expression_attribute_names("#expiresAt", "expiresAt")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":p", s(platform))
+                .expression_attribute_values(":t", n(before))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|err| sdk_error(&err))?;
+            for item in page.items() {
+                rows.push(due_row(item)?);
+            }
+            match page.last_evaluated_key() {
+                Some(key) if !key.is_empty() => start = Some(key.clone()),
+                _ => return Ok(rows),
+            }
+        }
+    }
+
+    async fn get(&self, user_id: &str, platform: &str) -> Result<Option<TokenItem>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("userId", s(user_id))
+            .key("platform", s(platform))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|err| sdk_error(&err))?;
+        out.item().map(token_item).transpose()
+    }
+
+    async fn write(
+        &self,
+        user_id: &str,
+        platform: &str,
+        seen: u64,
+        update: &Update,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let mut expr = describe(update, now);
+        expr.values.insert(":seen".to_owned(), n(seen));
+        let version = expr.name("version");
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("userId", s(user_id))
+            .key("platform", s(platform))
+            .update_expression(expr.update_expression())
+            .condition_expression(format!("{version} = :seen"))
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
+            Err(err) => Err(sdk_error(&err)),
+        }
+    }
+
+    async fn lock(&self, owner: &str, now: u64, lease_until: u64) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("userId", s(LOCK_USER_ID))
+            .key("platform", s(LOCK_PLATFORM))
+            .update_expression("SET #expiresAt = :until, #lockOwner = :owner, #updatedAt = :now")
+            .condition_expression("attribute_not_exists(#userId) OR #expiresAt < :now")
+            .expression_attribute_names("#userId", "userId")
+            .expression_attribute_names("#expiresAt", "expiresAt")
+            .expression_attribute_names("#lockOwner", "lockOwner")
+            .expression_attribute_names("#updatedAt", "updatedAt")
+            .expression_attribute_values(":until", n(lease_until))
+            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if is_condition_failure(&err) => Ok(false),
+            Err(err) => Err(sdk_error(&err)),
+        }
+    }
+
+    async fn unlock(&self, owner: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("userId", s(LOCK_USER_ID))
+            .key("platform", s(LOCK_PLATFORM))
+            .update_expression("SET #expiresAt = :zero REMOVE #lockOwner")
+            .condition_expression("#lockOwner = :owner")
+            .expression_attribute_names("#expiresAt", "expiresAt")
+            .expression_attribute_names("#lockOwner", "lockOwner")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        match result {
+            // A lock stolen after our lease ran out belongs to its new owner: nothing to release.
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failure(&err) => Ok(()),
+            Err(err) => Err(sdk_error(&err)),
+        }
+    }
+}
+
+fn is_condition_failure<R>(
+    err: &SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
+) -> bool {
+    err.as_service_error()
+        .is_some_and(aws_sdk_dynamodb::operation::update_item::UpdateItemError::is_conditional_check_failed_exception)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Envelope;
+
+    fn env() -> Envelope {
+        Envelope {
+            version: 1,
+            key_id: "k".to_owned(),
+            encrypted_key: "ZQ==".to_owned(),
+            nonce: "bm9uY2U=".to_owned(),
+            ciphertext: "Yw==".to_owned(),
+        }
+    }
+
+    #[test]
+    fn update_expressions_alias_every_name_and_bump_the_version() {
+        let expr = describe(
+            &Update::Failed {
+                reason: "transient".to_owned(),
+                refresh_token: None,
+            },
+            100,
+        );
+        let text = expr.update_expression();
+        assert_eq!(
+            text,
+            "SET #failures = if_not_exists(#failures, :zero) + :one, #lastError = :lastError, \
+             #updatedAt = :updatedAt, #version = #version + :one"
+        );
+        let expr = describe(
+            &Update::Refreshed(SealedTokens {
+                access_token: env(),
+                refresh_token: None,
+                expires_at: None,
+                refresh_expires_at: None,
+                scope: None,
+            }),
+            100,
+        );
+        let text = expr.update_expression();
+        assert!(text.contains("#status = :status") && text.ends_with("REMOVE #lastError"));
+        assert!(!text.contains("expiresAt"), "no lifetime keeps expiresAt");
+        assert_eq!(expr.names["#status"], "status");
+    }
+}

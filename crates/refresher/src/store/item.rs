@@ -1,0 +1,174 @@
+//! Reading and writing item attributes: numbers, keys, statuses and token attributes (envelope
+//! maps or legacy plaintext strings). Errors name the attribute, never its value.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::{DueToken, StoreError, TokenItem, TokenStatus};
+use crate::crypto::{Envelope, StoredToken};
+use crate::secret::SecretString;
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn n(value: u64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(crate) fn s(value: &str) -> AttributeValue {
+    AttributeValue::S(value.to_owned())
+}
+
+fn string(item: &Item, name: &str) -> Option<String> {
+    item.get(name)?.as_s().ok().cloned()
+}
+
+/// A numeric attribute; present but not a whole number is an error.
+fn number(item: &Item, name: &str) -> Result<Option<u64>, StoreError> {
+    let Some(value) = item.get(name) else {
+        return Ok(None);
+    };
+    let wrong = || StoreError::Malformed(format!("`{name}` is not a whole number"));
+    let text = value.as_n().map_err(|_| wrong())?;
+    text.parse().map(Some).map_err(|_| wrong())
+}
+
+fn keys(item: &Item) -> Result<(String, String), StoreError> {
+    let user_id = string(item, "userId")
+        .ok_or_else(|| StoreError::Malformed("no userId string".to_owned()))?;
+    let platform = string(item, "platform")
+        .ok_or_else(|| StoreError::Malformed("no platform string".to_owned()))?;
+    Ok((user_id, platform))
+}
+
+pub(crate) fn due_row(item: &Item) -> Result<DueToken, StoreError> {
+    let (user_id, platform) = keys(item)?;
+    Ok(DueToken {
+        expires_at: number(item, "expiresAt")?,
+        version: number(item, "version")?.unwrap_or(0),
+        status: TokenStatus::parse(string(item, "status").as_deref()),
+        user_id,
+        platform,
+    })
+}
+
+pub(crate) fn token_item(item: &Item) -> Result<TokenItem, StoreError> {
+    let (user_id, platform) = keys(item)?;
+    Ok(TokenItem {
+        version: number(item, "version")?.unwrap_or(0),
+        status: TokenStatus::parse(string(item, "status").as_deref()),
+        expires_at: number(item, "expiresAt")?,
+        refresh_expires_at: number(item, "refreshExpiresAt")?,
+        last_refresh_at: number(item, "lastRefreshAt")?,
+        failures: number(item, "failures")?.unwrap_or(0),
+        access_token: stored_token(item, "accessToken")?,
+        refresh_token: stored_token(item, "refreshToken")?,
+        user_id,
+        platform,
+    })
+}
+
+/// An envelope map, or legacy plaintext (`S`); errors never quote the value.
+fn stored_token(item: &Item, name: &str) -> Result<Option<StoredToken>, StoreError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::S(plain)) if plain.is_empty() => Ok(None),
+        Some(AttributeValue::S(plain)) => {
+            Ok(Some(StoredToken::Legacy(SecretString::new(plain.as_str()))))
+        }
+        Some(AttributeValue::M(map)) => envelope(map).map(|e| Some(StoredToken::Envelope(e))),
+        Some(_) => Err(StoreError::Malformed(format!(
+            "`{name}` is neither an envelope map nor a string"
+        ))),
+    }
+}
+
+fn envelope(map: &Item) -> Result<Envelope, StoreError> {
+    let field = |name: &str| {
+        string(map, name)
+            .ok_or_else(|| StoreError::Malformed(format!("envelope field `{name}` is missing")))
+    };
+    let version = number(map, "version")?
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| StoreError::Malformed("envelope field `version` is missing".to_owned()))?;
+    Ok(Envelope {
+        version,
+        key_id: field("keyId")?,
+        encrypted_key: field("encryptedKey")?,
+        nonce: field("nonce")?,
+        ciphertext: field("ciphertext")?,
+    })
+}
+
+/// An envelope as the map DynamoDB stores.
+pub fn envelope_value(envelope: &Envelope) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        ("version".to_owned(), n(u64::from(envelope.version))),
+        ("keyId".to_owned(), s(&envelope.key_id)),
+        ("encryptedKey".to_owned(), s(&envelope.encrypted_key)),
+        ("nonce".to_owned(), s(&envelope.nonce)),
+        ("ciphertext".to_owned(), s(&envelope.ciphertext)),
+    ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Envelope {
+        Envelope {
+            version: 1,
+            key_id: "k".to_owned(),
+            encrypted_key: "ZQ==".to_owned(),
+            nonce: "bm9uY2U=".to_owned(),
+            ciphertext: "Yw==".to_owned(),
+        }
+    }
+
+    #[test]
+    fn envelopes_round_trip_and_strings_are_legacy() {
+        let item: Item = HashMap::from([
+            ("userId".to_owned(), s("u")),
+            ("platform".to_owned(), s("tiktok")),
+            ("version".to_owned(), n(3)),
+            ("accessToken".to_owned(), envelope_value(&env())),
+            ("refreshToken".to_owned(), s("legacy-plain")),
+        ]);
+        let parsed = token_item(&item).unwrap();
+        assert_eq!(parsed.version, 3);
+        assert_eq!(parsed.status, TokenStatus::Active);
+        assert_eq!(parsed.access_token, Some(StoredToken::Envelope(env())));
+        assert!(matches!(parsed.refresh_token, Some(StoredToken::Legacy(_))));
+        let shown = format!("{parsed:?}");
+        assert!(!shown.contains("legacy-plain"), "{shown}");
+    }
+
+    #[test]
+    fn malformed_numbers_and_tokens_are_reported_without_values() {
+        let item: Item = HashMap::from([
+            ("userId".to_owned(), s("u")),
+            ("platform".to_owned(), s("p")),
+            ("expiresAt".to_owned(), s("soon")),
+        ]);
+        assert_eq!(
+            token_item(&item).unwrap_err().to_string(),
+            "the item is malformed: `expiresAt` is not a whole number"
+        );
+        let item: Item = HashMap::from([
+            ("userId".to_owned(), s("u")),
+            ("platform".to_owned(), s("p")),
+            ("accessToken".to_owned(), AttributeValue::Bool(true)),
+        ]);
+        assert!(token_item(&item).is_err());
+    }
+
+    #[test]
+    fn status_parsing_is_conservative() {
+        assert_eq!(TokenStatus::parse(None), TokenStatus::Active);
+        assert_eq!(
+            TokenStatus::parse(Some("needs_reauth")),
+            TokenStatus::NeedsReauth
+        );
+        assert_eq!(TokenStatus::parse(Some("weird")), TokenStatus::Inactive);
+    }
+}
