@@ -49,12 +49,92 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Build the refresher for the stage, zip it and upload it unless already uploaded.
     Package(PackageArgs),
+    /// Show what a deploy would change (a change set, deleted afterwards); `--fail` exits 2 on changes.
+    Plan(PlanArgs),
     /// Package, then create or update the stack through a change set, and print its outputs.
     Deploy(DeployArgs),
     /// Print the stack's outputs.
     Outputs(OutputsArgs),
+    /// Run the refresher once: remotely, or `--local` from the deployed zip under a Runtime API emulator.
+    Invoke(InvokeArgs),
+    /// Compare the live resources with the rendered template; `--fail` exits 2 on drift.
+    Drift(DriftArgs),
     /// Delete the stack (the tables and their key are retained).
     Destroy(DestroyArgs),
+    /// Import token items from a file, or list them (never their values).
+    Tokens(TokensArgs),
+    /// Set or list the providers' client credentials (never their values).
+    Secrets(SecretsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokensArgs {
+    #[command(subcommand)]
+    pub command: TokensCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Write token items from a JSON-lines or CSV file, encrypted as the refresher writes them;
+    /// bad rows are skipped and reported by line (exit 1), the rest written. Idempotent.
+    Import(TokensImportArgs),
+    /// List token items by expiry (items without `expiresAt` are not in the index, so not listed).
+    List(TokensListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokensImportArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// JSON lines, or CSV with a header: userId, platform, accessToken, refreshToken, expiresAt,
+    /// and optionally refreshExpiresAt and status.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct TokensListArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// Only this provider (default: every provider of the stage).
+    #[arg(long, value_name = "NAME")]
+    pub platform: Option<String>,
+    /// Only items expiring within this duration (`30m`, `24h`, `7d`), expired ones included.
+    #[arg(long, value_name = "DURATION")]
+    pub due: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    #[command(subcommand)]
+    pub command: SecretsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Store a provider's client id and secret, read from stdin or `--from-file`, never argv.
+    Set(SecretsSetArgs),
+    /// Show which providers of the stage have client credentials, never the values.
+    List(SecretsListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsSetArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// The provider, as the stage file names it.
+    #[arg(long, value_name = "NAME")]
+    pub provider: String,
+    /// Read the values from this file instead of stdin: two lines (client id, then secret) or
+    /// `{"client_id": "...", "client_secret": "..."}`.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsListArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +142,18 @@ pub struct PackageArgs {
     #[command(flatten)]
     pub stage: StageArg,
     /// Cargo profile to build the refresher with.
+    #[arg(long, default_value = "release", value_name = "PROFILE")]
+    pub cargo_profile: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// Exit 2 when the plan has changes (for pull-request checks).
+    #[arg(long)]
+    pub fail: bool,
+    /// Cargo profile to build the refresher with (its hash is part of the plan).
     #[arg(long, default_value = "release", value_name = "PROFILE")]
     pub cargo_profile: String,
 }
@@ -100,6 +192,30 @@ pub struct OutputsArgs {
     pub stage: StageArg,
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// Exit 2 when a resource was modified or deleted out of band.
+    #[arg(long)]
+    pub fail: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InvokeArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// Providers to refresh, comma-separated (default: every provider of the stage).
+    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    pub providers: Vec<String>,
+    /// Find and report due tokens without refreshing or writing anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Run the deployed zip on this machine instead of invoking the function in AWS.
+    #[arg(long)]
+    pub local: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,13 +10,21 @@
 //! - [`aws`]: the only module that calls AWS: thin wrappers over the SDK clients.
 //! - [`plan`]: a change set as data, with dangerous replacements singled out (pure).
 //! - [`deploy`]: the deploy sequence: upload, create or change set, guard, execute, wait.
+//! - [`drift`]: the live resources against the rendered template, and `CloudFormation`'s own
+//!   drift detection where the endpoint offers it.
+//! - [`emulator`]: a Lambda Runtime API emulator that runs a packaged `bootstrap` locally.
+//! - [`tokens`]: token import files parsed and written through the refresher's own crypto and
+//!   store code.
 //! - [`commands`]: one module per subcommand; each returns a value the printer shows as text or JSON.
 //! - [`cli`]: the clap definition; `main.rs` only parses, runs and maps the result to an exit code.
 
 pub mod aws;
+pub mod canonical;
 pub mod cli;
 pub mod commands;
 pub mod deploy;
+pub mod drift;
+pub mod emulator;
 pub mod lint;
 pub mod output;
 pub mod package;
@@ -24,5 +32,6 @@ pub mod plan;
 pub mod stage;
 pub mod status;
 pub mod template;
+pub mod tokens;
 
 pub use status::Status;

@@ -5,58 +5,38 @@
 // Helpers of a test fail it by panicking, as the test functions do.
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+
+use std::path::Path;
 
 use serde_json::Value;
+use support::{DEV_BUILD, deployer, json, local_stage};
 use testkit::moto::Moto;
-
-fn project() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs `deployer` against the stand-in with dummy credentials, as the README's local set-up does.
-fn deployer(moto: &Moto, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deployer"))
-        .arg("--project-dir")
-        .arg(project())
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// A copy of the `local` stage in a temporary `stages/` directory, optionally edited.
-fn local_stage(dir: &Path, edit: impl Fn(String) -> String) -> String {
-    let text = std::fs::read_to_string(project().join("stages/local.yaml")).unwrap();
-    let path = dir.join("local.yaml");
-    std::fs::write(&path, edit(text)).unwrap();
-    path.to_str().unwrap().to_owned()
-}
-
-const DEV_BUILD: [&str; 2] = ["--cargo-profile", "dev"];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deploy_redeploy_change_outputs_destroy() {
     let moto = Moto::start();
     let dir = tempfile::tempdir().unwrap();
     let stage = local_stage(dir.path(), |t| t);
+
+    // Before the first deploy, the plan is the whole template as additions; --fail exits 2.
+    let out = deployer(
+        &moto,
+        &[
+            &["--json", "plan", "--fail", "--stage", &stage],
+            &DEV_BUILD[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["operation"], "create");
+    assert!(plan["changes"].as_array().unwrap().len() > 25);
 
     let first = json(&deployer(
         &moto,
@@ -86,11 +66,48 @@ async fn deploy_redeploy_change_outputs_destroy() {
     assert_eq!(again["artifact"]["uploaded"], false);
     assert_eq!(again["artifact"]["key"], key.as_str());
 
+    // Nothing to change: the plan says so and --fail exits 0.
+    let out = deployer(
+        &moto,
+        &[&["plan", "--fail", "--stage", &stage], &DEV_BUILD[..]].concat(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).ends_with(": no changes\n"));
+
     // A schedule and the memory size change: both show in the plan and in the live resources.
     let changed = local_stage(dir.path(), |t| {
         t.replace("memory_mb: 256", "memory_mb: 512")
             .replace("schedule: rate(5 minutes)", "schedule: rate(6 minutes)")
     });
+    let out = deployer(
+        &moto,
+        &[
+            &["--json", "plan", "--fail", "--stage", &changed],
+            &DEV_BUILD[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["operation"], "update");
+    assert!(
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["logical_id"] == "RefresherFunction"),
+        "{plan:#}"
+    );
     let update = json(&deployer(
         &moto,
         &[

@@ -3,7 +3,16 @@
 //! in the environment win over a stage's `endpoint_url`, which only the local stand-in uses.
 
 pub mod cfn;
+pub mod cfn_drift;
+pub mod cloudwatch;
+pub mod dynamodb;
+pub mod events;
+pub mod iam;
+pub mod invoke;
+pub mod lambda;
 pub mod s3;
+pub mod secrets;
+pub mod sqs;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 
@@ -57,6 +66,38 @@ impl Aws {
 
     pub fn sts(&self) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.config)
+    }
+
+    pub fn eventbridge(&self) -> aws_sdk_eventbridge::Client {
+        aws_sdk_eventbridge::Client::new(&self.config)
+    }
+
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::new(&self.config)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.config)
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.config)
+    }
+
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        aws_sdk_cloudwatch::Client::new(&self.config)
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.config)
+    }
+
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.config)
+    }
+
+    pub fn secretsmanager(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.config)
     }
 
     /// The account the credentials belong to (STS `GetCallerIdentity`).

@@ -133,3 +133,25 @@ pub async fn upload(
         })?;
     Ok(())
 }
+
+/// Downloads an object (the artifact `deployer invoke --local` runs).
+pub async fn download(s3: &Client, bucket: &str, key: &str) -> Result<Vec<u8>> {
+    let out = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot download s3://{bucket}/{key}: {}",
+                describe_error(&e)
+            )
+        })?;
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .with_context(|| format!("cannot read s3://{bucket}/{key}"))?;
+    Ok(bytes.into_bytes().to_vec())
+}

@@ -55,7 +55,15 @@ pub(super) async fn run(args: &DeployArgs, ctx: &Ctx) -> Result<Status> {
         allow_replace: args.allow_replace,
         plain: ctx.printer.json,
     };
-    let report = deploy::apply(&aws, &stage, &rendered, uploaded, account, &options).await?;
+    let report = deploy::apply(
+        &aws.cloudformation(),
+        &stage,
+        &rendered,
+        uploaded,
+        account,
+        &options,
+    )
+    .await?;
     ctx.printer.emit(&report)?;
     Ok(Status::Ok)
 }

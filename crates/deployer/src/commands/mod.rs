@@ -3,10 +3,15 @@
 
 mod deploy;
 mod destroy;
+mod drift;
+mod invoke;
 mod outputs;
 mod package;
+mod plan;
 mod render;
 mod schema;
+mod secrets;
+mod tokens;
 mod validate;
 
 use std::path::{Path, PathBuf};
@@ -67,9 +72,14 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Validate(args) => validate::run(&args, &ctx),
         Command::Schema(args) => schema::run(&args, &ctx),
         Command::Package(args) => block_on(package::run(&args, &ctx)),
+        Command::Plan(args) => block_on(plan::run(&args, &ctx)),
         Command::Deploy(args) => block_on(deploy::run(&args, &ctx)),
         Command::Outputs(args) => block_on(outputs::run(&args, &ctx)),
+        Command::Invoke(args) => block_on(invoke::run(&args, &ctx)),
+        Command::Drift(args) => block_on(drift::run(&args, &ctx)),
         Command::Destroy(args) => block_on(destroy::run(&args, &ctx)),
+        Command::Tokens(args) => block_on(tokens::run(&args, &ctx)),
+        Command::Secrets(args) => block_on(secrets::run(&args, &ctx)),
     }
 }
 

@@ -139,7 +139,7 @@ pub async fn check_account(aws: &Aws, stage: &Stage) -> Result<String> {
 
 /// Applies the rendered template with the uploaded artifact.
 pub async fn apply(
-    aws: &Aws,
+    cfn_client: &aws_sdk_cloudformation::Client,
     stage: &Stage,
     rendered: &Rendered,
     artifact: ArtifactReport,
@@ -147,7 +147,6 @@ pub async fn apply(
     opts: &DeployOptions,
 ) -> Result<DeployReport> {
     let started = Instant::now();
-    let cfn_client = aws.cloudformation();
     let request = StackRequest {
         stack_name: stage.stack_name.clone(),
         template_body: rendered.text.clone(),
@@ -155,7 +154,7 @@ pub async fn apply(
         tags: stage.tags.clone(),
     };
     let progress = Progress::new(opts.plain);
-    let existing = cfn::describe(&cfn_client, &stage.stack_name).await?;
+    let existing = cfn::describe(cfn_client, &stage.stack_name).await?;
     let mut situation = state::classify(
         &stage.stack_name,
         existing.as_ref().map(|s| s.status.as_str()),
@@ -165,8 +164,8 @@ pub async fn apply(
             "{} is {status} (a first create that never completed); deleting it before creating it again",
             stage.stack_name
         ));
-        cfn::delete_stack(&cfn_client, &stage.stack_name).await?;
-        let done = wait::until_done(&cfn_client, &stage.stack_name, None, &progress).await?;
+        cfn::delete_stack(cfn_client, &stage.stack_name).await?;
+        let done = wait::until_done(cfn_client, &stage.stack_name, None, &progress).await?;
         if !done.ok {
             bail!(
                 "could not clear {} ({}); see its events",
@@ -179,13 +178,13 @@ pub async fn apply(
     let (action, plan) = match situation {
         // A dead stack was deleted above: create it anew.
         StackState::Absent | StackState::Dead(_) => {
-            create(&cfn_client, stage, &request, &progress).await?
+            create(cfn_client, stage, &request, &progress).await?
         }
         StackState::Ready => {
             let current = existing
                 .as_ref()
                 .context("a ready stack has a description")?;
-            update(&cfn_client, stage, &request, current, opts, &progress).await?
+            update(cfn_client, stage, &request, current, opts, &progress).await?
         }
         StackState::Busy(status) => bail!(
             "{} is {status}: another operation is running on it; wait for it to finish and deploy again",
@@ -194,7 +193,7 @@ pub async fn apply(
         StackState::Stuck(remedy) => bail!(remedy),
     };
     progress.finish();
-    let stack = cfn::describe(&cfn_client, &stage.stack_name)
+    let stack = cfn::describe(cfn_client, &stage.stack_name)
         .await?
         .context("the stack vanished after deploying")?;
     let mut warnings = Vec::new();
@@ -203,7 +202,7 @@ pub async fn apply(
         // stand-in does not implement the call at all).
         let wanted = stage.termination_protection;
         if let Err(err) =
-            cfn::set_termination_protection(&cfn_client, &stage.stack_name, wanted).await
+            cfn::set_termination_protection(cfn_client, &stage.stack_name, wanted).await
         {
             let warning = format!(
                 "termination protection is not {}: {err:#}",
@@ -382,3 +381,6 @@ fn confirm(question: &str) -> Result<bool> {
         .context("cannot read the answer")?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
+
+#[cfg(test)]
+mod tests;

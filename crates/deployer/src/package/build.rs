@@ -34,9 +34,23 @@ fn host_architecture() -> Option<Architecture> {
     }
 }
 
-fn has_zigbuild() -> bool {
-    Command::new("cargo")
-        .args(["zigbuild", "--version"])
+/// PATH with the project's tool venv first: `pip install ziglang` there gives cargo-zigbuild its
+/// zig (it runs `python3 -m ziglang` when no `zig` is on PATH).
+fn tool_path(project_dir: &Path) -> Option<std::ffi::OsString> {
+    let venv = project_dir.join(".venv/bin");
+    let current = std::env::var_os("PATH").unwrap_or_default();
+    if !venv.is_dir() {
+        return Some(current);
+    }
+    std::env::join_paths(std::iter::once(venv).chain(std::env::split_paths(&current))).ok()
+}
+
+fn has_zigbuild(project_dir: &Path) -> bool {
+    let mut cmd = Command::new("cargo");
+    if let Some(path) = tool_path(project_dir) {
+        cmd.env("PATH", path);
+    }
+    cmd.args(["zigbuild", "--version"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -46,7 +60,7 @@ fn has_zigbuild() -> bool {
 /// Builds `bootstrap` and returns its path. Cargo's own output goes to stderr.
 pub fn build(spec: &BuildSpec) -> Result<PathBuf> {
     let triple = triple(spec.architecture);
-    let zig = has_zigbuild();
+    let zig = has_zigbuild(&spec.project_dir);
     let native = host_architecture() == Some(spec.architecture);
     if !zig && !native {
         bail!(
@@ -57,6 +71,9 @@ pub fn build(spec: &BuildSpec) -> Result<PathBuf> {
         );
     }
     let mut cmd = Command::new("cargo");
+    if let Some(path) = tool_path(&spec.project_dir) {
+        cmd.env("PATH", path);
+    }
     if zig {
         // `<triple>.2.34` links against glibc 2.34's symbols, provided.al2023's.
         cmd.args(["zigbuild", "--target", &format!("{triple}.2.34")]);

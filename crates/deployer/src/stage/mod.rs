@@ -137,7 +137,8 @@ pub fn json_schema() -> serde_json::Value {
 
 /// The schema as committed at `stages/schema.json`: pretty JSON with a final newline.
 pub fn json_schema_text() -> String {
-    let mut text = serde_json::to_string_pretty(&json_schema()).unwrap_or_default();
+    let mut text = serde_json::to_string_pretty(&crate::canonical::canonical(&json_schema()))
+        .unwrap_or_default();
     text.push('\n');
     text
 }

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::canonical::canonical;
 use crate::stage::{Provider, Stage, pascal};
 
 /// Namespace of the refresher's Embedded Metric Format metrics (the refresher emits them with
@@ -150,7 +151,11 @@ fn env(stage: &Stage, names: &Names) -> BTreeMap<&'static str, EnvValue> {
         ("METRICS_NAMESPACE", lit(METRICS_NAMESPACE)),
         (
             "PROVIDERS",
-            EnvValue::Literal(serde_json::to_string(&providers).unwrap_or_default()),
+            EnvValue::Literal(
+                serde_json::to_value(&providers)
+                    .map(|v| canonical(&v).to_string())
+                    .unwrap_or_default(),
+            ),
         ),
     ])
 }

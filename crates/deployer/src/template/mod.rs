@@ -12,6 +12,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use crate::canonical::canonical;
 use crate::stage::Stage;
 
 /// Every template, by the name it is included under.
@@ -93,7 +94,7 @@ pub fn render(stage: &Stage) -> Result<Rendered, RenderError> {
         ctx.insert(key, &doc);
     }
     let dashboard = render_json(&tera, "dashboard.json.tera", &ctx)?;
-    ctx.insert("dashboard_body", &dashboard.to_string());
+    ctx.insert("dashboard_body", &canonical(&dashboard).to_string());
     let text = tera
         .render("stack.yaml.tera", &ctx)
         .map_err(|e| tera_error("stack.yaml.tera", &e))?;
@@ -145,7 +146,11 @@ fn yaml_filter(value: &Value, args: &HashMap<String, Value>) -> tera::Result<Val
         .and_then(Value::as_u64)
         .ok_or_else(|| tera::Error::msg("the yaml filter needs indent=<spaces>"))?;
     let mut out = String::new();
-    yaml_block(value, usize::try_from(indent).unwrap_or(0), &mut out);
+    yaml_block(
+        &canonical(value),
+        usize::try_from(indent).unwrap_or(0),
+        &mut out,
+    );
     Ok(Value::String(out.trim_end().to_owned()))
 }
 

@@ -20,6 +20,8 @@ use super::{
 pub use super::item::envelope_value;
 use super::item::{Item, due_row, n, s, token_item};
 
+pub mod import;
+
 /// The tokens table and its expiry index.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {

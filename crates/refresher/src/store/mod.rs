@@ -6,6 +6,8 @@
 //! `UpdateItem` conditioned on the version read (`version = :seen`) that increments the version; the
 //! run lock is an item of the same table (`userId='cron'`, `platform='refresh-oauth'`) taken and
 //! released with conditional `UpdateItem`s.
+//! The one exception is [`dynamo::import`], the conditional `PutItem` of `deployer tokens import`,
+//! which runs with the operator's credentials, never the function's.
 //!
 //! **Items without `expiresAt`.** They never appear in the `byExpiry` index (a GSI holds only items
 //! that have its sort key), and finding them needs a `Scan`, which the role does not grant. The store

@@ -1,0 +1,79 @@
+//! `EventBridge` reads for the drift check: a rule and its targets, shaped like the template's
+//! `AWS::Events::Rule` properties.
+
+use anyhow::{Result, bail};
+use aws_sdk_eventbridge::Client;
+use aws_sdk_eventbridge::error::ProvideErrorMetadata;
+use aws_sdk_eventbridge::types::{RuleState, Target};
+use serde_json::{Value, json};
+
+use super::describe_error;
+
+/// The rule named by a physical id (`name`, or `bus|name` for a rule on a custom bus), or `None`
+/// when `EventBridge` does not have it.
+pub async fn rule(client: &Client, physical_id: &str) -> Result<Option<Value>> {
+    let (bus, name) = match physical_id.split_once('|') {
+        Some((bus, name)) => (Some(bus), name),
+        None => (None, physical_id),
+    };
+    let rule = match client
+        .describe_rule()
+        .name(name)
+        .set_event_bus_name(bus.map(str::to_owned))
+        .send()
+        .await
+    {
+        Ok(rule) => rule,
+        Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(None),
+        Err(err) => bail!("cannot describe rule {name}: {}", describe_error(&err)),
+    };
+    let targets = targets(client, name, bus).await?;
+    Ok(Some(json!({
+        "Name": rule.name(),
+        "State": rule.state().map(RuleState::as_str),
+        "ScheduleExpression": rule.schedule_expression(),
+        // The template holds the pattern as an object; the API returns its JSON text.
+        "EventPattern": rule.event_pattern().and_then(|p| serde_json::from_str::<Value>(p).ok()),
+        "Description": rule.description(),
+        "Targets": targets,
+    })))
+}
+
+/// The rule's targets (all pages).
+async fn targets(client: &Client, rule: &str, bus: Option<&str>) -> Result<Vec<Value>> {
+    let mut targets = Vec::new();
+    let mut token = None;
+    loop {
+        let out = client
+            .list_targets_by_rule()
+            .rule(rule)
+            .set_event_bus_name(bus.map(str::to_owned))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot list the targets of rule {rule}: {}",
+                    describe_error(&e)
+                )
+            })?;
+        targets.extend(out.targets().iter().map(target));
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok(targets);
+        }
+    }
+}
+
+fn target(t: &Target) -> Value {
+    json!({
+        "Id": t.id(),
+        "Arn": t.arn(),
+        "Input": t.input(),
+        "RetryPolicy": t.retry_policy().map(|r| json!({
+            "MaximumRetryAttempts": r.maximum_retry_attempts(),
+            "MaximumEventAgeInSeconds": r.maximum_event_age_in_seconds(),
+        })),
+        "DeadLetterConfig": t.dead_letter_config().map(|d| json!({"Arn": d.arn()})),
+    })
+}

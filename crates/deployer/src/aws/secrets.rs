@@ -1,0 +1,71 @@
+//! Secrets Manager, as `deployer secrets` needs it: read, create (under the stack's KMS key) and
+//! put a new version of the credentials secret. Errors name the secret, never its value.
+
+use anyhow::{Context, Result};
+use aws_sdk_secretsmanager::Client;
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
+use refresher::secret::SecretString;
+
+/// The secret's string value, `None` when the secret does not exist.
+pub async fn get(client: &Client, id: &str) -> Result<Option<SecretString>> {
+    match client.get_secret_value().secret_id(id).send().await {
+        Ok(out) => {
+            let value = out
+                .secret_string()
+                .with_context(|| format!("the secret `{id}` has no string value (binary?)"))?;
+            Ok(Some(SecretString::new(value)))
+        }
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.code() == Some("ResourceNotFoundException")) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(anyhow::anyhow!(
+            "cannot read the secret `{id}` (secretsmanager:GetSecretValue): {}",
+            DisplayErrorContext(&err)
+        )),
+    }
+}
+
+/// Creates the secret, encrypted with `kms_key_id` (an alias works).
+pub async fn create(
+    client: &Client,
+    name: &str,
+    kms_key_id: &str,
+    value: &SecretString,
+) -> Result<()> {
+    client
+        .create_secret()
+        .name(name)
+        .kms_key_id(kms_key_id)
+        .description("OAuth client credentials per provider, written by `deployer secrets set`")
+        .secret_string(value.expose())
+        .send()
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "cannot create the secret `{name}` (secretsmanager:CreateSecret): {}",
+                DisplayErrorContext(&err)
+            )
+        })?;
+    Ok(())
+}
+
+/// Stores a new current version of an existing secret.
+pub async fn put(client: &Client, id: &str, value: &SecretString) -> Result<()> {
+    client
+        .put_secret_value()
+        .secret_id(id)
+        .secret_string(value.expose())
+        .send()
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "cannot update the secret `{id}` (secretsmanager:PutSecretValue): {}",
+                DisplayErrorContext(&err)
+            )
+        })?;
+    Ok(())
+}

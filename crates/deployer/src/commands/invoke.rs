@@ -1,0 +1,248 @@
+//! `deployer invoke --stage S [--providers tiktok,reddit] [--dry-run] [--local]`: one run of the
+//! refresher. Remote: a synchronous Lambda invocation with the tail of its log. `--local`: the very
+//! zip the stack deployed (its `ArtifactKey`), run on this machine under the Runtime API emulator
+//! with the deployed function's environment and the caller's credentials.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use aws_credential_types::provider::ProvideCredentials;
+use serde::Serialize;
+use serde_json::json;
+
+use super::Ctx;
+use crate::aws::{Aws, cfn, invoke, s3};
+use crate::cli::InvokeArgs;
+use crate::emulator::{self, FunctionSpec, Outcome};
+use crate::stage::Stage;
+use crate::{Status, deploy, stage};
+
+/// Log lines shown with a result.
+const LOG_TAIL: usize = 30;
+
+#[derive(Debug, Serialize)]
+pub(super) struct InvokeReport {
+    pub function: String,
+    /// `local` or `remote`.
+    pub mode: &'static str,
+    pub ok: bool,
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    pub duration_ms: Option<u64>,
+    pub log_tail: Vec<String>,
+}
+
+impl fmt::Display for InvokeReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let timing = self
+            .duration_ms
+            .map_or(String::new(), |ms| format!(" in {ms} ms"));
+        match &self.outcome {
+            Outcome::Ok { payload } => {
+                writeln!(f, "{} ({}) returned{timing}:", self.function, self.mode)?;
+                let pretty = serde_json::to_string_pretty(payload).map_err(|_| fmt::Error)?;
+                writeln!(f, "{pretty}")?;
+            }
+            Outcome::Error {
+                error_type,
+                error_message,
+            }
+            | Outcome::InitError {
+                error_type,
+                error_message,
+            } => {
+                writeln!(
+                    f,
+                    "{} ({}) failed{timing}: {error_type}: {error_message}",
+                    self.function, self.mode
+                )?;
+            }
+            Outcome::TimedOut { after_ms } => writeln!(
+                f,
+                "{} ({}) timed out after {after_ms} ms",
+                self.function, self.mode
+            )?,
+            Outcome::Crashed { exit } => writeln!(
+                f,
+                "{} ({}) exited without answering: {exit}",
+                self.function, self.mode
+            )?,
+        }
+        if !self.log_tail.is_empty() {
+            writeln!(f, "--- log (last {} lines)", self.log_tail.len())?;
+            for line in &self.log_tail {
+                writeln!(f, "{line}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) async fn run(args: &InvokeArgs, ctx: &Ctx) -> Result<Status> {
+    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let providers: Vec<String> = args
+        .providers
+        .iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if let Some(unknown) = providers
+        .iter()
+        .find(|p| !stage.providers.contains_key(p.as_str()))
+    {
+        bail!(
+            "stage {} has no provider `{unknown}`; it has {}",
+            stage.name,
+            stage
+                .providers
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let payload = json!({ "providers": providers, "dryRun": args.dry_run });
+    let aws = ctx.aws(&stage).await;
+    deploy::check_account(&aws, &stage).await?;
+    let report = if args.local {
+        local(&aws, &stage, &payload).await?
+    } else {
+        remote(&aws, &stage, &payload).await?
+    };
+    ctx.printer.emit(&report)?;
+    Ok(if report.ok {
+        Status::Ok
+    } else {
+        Status::Failed
+    })
+}
+
+async fn remote(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<InvokeReport> {
+    let result = invoke::invoke(&aws.lambda(), &stage.function.name, payload).await?;
+    let outcome = match result.function_error {
+        None => Outcome::Ok {
+            payload: result.payload,
+        },
+        Some(kind) => Outcome::Error {
+            error_type: result
+                .payload
+                .get("errorType")
+                .and_then(|v| v.as_str())
+                .unwrap_or(&kind)
+                .to_owned(),
+            error_message: result
+                .payload
+                .get("errorMessage")
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_owned(),
+        },
+    };
+    Ok(report(stage, "remote", outcome, None, result.log_tail))
+}
+
+async fn local(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<InvokeReport> {
+    let stack = cfn::describe(&aws.cloudformation(), &stage.stack_name)
+        .await?
+        .with_context(|| {
+            format!(
+                "stack {} does not exist; deploy it first (`deployer deploy --stage {}`)",
+                stage.stack_name, stage.name
+            )
+        })?;
+    let key = stack.parameters.get("ArtifactKey").with_context(|| {
+        format!(
+            "stack {} has no ArtifactKey parameter; redeploy it with this deployer",
+            stage.stack_name
+        )
+    })?;
+    let zip = s3::download(&aws.s3(), &stage.artifact_bucket, key).await?;
+    let dir = tempfile::tempdir().context("cannot create a directory for the bootstrap")?;
+    let binary = dir.path().join("bootstrap");
+    std::fs::write(&binary, unzip_bootstrap(&zip)?)
+        .with_context(|| format!("cannot write {}", binary.display()))?;
+    std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .with_context(|| format!("cannot make {} executable", binary.display()))?;
+    let settings = invoke::settings(&aws.lambda(), &stage.function.name).await?;
+    let mut environment = settings.environment;
+    environment.extend(credentials(aws).await?);
+    if let Some(endpoint) = &aws.custom_endpoint {
+        environment.insert("AWS_ENDPOINT_URL".into(), endpoint.clone());
+    }
+    let spec = FunctionSpec {
+        binary,
+        function_name: stage.function.name.clone(),
+        memory_mb: settings.memory_mb,
+        timeout: Duration::from_secs(u64::from(settings.timeout_s)),
+        region: stage.region.clone(),
+        environment,
+    };
+    let invocation = emulator::run(&spec, payload).await?;
+    let tail = invocation.logs[invocation.logs.len().saturating_sub(LOG_TAIL)..].to_vec();
+    Ok(report(
+        stage,
+        "local",
+        invocation.outcome,
+        Some(invocation.duration_ms),
+        tail,
+    ))
+}
+
+fn report(
+    stage: &Stage,
+    mode: &'static str,
+    outcome: Outcome,
+    duration_ms: Option<u64>,
+    log_tail: Vec<String>,
+) -> InvokeReport {
+    InvokeReport {
+        function: stage.function.name.clone(),
+        mode,
+        ok: matches!(outcome, Outcome::Ok { .. }),
+        outcome,
+        duration_ms,
+        log_tail,
+    }
+}
+
+/// The `bootstrap` entry of an artifact zip.
+fn unzip_bootstrap(zip: &[u8]) -> Result<Vec<u8>> {
+    let mut archive =
+        zip::ZipArchive::new(std::io::Cursor::new(zip)).context("the artifact is not a zip")?;
+    let mut entry = archive
+        .by_name("bootstrap")
+        .context("the artifact has no `bootstrap`")?;
+    let mut bytes = Vec::new();
+    entry
+        .read_to_end(&mut bytes)
+        .context("cannot unzip bootstrap")?;
+    Ok(bytes)
+}
+
+/// The caller's resolved credentials, handed to the local process as Lambda hands the role's.
+async fn credentials(aws: &Aws) -> Result<BTreeMap<String, String>> {
+    let provider = aws.config.credentials_provider().context(
+        "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
+    )?;
+    let creds = provider
+        .provide_credentials()
+        .await
+        .context("cannot resolve AWS credentials")?;
+    let mut env = BTreeMap::from([
+        (
+            "AWS_ACCESS_KEY_ID".to_owned(),
+            creds.access_key_id().to_owned(),
+        ),
+        (
+            "AWS_SECRET_ACCESS_KEY".to_owned(),
+            creds.secret_access_key().to_owned(),
+        ),
+    ]);
+    if let Some(token) = creds.session_token() {
+        env.insert("AWS_SESSION_TOKEN".to_owned(), token.to_owned());
+    }
+    Ok(env)
+}

@@ -1,0 +1,283 @@
+//! `deployer secrets set --stage S --provider P [--from-file F]` and `deployer secrets list --stage
+//! S`: the stage's client credentials secret, `<stack>/provider-credentials`, one JSON object of
+//! provider -> `{"client_id", "client_secret"}` (the shape the refresher's `Credentials::parse`
+//! reads). Values come from stdin or a file, never from argv (argv shows in `ps` and shell
+//! history), and are never printed: errors give positions and field names only.
+
+use std::fmt;
+use std::io::{IsTerminal, Read};
+
+use anyhow::{Context, Result, bail};
+use refresher::secret::SecretString;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::Ctx;
+use crate::aws::secrets;
+use crate::cli::{SecretsArgs, SecretsCommand, SecretsListArgs, SecretsSetArgs};
+use crate::stage::ProviderKind;
+use crate::stage::{self, Stage};
+use crate::template::context;
+use crate::{Status, output};
+
+pub(super) async fn run(args: &SecretsArgs, ctx: &Ctx) -> Result<Status> {
+    match &args.command {
+        SecretsCommand::Set(args) => set(args, ctx).await,
+        SecretsCommand::List(args) => list(args, ctx).await,
+    }
+}
+
+/// A provider's client id and secret as read from the input.
+#[derive(Debug)]
+struct ClientCredentials {
+    client_id: SecretString,
+    client_secret: SecretString,
+}
+
+/// Two non-blank lines (id, then secret) or `{"client_id": .., "client_secret": ..}`.
+fn parse_input(text: &str) -> Result<ClientCredentials, String> {
+    let text = text.trim();
+    let usage = "give two lines (client id, then client secret) or \
+                 {\"client_id\": \"...\", \"client_secret\": \"...\"}";
+    if text.starts_with('{') {
+        let object: Map<String, Value> = serde_json::from_str(text).map_err(|e| {
+            format!(
+                "the input is not a JSON object (line {}, column {}); {usage}",
+                e.line(),
+                e.column()
+            )
+        })?;
+        let field = |name: &str| {
+            object
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| SecretString::new(v.trim()))
+                .ok_or_else(|| format!("the input has no `{name}` string; {usage}"))
+        };
+        return Ok(ClientCredentials {
+            client_id: field("client_id")?,
+            client_secret: field("client_secret")?,
+        });
+    }
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    match lines.as_slice() {
+        [id, secret] => Ok(ClientCredentials {
+            client_id: SecretString::new(*id),
+            client_secret: SecretString::new(*secret),
+        }),
+        _ => Err(format!(
+            "the input has {} non-blank lines; {usage}",
+            lines.len()
+        )),
+    }
+}
+
+/// The secret's JSON with `provider`'s entry set; other providers' entries are kept as they are.
+fn merge(
+    existing: Option<&str>,
+    provider: &str,
+    creds: &ClientCredentials,
+) -> Result<SecretString, String> {
+    let mut object = match existing {
+        None => Map::new(),
+        Some(text) => serde_json::from_str::<Map<String, Value>>(text).map_err(|e| {
+            format!(
+                "the secret is not a JSON object (line {}, column {}); fix or delete it first",
+                e.line(),
+                e.column()
+            )
+        })?,
+    };
+    let entry = json!({
+        "client_id": creds.client_id.expose(),
+        "client_secret": creds.client_secret.expose(),
+    });
+    object.insert(provider.to_owned(), entry);
+    let text = serde_json::to_string(&object).map_err(|_| "cannot encode the secret".to_owned())?;
+    Ok(SecretString::new(text))
+}
+
+fn read_input(args: &SecretsSetArgs) -> Result<SecretString> {
+    let mut text = String::new();
+    if let Some(path) = &args.from_file {
+        text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+    } else {
+        let stdin = std::io::stdin();
+        if stdin.is_terminal() {
+            bail!(
+                "pipe the client id and secret on stdin (two lines, or JSON) or pass --from-file; \
+                 they are never taken from the command line"
+            );
+        }
+        stdin
+            .lock()
+            .read_to_string(&mut text)
+            .context("cannot read stdin")?;
+    }
+    Ok(SecretString::new(text))
+}
+
+#[derive(Debug, Serialize)]
+struct SetReport {
+    secret: String,
+    provider: String,
+    /// `created` or `updated`.
+    action: &'static str,
+}
+
+impl fmt::Display for SetReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{} {}: credentials of `{}` stored",
+            self.action, self.secret, self.provider
+        )
+    }
+}
+
+async fn set(args: &SecretsSetArgs, ctx: &Ctx) -> Result<Status> {
+    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    if !stage.providers.contains_key(&args.provider) {
+        let known: Vec<&str> = stage.providers.keys().map(String::as_str).collect();
+        bail!(
+            "`{}` is not a provider of stage {}; its providers are {}",
+            args.provider,
+            stage.name,
+            known.join(", ")
+        );
+    }
+    let creds = parse_input(read_input(args)?.expose()).map_err(anyhow::Error::msg)?;
+    let names = context::build(&stage).names;
+    let aws = ctx.aws(&stage).await;
+    let client = aws.secretsmanager();
+    let existing = secrets::get(&client, &names.credentials_secret).await?;
+    let merged = merge(
+        existing.as_ref().map(SecretString::expose),
+        &args.provider,
+        &creds,
+    )
+    .map_err(|e| anyhow::anyhow!("`{}`: {e}", names.credentials_secret))?;
+    let action = if existing.is_some() {
+        secrets::put(&client, &names.credentials_secret, &merged).await?;
+        "updated"
+    } else {
+        secrets::create(
+            &client,
+            &names.credentials_secret,
+            &names.key_alias,
+            &merged,
+        )
+        .await?;
+        "created"
+    };
+    output::note("a running function reads the secret at its next cold start");
+    ctx.printer.emit(&SetReport {
+        secret: names.credentials_secret,
+        provider: args.provider.clone(),
+        action,
+    })?;
+    Ok(Status::Ok)
+}
+
+/// Which providers have credentials; never their values.
+#[derive(Debug, Serialize)]
+struct SecretsList {
+    secret: String,
+    exists: bool,
+    providers: Vec<ProviderState>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProviderState {
+    provider: String,
+    /// `set`, `missing`, `invalid` (an entry without both strings) or `not_needed`.
+    state: &'static str,
+}
+
+impl fmt::Display for SecretsList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let note = if self.exists {
+            ""
+        } else {
+            " (does not exist yet)"
+        };
+        writeln!(f, "{}{note}", self.secret)?;
+        let width = self
+            .providers
+            .iter()
+            .map(|p| p.provider.len())
+            .max()
+            .unwrap_or(0);
+        for p in &self.providers {
+            writeln!(f, "  {:<width$}  {}", p.provider, p.state.replace('_', " "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Each configured provider's state in the secret's JSON (`None`: no secret).
+fn states(stage: &Stage, secret: Option<&str>) -> Result<Vec<ProviderState>, String> {
+    let object = match secret {
+        None => Map::new(),
+        Some(text) => serde_json::from_str::<Map<String, Value>>(text).map_err(|e| {
+            format!(
+                "the secret is not a JSON object (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        })?,
+    };
+    let has = |entry: &Value, name: &str| {
+        entry
+            .get(name)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    };
+    Ok(stage
+        .providers
+        .values()
+        .map(|p| ProviderState {
+            provider: p.name.clone(),
+            state: match object.get(&p.name) {
+                Some(e) if has(e, "client_id") && has(e, "client_secret") => "set",
+                Some(_) => "invalid",
+                None if p.kind == ProviderKind::Instagram => "not_needed",
+                None => "missing",
+            },
+        })
+        .collect())
+}
+
+async fn list(args: &SecretsListArgs, ctx: &Ctx) -> Result<Status> {
+    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let name = context::build(&stage).names.credentials_secret;
+    let aws = ctx.aws(&stage).await;
+    let secret = secrets::get(&aws.secretsmanager(), &name).await?;
+    let providers = states(&stage, secret.as_ref().map(SecretString::expose))
+        .map_err(|e| anyhow::anyhow!("`{name}`: {e}"))?;
+    let complete = providers
+        .iter()
+        .all(|p| matches!(p.state, "set" | "not_needed"));
+    ctx.printer.emit(&SecretsList {
+        secret: name,
+        exists: secret.is_some(),
+        providers,
+    })?;
+    if !complete {
+        output::note(&format!(
+            "set the missing ones with `deployer secrets set --stage {} --provider NAME`",
+            stage.name
+        ));
+    }
+    Ok(Status::Ok)
+}
+
+#[cfg(test)]
+#[path = "secrets_tests.rs"]
+mod tests;

@@ -1,0 +1,275 @@
+//! `deployer tokens import --stage S FILE` and `deployer tokens list --stage S [--platform P]
+//! [--due 24h]`. Neither ever prints a token value: the import reports counts and skipped rows by
+//! line and field, the list shows keys, status, expiry and version.
+//!
+//! `list` queries the `byExpiry` index per provider (`expiresAt <= now + due`, or no bound without
+//! `--due`), as the refresher does; items without `expiresAt` are not in that index and are not
+//! listed (finding them takes a `Scan`).
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use anyhow::{Context, Result, bail};
+use refresher::clock::{Clock, rfc3339};
+use refresher::crypto::KeyCache;
+use refresher::kms::KmsKeySource;
+use refresher::store::{DueToken, DynamoStore, TokenStore};
+use serde::Serialize;
+
+use super::Ctx;
+use crate::cli::{TokensArgs, TokensCommand, TokensImportArgs, TokensListArgs};
+use crate::stage::{self, Stage, duration};
+use crate::template::context::{self, EXPIRY_INDEX};
+use crate::tokens::{self, RowError, import::Importer, import::Outcome};
+use crate::{Status, output};
+
+pub(super) async fn run(args: &TokensArgs, ctx: &Ctx) -> Result<Status> {
+    match &args.command {
+        TokensCommand::Import(args) => import(args, ctx).await,
+        TokensCommand::List(args) => list(args, ctx).await,
+    }
+}
+
+/// What an import did. `skipped` holds bad rows and rows not written, by line.
+#[derive(Debug, Default, Serialize)]
+struct ImportReport {
+    table: String,
+    read: usize,
+    written: usize,
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+    skipped: Vec<RowError>,
+}
+
+impl fmt::Display for ImportReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: {} rows read, {} written ({} new, {} updated), {} unchanged, {} skipped",
+            self.table,
+            self.read,
+            self.written,
+            self.created,
+            self.updated,
+            self.unchanged,
+            self.skipped.len()
+        )?;
+        for skip in &self.skipped {
+            writeln!(f, "  skipped {skip}")?;
+        }
+        Ok(())
+    }
+}
+
+fn platforms(stage: &Stage) -> BTreeSet<String> {
+    stage.providers.keys().cloned().collect()
+}
+
+fn store(aws: &crate::aws::Aws, stage: &Stage) -> DynamoStore {
+    DynamoStore::new(aws.dynamodb(), &stage.tables.tokens.name, EXPIRY_INDEX)
+}
+
+async fn import(args: &TokensImportArgs, ctx: &Ctx) -> Result<Status> {
+    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let parsed = tokens::parse(&text, &platforms(&stage))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let aws = ctx.aws(&stage).await;
+    let key_alias = context::build(&stage).names.key_alias;
+    let keys = KeyCache::new(KmsKeySource::new(aws.kms(), key_alias));
+    let importer = Importer::new(store(&aws, &stage), keys, Clock::system().now());
+    let mut report = ImportReport {
+        table: stage.tables.tokens.name.clone(),
+        read: parsed.rows.len() + parsed.errors.len(),
+        skipped: parsed.errors,
+        ..ImportReport::default()
+    };
+    for row in &parsed.rows {
+        match importer.import(row).await? {
+            Outcome::Created => report.created += 1,
+            Outcome::Updated => report.updated += 1,
+            Outcome::Unchanged => report.unchanged += 1,
+            Outcome::Skipped(reason) => report.skipped.push(RowError {
+                line: row.line,
+                field: None,
+                reason,
+            }),
+        }
+    }
+    report.written = report.created + report.updated;
+    report.skipped.sort_by_key(|s| s.line);
+    ctx.printer.emit(&report)?;
+    if report.skipped.is_empty() {
+        Ok(Status::Ok)
+    } else {
+        output::note(
+            "some rows were skipped: fix them and import the file again (written rows stay as they are)",
+        );
+        Ok(Status::Failed)
+    }
+}
+
+/// One listed item: never a token value.
+#[derive(Debug, Serialize)]
+struct Listed {
+    user_id: String,
+    platform: String,
+    status: &'static str,
+    expires_at: Option<u64>,
+    expires: Option<String>,
+    version: u64,
+}
+
+#[derive(Debug, Serialize)]
+struct TokenList {
+    now: u64,
+    /// The `expiresAt` bound of the query, when `--due` was given.
+    due_before: Option<u64>,
+    items: Vec<Listed>,
+}
+
+impl fmt::Display for TokenList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.items.is_empty() {
+            return writeln!(f, "no token items");
+        }
+        let rows: Vec<[String; 5]> = self
+            .items
+            .iter()
+            .map(|i| {
+                let expiry = match i.expires_at {
+                    Some(at) => format!("{} ({})", rfc3339(at), relative(at, self.now)),
+                    None => "-".to_owned(),
+                };
+                let fields = [
+                    &i.user_id,
+                    &i.platform,
+                    i.status,
+                    &expiry,
+                    &i.version.to_string(),
+                ];
+                fields.map(ToString::to_string)
+            })
+            .collect();
+        let header = ["USER", "PLATFORM", "STATUS", "EXPIRES", "VERSION"].map(str::to_owned);
+        let mut widths = header.clone().map(|h| h.len());
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.len());
+            }
+        }
+        for row in std::iter::once(&header).chain(&rows) {
+            let line: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            writeln!(f, "{}", line.join("  ").trim_end())?;
+        }
+        Ok(())
+    }
+}
+
+/// `in 3h20m` or `2d ago`.
+fn relative(at: u64, now: u64) -> String {
+    if at >= now {
+        format!("in {}", duration::format_duration(at - now))
+    } else {
+        format!("{} ago", duration::format_duration(now - at))
+    }
+}
+
+async fn list(args: &TokensListArgs, ctx: &Ctx) -> Result<Status> {
+    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let mut platforms: Vec<String> = platforms(&stage).into_iter().collect();
+    if let Some(only) = &args.platform {
+        if !platforms.contains(only) {
+            bail!(
+                "`{only}` is not a provider of stage {}; its providers are {}",
+                stage.name,
+                platforms.join(", ")
+            );
+        }
+        platforms = vec![only.clone()];
+    }
+    let now = Clock::system().now();
+    let due_before = match &args.due {
+        Some(due) => Some(now.saturating_add(
+            duration::parse_duration(due).map_err(|e| anyhow::anyhow!("--due: {e}"))?,
+        )),
+        None => None,
+    };
+    let aws = ctx.aws(&stage).await;
+    let store = store(&aws, &stage);
+    let mut items = Vec::new();
+    for platform in &platforms {
+        let rows = store
+            .due(platform, due_before.unwrap_or(u64::MAX))
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot query the index {EXPIRY_INDEX} of {}",
+                    stage.tables.tokens.name
+                )
+            })?;
+        items.extend(rows.into_iter().map(listed));
+    }
+    items.sort_by(|a, b| {
+        (a.expires_at, &a.platform, &a.user_id).cmp(&(b.expires_at, &b.platform, &b.user_id))
+    });
+    ctx.printer.emit(&TokenList {
+        now,
+        due_before,
+        items,
+    })?;
+    Ok(Status::Ok)
+}
+
+fn listed(row: DueToken) -> Listed {
+    Listed {
+        expires: row.expires_at.map(rfc3339),
+        status: row.status.as_str(),
+        expires_at: row.expires_at,
+        version: row.version,
+        user_id: row.user_id,
+        platform: row.platform,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(relative(100 + 3600, 100), "in 1h");
+        assert_eq!(relative(100, 100 + 90), "1m30s ago");
+    }
+
+    #[test]
+    fn the_list_shows_no_values() {
+        let list = TokenList {
+            now: 0,
+            due_before: None,
+            items: vec![Listed {
+                user_id: "u1".to_owned(),
+                platform: "tiktok".to_owned(),
+                status: "active",
+                expires_at: Some(86_400),
+                expires: Some(rfc3339(86_400)),
+                version: 3,
+            }],
+        };
+        let text = list.to_string();
+        assert!(
+            text.starts_with("USER  PLATFORM  STATUS  EXPIRES"),
+            "{text}"
+        );
+        assert!(
+            text.contains("u1    tiktok    active  1970-01-02T00:00:00Z (in 1d)  3"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,195 @@
+//! The drift report: one value, shown as a table grouped by status or as JSON with the same data.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::ResourceDrift;
+
+/// CloudFormation's own drift detection, where the endpoint offers it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CfnDrift {
+    /// The endpoint does not offer it (moto answers HTTP 500), or the call was refused.
+    Unavailable { reason: String },
+    /// Detection ran: the stack's status and each resource not in sync.
+    Detected {
+        stack_status: String,
+        resources: Vec<CfnResourceDrift>,
+    },
+}
+
+/// One resource CloudFormation found drifted (or could not check).
+#[derive(Debug, Clone, Serialize)]
+pub struct CfnResourceDrift {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub differences: Vec<super::Difference>,
+}
+
+impl CfnResourceDrift {
+    fn is_drift(&self) -> bool {
+        matches!(self.status.as_str(), "MODIFIED" | "DELETED")
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftReport {
+    pub stack: String,
+    /// Whether anything was modified or deleted out of band (what `--fail` exits 2 on).
+    pub drifted: bool,
+    pub cloudformation: CfnDrift,
+    pub resources: Vec<ResourceDrift>,
+}
+
+impl DriftReport {
+    pub fn new(stack: &str, cloudformation: CfnDrift, mut resources: Vec<ResourceDrift>) -> Self {
+        resources.sort_by(|a, b| (a.status, &a.logical_id).cmp(&(b.status, &b.logical_id)));
+        let cfn_drift = match &cloudformation {
+            CfnDrift::Detected { resources, .. } => {
+                resources.iter().any(CfnResourceDrift::is_drift)
+            }
+            CfnDrift::Unavailable { .. } => false,
+        };
+        Self {
+            stack: stack.to_owned(),
+            drifted: cfn_drift || resources.iter().any(|r| r.status.is_drift()),
+            cloudformation,
+            resources,
+        }
+    }
+
+    /// Resources whose live state could not be read: the verdict on them is unknown.
+    pub fn read_errors(&self) -> usize {
+        self.resources.iter().filter(|r| r.read_error).count()
+    }
+
+    fn fmt_cloudformation(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.cloudformation {
+            CfnDrift::Unavailable { reason } => writeln!(
+                f,
+                "CloudFormation drift detection: not available at this endpoint ({reason})"
+            ),
+            CfnDrift::Detected {
+                stack_status,
+                resources,
+            } => {
+                writeln!(f, "CloudFormation drift detection: {stack_status}")?;
+                for r in resources {
+                    writeln!(f, "  {} {} {}", r.status, r.logical_id, r.resource_type)?;
+                    for d in &r.differences {
+                        writeln!(f, "      {}: {} -> {}", d.property, d.expected, d.actual)?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl fmt::Display for DriftReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Drift of stack {}", self.stack)?;
+        self.fmt_cloudformation(f)?;
+        let width = self
+            .resources
+            .iter()
+            .map(|r| r.logical_id.len())
+            .max()
+            .unwrap_or(0);
+        let mut current = None;
+        for r in &self.resources {
+            if current != Some(r.status) {
+                let count = self
+                    .resources
+                    .iter()
+                    .filter(|x| x.status == r.status)
+                    .count();
+                writeln!(f, "\n{} ({count}):", r.status.label())?;
+                current = Some(r.status);
+            }
+            let physical = r.physical_id.as_deref().unwrap_or("-");
+            write!(
+                f,
+                "  {:<width$}  {}  {physical}",
+                r.logical_id, r.resource_type
+            )?;
+            match &r.reason {
+                Some(reason) => writeln!(f, "  ({reason})")?,
+                None => writeln!(f)?,
+            }
+            for d in &r.differences {
+                writeln!(f, "      {}: {} -> {}", d.property, d.expected, d.actual)?;
+            }
+            for note in &r.notes {
+                writeln!(f, "      note: {note}")?;
+            }
+        }
+        let verdict = if self.drifted {
+            "drift found: resources were changed outside CloudFormation"
+        } else {
+            "no drift in the checked resources"
+        };
+        writeln!(f, "\n{verdict}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::{Difference, ResourceStatus};
+
+    fn resource(id: &str, status: ResourceStatus) -> ResourceDrift {
+        let mut r = ResourceDrift::new(id, "AWS::Events::Rule", Some("phys"));
+        r.status = status;
+        r
+    }
+
+    #[test]
+    fn only_modified_or_deleted_is_drift() {
+        let calm = DriftReport::new(
+            "s",
+            CfnDrift::Unavailable { reason: "x".into() },
+            vec![
+                resource("A", ResourceStatus::InSync),
+                resource("B", ResourceStatus::NotChecked),
+                resource("C", ResourceStatus::NotCreatedByEndpoint),
+            ],
+        );
+        assert!(!calm.drifted);
+        let gone = DriftReport::new(
+            "s",
+            CfnDrift::Unavailable { reason: "x".into() },
+            vec![resource("A", ResourceStatus::Deleted)],
+        );
+        assert!(gone.drifted);
+    }
+
+    #[test]
+    fn text_groups_by_status_and_shows_each_difference() {
+        let mut rule = resource("Rule", ResourceStatus::Modified);
+        rule.differences.push(Difference {
+            property: "State".into(),
+            expected: "ENABLED".into(),
+            actual: "DISABLED".into(),
+        });
+        let report = DriftReport::new(
+            "stack",
+            CfnDrift::Unavailable {
+                reason: "HTTP 500".into(),
+            },
+            vec![resource("Fn", ResourceStatus::InSync), rule],
+        );
+        let text = report.to_string();
+        assert!(text.contains("CloudFormation drift detection: not available at this endpoint"));
+        let modified = text.find("modified (1):").unwrap();
+        let in_sync = text.find("in sync (1):").unwrap();
+        assert!(modified < in_sync, "{text}");
+        assert!(
+            text.contains("      State: ENABLED -> DISABLED\n"),
+            "{text}"
+        );
+        assert!(text.ends_with("drift found: resources were changed outside CloudFormation\n"));
+    }
+}

@@ -1,0 +1,133 @@
+//! Writing parsed rows as token items through the refresher's own code: its [`KeyCache`] seals the
+//! values (one `GenerateDataKey` per import, one `Decrypt` per distinct stored data key) and its
+//! [`DynamoStore`] encodes and writes the item in one conditional `PutItem`.
+//!
+//! Idempotence: an item that already holds the row's tokens (compared after decryption) and
+//! metadata is left alone; one that holds other tokens (refreshed since the export, or another
+//! grant) is never overwritten. Only an item holding the same tokens with other metadata, or in
+//! legacy plaintext, is replaced, at the version read.
+
+use anyhow::{Context, Result};
+use refresher::crypto::{ItemKey, KeyCache, KeySource};
+use refresher::store::dynamo::import::{Expect, ImportedItem};
+use refresher::store::{DynamoStore, StoreError, TokenItem, TokenStore};
+
+use super::Row;
+
+/// What happened to one good row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    Updated,
+    Unchanged,
+    /// Not written; the reason names no value.
+    Skipped(String),
+}
+
+/// Writes rows to one stage's tokens table.
+pub struct Importer<S> {
+    store: DynamoStore,
+    keys: KeyCache<S>,
+    now: u64,
+}
+
+impl<S: KeySource> Importer<S> {
+    pub fn new(store: DynamoStore, keys: KeyCache<S>, now: u64) -> Self {
+        Self { store, keys, now }
+    }
+
+    /// Imports one row. `Err` only for failures that would fail every row (table, KMS, network).
+    pub async fn import(&self, row: &Row) -> Result<Outcome> {
+        let stored = self
+            .store
+            .get(&row.user_id, &row.platform)
+            .await
+            .with_context(|| format!("cannot read the item of line {}", row.line))?;
+        let expect = match &stored {
+            None => Expect::Absent,
+            Some(item) => match self.compare(row, item).await? {
+                Compared::Same => return Ok(Outcome::Unchanged),
+                Compared::Differ(reason) => return Ok(Outcome::Skipped(reason)),
+                Compared::SameTokens => Expect::Version(item.version),
+            },
+        };
+        let item = self.seal(row).await?;
+        match self.store.put_imported(&item, expect, self.now).await {
+            Ok(()) if expect == Expect::Absent => Ok(Outcome::Created),
+            Ok(()) => Ok(Outcome::Updated),
+            Err(StoreError::Conflict) => Ok(Outcome::Skipped(
+                "the item changed while importing (a refresh ran?); import again".to_owned(),
+            )),
+            Err(err) => {
+                Err(err).with_context(|| format!("cannot write the item of line {}", row.line))
+            }
+        }
+    }
+
+    async fn seal(&self, row: &Row) -> Result<ImportedItem> {
+        let key = ItemKey {
+            user_id: &row.user_id,
+            platform: &row.platform,
+        };
+        let access = self.keys.encrypt(&row.access_token, key).await;
+        let access = access.context("cannot encrypt with the stage's KMS key")?;
+        let refresh = self.keys.encrypt(&row.refresh_token, key).await?;
+        Ok(ImportedItem {
+            user_id: row.user_id.clone(),
+            platform: row.platform.clone(),
+            access_token: access,
+            refresh_token: refresh,
+            expires_at: row.expires_at,
+            refresh_expires_at: row.refresh_expires_at,
+            status: row.status,
+        })
+    }
+
+    async fn compare(&self, row: &Row, item: &TokenItem) -> Result<Compared> {
+        let key = ItemKey {
+            user_id: &row.user_id,
+            platform: &row.platform,
+        };
+        let (Some(access), Some(refresh)) = (&item.access_token, &item.refresh_token) else {
+            return Ok(differ("the stored item has no tokens"));
+        };
+        let (access, refresh) = match (
+            self.keys.read(access, key).await,
+            self.keys.read(refresh, key).await,
+        ) {
+            (Ok(a), Ok(r)) => (a, r),
+            (Err(err), _) | (_, Err(err)) => {
+                return Ok(differ(&format!(
+                    "the stored tokens cannot be opened ({err})"
+                )));
+            }
+        };
+        if access.value != row.access_token || refresh.value != row.refresh_token {
+            return Ok(differ(
+                "the stored tokens differ (refreshed since this file was made, or another grant)",
+            ));
+        }
+        let same_meta = item.expires_at == Some(row.expires_at)
+            && item.refresh_expires_at == row.refresh_expires_at
+            && item.status == row.status;
+        let legacy = access.needs_reencryption || refresh.needs_reencryption;
+        Ok(if same_meta && !legacy {
+            Compared::Same
+        } else {
+            Compared::SameTokens
+        })
+    }
+}
+
+enum Compared {
+    /// Tokens and metadata as in the file: nothing to write.
+    Same,
+    /// The same tokens, other metadata (or plaintext): replace at the version read.
+    SameTokens,
+    /// Other tokens: never overwritten.
+    Differ(String),
+}
+
+fn differ(reason: &str) -> Compared {
+    Compared::Differ(format!("{reason}; not overwritten"))
+}
