@@ -4,6 +4,7 @@
 # - Python venvs from the pinned requirements: .venv (moto server, cfn-lint) and .venv-checkov
 #   (checkov's pins clash with moto's). Rebuilt when a requirements file changes.
 # - Rust components the checks need (rustfmt, clippy), added through rustup when missing.
+# - The cross-build tools of the Lambda artifact: both Linux targets and cargo-zigbuild.
 # - A cargo target directory outside the clone that persists between runs on one machine
 #   (BUILD-FACTS.md: a fresh clone then rebuilds in seconds, not minutes).
 
@@ -50,10 +51,28 @@ ensure_rust() {
   fi
 }
 
+# Cross-building the Lambda artifact: both Linux targets and cargo-zigbuild (zig itself comes from
+# the ziglang package in .venv; the deployer puts .venv/bin first on cargo's PATH).
+CARGO_ZIGBUILD_VERSION=0.24.1
+ensure_cross() {
+  if command -v rustup >/dev/null 2>&1; then
+    local targets
+    targets="$(rustup target list --installed)"
+    for target in x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu; do
+      grep -qx "$target" <<<"$targets" || { say "adding rust target $target"; rustup target add "$target"; }
+    done
+  fi
+  if [[ "$(cargo-zigbuild --version 2>/dev/null)" != "cargo-zigbuild $CARGO_ZIGBUILD_VERSION" ]]; then
+    say "installing cargo-zigbuild $CARGO_ZIGBUILD_VERSION (once per machine, about a minute)"
+    cargo install --locked --quiet cargo-zigbuild --version "$CARGO_ZIGBUILD_VERSION"
+  fi
+}
+
 setup_environment() {
   ensure_rust
   ensure_venv .venv tools/requirements.txt
   ensure_venv .venv-checkov tools/requirements-checkov.txt
+  ensure_cross
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oauth-refresher/target}"
   # Incremental artifacts only slow a from-scratch build and double the target dir.
   export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"

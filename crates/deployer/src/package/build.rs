@@ -45,16 +45,22 @@ fn tool_path(project_dir: &Path) -> Option<std::ffi::OsString> {
     std::env::join_paths(std::iter::once(venv).chain(std::env::split_paths(&current))).ok()
 }
 
+/// cargo-zigbuild, and a zig for it: `zig` on PATH or the `ziglang` Python package.
 fn has_zigbuild(project_dir: &Path) -> bool {
-    let mut cmd = Command::new("cargo");
-    if let Some(path) = tool_path(project_dir) {
-        cmd.env("PATH", path);
-    }
-    cmd.args(["zigbuild", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    let path = tool_path(project_dir);
+    let runs = |program: &str, args: &[&str]| {
+        let mut cmd = Command::new(program);
+        if let Some(path) = &path {
+            cmd.env("PATH", path);
+        }
+        cmd.args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    runs("cargo-zigbuild", &["--version"])
+        && (runs("zig", &["version"]) || runs("python3", &["-m", "ziglang", "version"]))
 }
 
 /// Builds `bootstrap` and returns its path. Cargo's own output goes to stderr.
