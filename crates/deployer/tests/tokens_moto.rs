@@ -6,8 +6,7 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -15,7 +14,7 @@ use refresher::crypto::{ItemKey, KeyCache};
 use refresher::kms::KmsKeySource;
 use refresher::store::{DynamoStore, TokenStore};
 use serde_json::Value;
-use support::{deploy, deployer, json, local_stage, project};
+use support::{deploy, deployer, deployer_stdin, json, local_stage};
 use testkit::moto::Moto;
 
 const TABLE: &str = "oauth-tokens-local";
@@ -37,31 +36,6 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs()
-}
-
-/// `deployer` with `input` on stdin, as `support::deployer` runs it otherwise.
-fn deployer_stdin(moto: &Moto, args: &[&str], input: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_deployer"))
-        .arg("--project-dir")
-        .arg(project())
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 /// Records every command's output to check for leaked values at the end.

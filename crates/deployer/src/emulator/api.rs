@@ -113,16 +113,23 @@ async fn response(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if id != inv.request_id {
-        return (
-            StatusCode::BAD_REQUEST,
-            r#"{"errorType":"InvalidRequestID"}"#,
-        )
-            .into_response();
+    if let Some(rejected) = unknown_id(&inv, &id) {
+        return rejected;
     }
     let payload = serde_json::from_slice(&body)
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
     finish(&inv, Outcome::Ok { payload })
+}
+
+/// Lambda's answer to a report for another invocation than the one handed out.
+fn unknown_id(inv: &Invocation, id: &str) -> Option<Response> {
+    (id != inv.request_id).then(|| {
+        (
+            StatusCode::BAD_REQUEST,
+            r#"{"errorType":"InvalidRequestID"}"#,
+        )
+            .into_response()
+    })
 }
 
 /// `errorType` from the body, else the `Lambda-Runtime-Function-Error-Type` header.
@@ -151,12 +158,8 @@ async fn error(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if id != inv.request_id {
-        return (
-            StatusCode::BAD_REQUEST,
-            r#"{"errorType":"InvalidRequestID"}"#,
-        )
-            .into_response();
+    if let Some(rejected) = unknown_id(&inv, &id) {
+        return rejected;
     }
     let (error_type, error_message) = error_fields(&headers, &body);
     finish(

@@ -4,8 +4,9 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 use testkit::moto::Moto;
@@ -17,10 +18,10 @@ pub(crate) fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Runs `deployer` against the stand-in with dummy credentials, as the README's local set-up does.
-pub(crate) fn deployer(moto: &Moto, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_deployer"))
-        .arg("--project-dir")
+/// `deployer` against the stand-in with dummy credentials, as the README's local set-up runs it.
+fn command(moto: &Moto, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
+    cmd.arg("--project-dir")
         .arg(project())
         .args(args)
         .env("AWS_ENDPOINT_URL", moto.endpoint())
@@ -28,9 +29,30 @@ pub(crate) fn deployer(moto: &Moto, args: &[&str]) -> Output {
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
-        .env("NO_COLOR", "1")
-        .output()
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs `deployer` with no input.
+pub(crate) fn deployer(moto: &Moto, args: &[&str]) -> Output {
+    command(moto, args).stdin(Stdio::null()).output().unwrap()
+}
+
+/// Runs `deployer` with `input` on stdin (secrets are never passed on the command line).
+pub(crate) fn deployer_stdin(moto: &Moto, args: &[&str], input: &str) -> Output {
+    let mut child = command(moto, args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
         .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 /// The JSON a successful command printed.

@@ -54,11 +54,7 @@ impl Provider for Instagram {
         _creds: &ClientCredentials,
     ) -> Result<HttpRequest, ProviderError> {
         let mut request = HttpRequest::new(Method::Get, &self.url);
-        if let Some(agent) = &self.user_agent {
-            request
-                .headers
-                .push(("User-Agent".to_owned(), Param::plain(agent.as_str())));
-        }
+        request.push_user_agent(self.user_agent.as_deref());
         request.query = vec![
             ("grant_type".to_owned(), Param::plain("ig_refresh_token")),
             (
@@ -77,15 +73,7 @@ impl Provider for Instagram {
         now: u64,
     ) -> Result<TokenSet, ProviderError> {
         let retry_after = headers::retry_after(headers, now);
-        response::parse(
-            &Response {
-                status,
-                body,
-                now,
-                retry_after,
-            },
-            &RULES,
-        )
+        response::parse_with_hint(status, body, now, retry_after, &RULES)
     }
 
     /// Expired tokens need the user; tokens under 24 h old wait. The age comes from `issued_at`

@@ -82,6 +82,14 @@ impl HttpRequest {
         }
     }
 
+    /// Adds the configured `User-Agent`, if any.
+    pub(crate) fn push_user_agent(&mut self, agent: Option<&str>) {
+        if let Some(agent) = agent {
+            self.headers
+                .push(("User-Agent".to_owned(), Param::plain(agent)));
+        }
+    }
+
     /// A header's value (names compare case-insensitively).
     pub fn header(&self, name: &str) -> Option<&Param> {
         find(&self.headers, name, true)
@@ -233,6 +241,14 @@ pub(crate) mod tests {
 
     pub(crate) fn no_headers() -> Vec<(String, String)> {
         Vec::new()
+    }
+
+    /// Response headers from `(name, value)` pairs.
+    pub(crate) fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::response::{self, RefreshRule, Response, Rules};
+use super::response::{self, RefreshRule, Rules};
 use super::{
     HttpRequest, Method, Param, Provider, ProviderError, TokenSecrets, TokenSet, headers,
     refresh_token,
@@ -47,11 +47,7 @@ impl OAuth2 {
         creds: &ClientCredentials,
     ) -> HttpRequest {
         let mut request = HttpRequest::new(Method::Post, &self.token_url);
-        if let Some(agent) = &self.user_agent {
-            request
-                .headers
-                .push(("User-Agent".to_owned(), Param::plain(agent.as_str())));
-        }
+        request.push_user_agent(self.user_agent.as_deref());
         request
             .form
             .push(("grant_type".to_owned(), Param::plain("refresh_token")));
@@ -98,15 +94,7 @@ impl Provider for OAuth2 {
         now: u64,
     ) -> Result<TokenSet, ProviderError> {
         let retry_after = headers::retry_after(headers, now);
-        response::parse(
-            &Response {
-                status,
-                body,
-                now,
-                retry_after,
-            },
-            &RULES,
-        )
+        response::parse_with_hint(status, body, now, retry_after, &RULES)
     }
 }
 

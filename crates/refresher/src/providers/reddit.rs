@@ -7,7 +7,7 @@
 //! throttle hint on successful answers once the window's budget is spent.
 
 use super::oauth2::OAuth2;
-use super::response::{self, RefreshRule, Response, Rules};
+use super::response::{self, RefreshRule, Rules};
 use super::{HttpRequest, Provider, ProviderError, TokenSecrets, TokenSet, headers, refresh_token};
 use crate::config::{ClientAuth, ClientCredentials, ProviderKind};
 
@@ -56,15 +56,7 @@ impl Provider for Reddit {
         now: u64,
     ) -> Result<TokenSet, ProviderError> {
         let retry_after = headers::retry_after(headers, now).or_else(|| reset(headers));
-        response::parse(
-            &Response {
-                status,
-                body,
-                now,
-                retry_after,
-            },
-            &RULES,
-        )
+        response::parse_with_hint(status, body, now, retry_after, &RULES)
     }
 
     fn throttle_hint(&self, headers: &[(String, String)], _now: u64) -> Option<u64> {
@@ -89,7 +81,7 @@ fn reset(headers: &[(String, String)]) -> Option<u64> {
 mod tests {
     use super::*;
     use crate::providers::Method;
-    use crate::providers::tests::{creds, current, no_headers};
+    use crate::providers::tests::{creds, current, headers, no_headers};
 
     const UA: &str = "web:com.example.refresher:1.0 (by /u/ops)";
 
@@ -99,13 +91,6 @@ mod tests {
 
     fn parse(status: u16, body: &str) -> Result<TokenSet, ProviderError> {
         reddit().parse(status, &no_headers(), body.as_bytes(), 1000)
-    }
-
-    fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
     }
 
     #[test]

@@ -74,6 +74,25 @@ pub(crate) fn parse(response: &Response<'_>, rules: &Rules) -> Result<TokenSet, 
     token_set(&object, response.now, rules)
 }
 
+/// An adapter's `parse`: `retry_after` is the wait hint it read from the headers.
+pub(crate) fn parse_with_hint(
+    status: u16,
+    body: &[u8],
+    now: u64,
+    retry_after: Option<u64>,
+    rules: &Rules,
+) -> Result<TokenSet, ProviderError> {
+    parse(
+        &Response {
+            status,
+            body,
+            now,
+            retry_after,
+        },
+        rules,
+    )
+}
+
 /// The body as a JSON object, within the size bound.
 pub(crate) fn json_object(body: &[u8]) -> Result<Map<String, Value>, ProviderError> {
     if body.len() > MAX_BODY_BYTES {

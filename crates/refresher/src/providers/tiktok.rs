@@ -6,7 +6,7 @@
 //! may come with HTTP 200; the rate-limit reset is `x-ratelimit-reset` (used when `Retry-After`
 //! is absent, read as seconds or an epoch time).
 
-use super::response::{self, RefreshRule, Response, Rules};
+use super::response::{self, RefreshRule, Rules};
 use super::{
     HttpRequest, Method, Param, Provider, ProviderError, TokenSecrets, TokenSet, headers,
     refresh_token,
@@ -53,11 +53,7 @@ impl Provider for TikTok {
         request
             .headers
             .push(("Cache-Control".to_owned(), Param::plain("no-cache")));
-        if let Some(agent) = &self.user_agent {
-            request
-                .headers
-                .push(("User-Agent".to_owned(), Param::plain(agent.as_str())));
-        }
+        request.push_user_agent(self.user_agent.as_deref());
         request.form = vec![
             (
                 "client_key".to_owned(),
@@ -81,15 +77,7 @@ impl Provider for TikTok {
         now: u64,
     ) -> Result<TokenSet, ProviderError> {
         let retry_after = headers::retry_after(headers, now).or_else(|| reset(headers, now));
-        response::parse(
-            &Response {
-                status,
-                body,
-                now,
-                retry_after,
-            },
-            &RULES,
-        )
+        response::parse_with_hint(status, body, now, retry_after, &RULES)
     }
 }
 

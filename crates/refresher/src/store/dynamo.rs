@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
@@ -38,6 +40,15 @@ impl DynamoStore {
             index: index.into(),
         }
     }
+
+    /// An `UpdateItem` on the item keyed `user_id`, `platform`.
+    fn update_item(&self, user_id: &str, platform: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("userId", s(user_id))
+            .key("platform", s(platform))
+    }
 }
 
 fn sdk_error<E, R>(err: &SdkError<E, R>) -> StoreError
@@ -46,6 +57,33 @@ where
     R: std::fmt::Debug,
 {
     StoreError::Failed(DisplayErrorContext(err).to_string())
+}
+
+/// A conditional write's outcome: `Ok(true)` applied, `Ok(false)` its condition failed
+/// (`is_condition_failure` recognises that error), any other failure an error.
+fn applied<O, E, R>(
+    result: Result<O, SdkError<E, R>>,
+    is_condition_failure: impl Fn(&E) -> bool,
+) -> Result<bool, StoreError>
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if err.as_service_error().is_some_and(&is_condition_failure) => Ok(false),
+        Err(err) => Err(sdk_error(&err)),
+    }
+}
+
+/// [`applied`] for an `UpdateItem`.
+fn update_applied<O, R: std::fmt::Debug>(
+    result: Result<O, SdkError<UpdateItemError, R>>,
+) -> Result<bool, StoreError> {
+    applied(
+        result,
+        UpdateItemError::is_conditional_check_failed_exception,
+    )
 }
 
 /// Builds an `UpdateItem`'s expressions: `SET` and `REMOVE` clauses with every name aliased.
@@ -195,31 +233,23 @@ impl TokenStore for DynamoStore {
         expr.values.insert(":seen".to_owned(), n(seen));
         let version = expr.name("version");
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("userId", s(user_id))
-            .key("platform", s(platform))
+            .update_item(user_id, platform)
             .update_expression(expr.update_expression())
             .condition_expression(format!("{version} = :seen"))
             .set_expression_attribute_names(Some(expr.names))
             .set_expression_attribute_values(Some(expr.values))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Err(StoreError::Conflict),
-            Err(err) => Err(sdk_error(&err)),
+        if update_applied(result)? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
         }
     }
 
     async fn lock(&self, owner: &str, now: u64, lease_until: u64) -> Result<bool, StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("userId", s(LOCK_USER_ID))
-            .key("platform", s(LOCK_PLATFORM))
+            .update_item(LOCK_USER_ID, LOCK_PLATFORM)
             .update_expression("SET #expiresAt = :until, #lockOwner = :owner, #updatedAt = :now")
             .condition_expression("attribute_not_exists(#userId) OR #expiresAt < :now")
             .expression_attribute_names("#userId", "userId")
@@ -231,20 +261,12 @@ impl TokenStore for DynamoStore {
             .expression_attribute_values(":now", n(now))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if is_condition_failure(&err) => Ok(false),
-            Err(err) => Err(sdk_error(&err)),
-        }
+        update_applied(result)
     }
 
     async fn unlock(&self, owner: &str) -> Result<(), StoreError> {
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("userId", s(LOCK_USER_ID))
-            .key("platform", s(LOCK_PLATFORM))
+            .update_item(LOCK_USER_ID, LOCK_PLATFORM)
             .update_expression("SET #expiresAt = :zero REMOVE #lockOwner")
             .condition_expression("#lockOwner = :owner")
             .expression_attribute_names("#expiresAt", "expiresAt")
@@ -253,36 +275,16 @@ impl TokenStore for DynamoStore {
             .expression_attribute_values(":owner", s(owner))
             .send()
             .await;
-        match result {
-            // A lock stolen after our lease ran out belongs to its new owner: nothing to release.
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failure(&err) => Ok(()),
-            Err(err) => Err(sdk_error(&err)),
-        }
+        // A lock stolen after our lease ran out belongs to its new owner: nothing to release.
+        update_applied(result)?;
+        Ok(())
     }
-}
-
-fn is_condition_failure<R>(
-    err: &SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>,
-) -> bool {
-    err.as_service_error()
-        .is_some_and(aws_sdk_dynamodb::operation::update_item::UpdateItemError::is_conditional_check_failed_exception)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::Envelope;
-
-    fn env() -> Envelope {
-        Envelope {
-            version: 1,
-            key_id: "k".to_owned(),
-            encrypted_key: "ZQ==".to_owned(),
-            nonce: "bm9uY2U=".to_owned(),
-            ciphertext: "Yw==".to_owned(),
-        }
-    }
+    use crate::store::item::tests::env;
 
     #[test]
     fn update_expressions_alias_every_name_and_bump_the_version() {

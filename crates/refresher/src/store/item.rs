@@ -112,10 +112,11 @@ pub fn envelope_value(envelope: &Envelope) -> AttributeValue {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn env() -> Envelope {
+    /// A well-formed envelope (store tests' fixture).
+    pub(crate) fn env() -> Envelope {
         Envelope {
             version: 1,
             key_id: "k".to_owned(),

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{DynamoStore, SdkError, sdk_error};
+use super::{DynamoStore, applied};
 use crate::crypto::Envelope;
 use crate::store::item::{envelope_value, n, s};
 use crate::store::{StoreError, TokenStatus};
@@ -85,32 +85,25 @@ impl DynamoStore {
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_values(":seen", n(seen)),
         };
-        match request.send().await {
-            Ok(_) => Ok(()),
-            Err(err) if is_put_condition_failure(&err) => Err(StoreError::Conflict),
-            Err(err) => Err(sdk_error(&err)),
+        if applied(
+            request.send().await,
+            PutItemError::is_conditional_check_failed_exception,
+        )? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict)
         }
     }
-}
-
-fn is_put_condition_failure<R>(err: &SdkError<PutItemError, R>) -> bool {
-    err.as_service_error()
-        .is_some_and(PutItemError::is_conditional_check_failed_exception)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::item::tests::env;
 
     #[test]
     fn attributes_use_the_run_encoding() {
-        let env = Envelope {
-            version: 1,
-            key_id: "k".to_owned(),
-            encrypted_key: "ZQ==".to_owned(),
-            nonce: "bm9uY2U=".to_owned(),
-            ciphertext: "Yw==".to_owned(),
-        };
+        let env = env();
         let item = ImportedItem {
             user_id: "u".to_owned(),
             platform: "tiktok".to_owned(),
