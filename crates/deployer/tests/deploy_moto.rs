@@ -13,17 +13,12 @@ use serde_json::Value;
 use support::{DEV_BUILD, deployer, json, local_stage};
 use testkit::moto::Moto;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn deploy_redeploy_change_outputs_destroy() {
-    let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let stage = local_stage(dir.path(), |t| t);
-
-    // Before the first deploy, the plan is the whole template as additions; --fail exits 2.
+/// `plan --fail --json`, which must exit 2 (changes found); its JSON.
+fn plan_with_changes(moto: &Moto, stage: &str) -> Value {
     let out = deployer(
-        &moto,
+        moto,
         &[
-            &["--json", "plan", "--fail", "--stage", &stage],
+            &["--json", "plan", "--fail", "--stage", stage],
             &DEV_BUILD[..],
         ]
         .concat(),
@@ -34,7 +29,17 @@ async fn deploy_redeploy_change_outputs_destroy() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploy_redeploy_change_outputs_destroy() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let stage = local_stage(dir.path(), |t| t);
+
+    // Before the first deploy, the plan is the whole template as additions; --fail exits 2.
+    let plan = plan_with_changes(&moto, &stage);
     assert_eq!(plan["operation"], "create");
     assert!(plan["changes"].as_array().unwrap().len() > 25);
 
@@ -84,21 +89,7 @@ async fn deploy_redeploy_change_outputs_destroy() {
         t.replace("memory_mb: 256", "memory_mb: 512")
             .replace("schedule: rate(5 minutes)", "schedule: rate(6 minutes)")
     });
-    let out = deployer(
-        &moto,
-        &[
-            &["--json", "plan", "--fail", "--stage", &changed],
-            &DEV_BUILD[..],
-        ]
-        .concat(),
-    );
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let plan = plan_with_changes(&moto, &changed);
     assert_eq!(plan["operation"], "update");
     assert!(
         plan["changes"]

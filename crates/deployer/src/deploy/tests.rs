@@ -33,6 +33,24 @@ fn local() -> (Stage, Rendered) {
     (stage, rendered)
 }
 
+/// Applies the `local` stage through a (mocked) CloudFormation client.
+async fn apply_local(cfn: &Client) -> anyhow::Result<super::DeployReport> {
+    let (stage, rendered) = local();
+    apply(
+        cfn,
+        &stage,
+        &rendered,
+        artifact(),
+        "123456789012".into(),
+        &DeployOptions {
+            yes: true,
+            allow_replace: false,
+            plain: true,
+        },
+    )
+    .await
+}
+
 fn artifact() -> ArtifactReport {
     ArtifactReport {
         bucket: "b".into(),
@@ -40,14 +58,6 @@ fn artifact() -> ArtifactReport {
         sha256: "abc".into(),
         zip_bytes: 1,
         uploaded: false,
-    }
-}
-
-fn options(allow_replace: bool) -> DeployOptions {
-    DeployOptions {
-        yes: true,
-        allow_replace,
-        plain: true,
     }
 }
 
@@ -96,7 +106,6 @@ fn event(
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_create_names_the_first_failed_resource_as_root_cause() {
-    let (stage, rendered) = local();
     let describe = mock!(Client::describe_stacks)
         .sequence()
         .error(absent)
@@ -135,17 +144,7 @@ async fn a_failed_create_names_the_first_failed_resource_as_root_cause() {
         RuleMode::MatchAny,
         [&describe, &create, &events]
     );
-    let err = apply(
-        &cfn,
-        &stage,
-        &rendered,
-        artifact(),
-        "123456789012".into(),
-        &options(false),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = apply_local(&cfn).await.unwrap_err().to_string();
     assert!(
         err.contains("ended ROLLBACK_COMPLETE; root cause: TokensTable (AWS::DynamoDB::Table) CREATE_FAILED: huntaze-oauth-tokens already exists"),
         "{err}"
@@ -155,7 +154,6 @@ async fn a_failed_create_names_the_first_failed_resource_as_root_cause() {
 
 #[tokio::test(start_paused = true)]
 async fn a_dead_first_create_is_cleared_before_creating_again() {
-    let (stage, rendered) = local();
     let describe = mock!(Client::describe_stacks)
         .sequence()
         .output(|| stack(StackStatus::RollbackComplete)) // found dead
@@ -173,37 +171,17 @@ async fn a_dead_first_create_is_cleared_before_creating_again() {
         RuleMode::MatchAny,
         [&describe, &delete, &create, &events]
     );
-    let report = apply(
-        &cfn,
-        &stage,
-        &rendered,
-        artifact(),
-        "123456789012".into(),
-        &options(false),
-    )
-    .await
-    .unwrap();
+    let report = apply_local(&cfn).await.unwrap();
     assert_eq!(report.action, "created");
     assert_eq!((delete.num_calls(), create.num_calls()), (1, 1));
 }
 
 #[tokio::test(start_paused = true)]
 async fn update_rollback_failed_gets_the_exact_remedy() {
-    let (stage, rendered) = local();
     let describe =
         mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateRollbackFailed));
     let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe]);
-    let err = apply(
-        &cfn,
-        &stage,
-        &rendered,
-        artifact(),
-        "123456789012".into(),
-        &options(false),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = apply_local(&cfn).await.unwrap_err().to_string();
     assert!(
         err.contains(
             "aws cloudformation continue-update-rollback --stack-name OAuthRefreshStack-local"
@@ -242,7 +220,6 @@ fn replacing_the_tokens_table() -> DescribeChangeSetOutput {
 
 #[tokio::test(start_paused = true)]
 async fn replacing_the_tokens_table_is_refused_and_the_change_set_deleted() {
-    let (stage, rendered) = local();
     let describe =
         mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
     let template = mock!(Client::get_template)
@@ -268,17 +245,7 @@ async fn replacing_the_tokens_table_is_refused_and_the_change_set_deleted() {
             &execute
         ]
     );
-    let err = apply(
-        &cfn,
-        &stage,
-        &rendered,
-        artifact(),
-        "123456789012".into(),
-        &options(false),
-    )
-    .await
-    .unwrap_err()
-    .to_string();
+    let err = apply_local(&cfn).await.unwrap_err().to_string();
     assert!(
         err.contains("refusing to deploy: this would replace or remove TokensTable"),
         "{err}"
@@ -289,7 +256,6 @@ async fn replacing_the_tokens_table_is_refused_and_the_change_set_deleted() {
 
 #[tokio::test(start_paused = true)]
 async fn throttled_event_polls_never_fail_a_deploy() {
-    let (stage, rendered) = local();
     let describe = mock!(Client::describe_stacks)
         .sequence()
         .output(|| stack(StackStatus::UpdateComplete)) // before
@@ -339,16 +305,7 @@ async fn throttled_event_polls_never_fail_a_deploy() {
             &events
         ]
     );
-    let report = apply(
-        &cfn,
-        &stage,
-        &rendered,
-        artifact(),
-        "123456789012".into(),
-        &options(false),
-    )
-    .await
-    .unwrap();
+    let report = apply_local(&cfn).await.unwrap();
     assert_eq!(report.action, "updated");
     assert!(events.num_calls() >= 2, "{}", events.num_calls());
 }
