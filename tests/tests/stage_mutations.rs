@@ -187,6 +187,7 @@ fn every_broken_variant_is_rejected_naming_its_field() {
                     let named = errors.problems.iter().any(|p| {
                         p.field == mutant.field
                             || p.field.starts_with(&format!("{}.", mutant.field))
+                            || p.field.starts_with(&format!("{}[", mutant.field))
                     });
                     let has_fix = errors
                         .problems

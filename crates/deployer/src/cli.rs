@@ -65,6 +65,15 @@ pub enum Command {
     Tokens(TokensArgs),
     /// Set or list the providers' client credentials (never their values).
     Secrets(SecretsArgs),
+    /// List the stage's schedule rules (state, schedule, providers, target), or enable/disable one.
+    Rules(RulesArgs),
+    /// Show every CloudWatch alarm of the stage: state, reason, when it changed.
+    ///
+    /// Exit 0 even when an alarm is in ALARM (they are listed first and marked); with `--fail`,
+    /// exit 2 when any is. A missing alarm is reported as missing, never as OK.
+    Alarms(AlarmsArgs),
+    /// Print a shell completion script: `deployer completions bash > ~/.local/share/bash-completion/completions/deployer`.
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +89,35 @@ pub enum TokensCommand {
     Import(TokensImportArgs),
     /// List token items by expiry (items without `expiresAt` are not in the index, so not listed).
     List(TokensListArgs),
+    /// Connect (or re-authorise) a user: print the provider's consent URL, receive the redirect on
+    /// a loopback listener, exchange the code and store the tokens encrypted, status `active`.
+    Connect(TokensConnectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokensConnectArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// The provider, a key of the stage's `providers:` (the item's `platform`).
+    #[arg(long, value_name = "NAME")]
+    pub provider: String,
+    /// The app's user id (the item's `userId`).
+    #[arg(long, value_name = "ID")]
+    pub user: String,
+    /// Port of the redirect `http://127.0.0.1:PORT/callback` (default: any free port). Providers
+    /// that check the redirect URI need the one registered for the app.
+    #[arg(long, value_name = "PORT", conflicts_with = "redirect_uri")]
+    pub port: Option<u16>,
+    /// The redirect URI registered with the provider. Loopback http is listened on; for any other
+    /// (https), paste the address the browser ends on.
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: Option<String>,
+    /// A scope to ask for instead of the stage's `scopes` (repeat for several).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+    /// How long to wait for the browser's redirect (`90s`, `5m`).
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
 }
 
 #[derive(Debug, Args)]
@@ -260,4 +298,46 @@ pub struct SchemaArgs {
     /// Write the schema to this file instead of stdout.
     #[arg(long, short = 'o', value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// The stage's rules: name, schedule, state, providers in the target's input, target ok.
+    List,
+    /// Enable a rule of this stage (nothing to do when it is already enabled).
+    Enable(RuleNameArg),
+    /// Disable a rule of this stage, e.g. while a provider is down; `drift` reports it until
+    /// it is enabled again.
+    Disable(RuleNameArg),
+}
+
+#[derive(Debug, Args)]
+pub struct RuleNameArg {
+    /// The rule's name, as `deployer rules --stage S list` shows it (`RefreshOAuthRate15m-prod`).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AlarmsArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// Exit 2 when any alarm is in ALARM (without it, exit 0 whatever the states).
+    #[arg(long)]
+    pub fail: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }

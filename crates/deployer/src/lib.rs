@@ -22,6 +22,7 @@ pub mod aws;
 pub mod canonical;
 pub mod cli;
 pub mod commands;
+pub mod connect;
 pub mod deploy;
 pub mod drift;
 pub mod emulator;

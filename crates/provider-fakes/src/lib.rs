@@ -10,6 +10,7 @@
 //! - `faults`, `limits`, `stats`: injected faults, rate windows, counters.
 //! - `app`: the shared state; `server`: the accept loop (it can drop a connection unanswered).
 //! - `routes`: one module per provider, `/authorize`, the `/_admin` JSON API.
+//! - [`demo`]: the README demo's sample grants.
 //!
 //! Tests use [`FakeProviders`] in-process; the `provider-fakes` binary serves the same routes.
 //!
@@ -29,6 +30,7 @@
 mod app;
 mod codes;
 mod config;
+pub mod demo;
 mod faults;
 mod limits;
 mod routes;

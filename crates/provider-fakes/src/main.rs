@@ -1,5 +1,6 @@
-//! `provider-fakes [--port N] [--client PROVIDER=ID:SECRET]…`: serves the fakes until SIGINT or
-//! SIGTERM. The one line on stdout, `listening on http://127.0.0.1:PORT`, is what scripts wait for.
+//! `provider-fakes [--port N] [--client PROVIDER=ID:SECRET]… [--seed-demo FILE]`: serves the fakes
+//! until SIGINT or SIGTERM. The one line on stdout, `listening on http://127.0.0.1:PORT`, is what
+//! scripts wait for; with `--seed-demo` the demo's grants exist and FILE holds them by then.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -21,6 +22,10 @@ struct Cli {
     /// Client credentials a provider accepts, e.g. `reddit=my-id:my-secret` (repeatable).
     #[arg(long = "client", value_name = "PROVIDER=ID:SECRET")]
     clients: Vec<String>,
+    /// Seed the README demo's sample grants and write them to FILE as `deployer tokens import`
+    /// reads them (JSON lines).
+    #[arg(long, value_name = "FILE")]
+    seed_demo: Option<std::path::PathBuf>,
 }
 
 fn config(cli: &Cli) -> Result<FakeConfig> {
@@ -46,6 +51,14 @@ fn config(cli: &Cli) -> Result<FakeConfig> {
 async fn run(cli: Cli) -> Result<()> {
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let fakes = FakeProviders::start(config(&cli)?).await?;
+    if let Some(path) = &cli.seed_demo {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .context("the clock is before 1970")?
+            .as_secs();
+        std::fs::write(path, provider_fakes::demo::seed(&fakes, now))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "listening on {}", fakes.base_url()).context("cannot write to stdout")?;
     stdout.flush().context("cannot write to stdout")?;

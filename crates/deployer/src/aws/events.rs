@@ -1,5 +1,5 @@
-//! `EventBridge` reads for the drift check: a rule and its targets, shaped like the template's
-//! `AWS::Events::Rule` properties.
+//! `EventBridge`: a rule and its targets, shaped like the template's `AWS::Events::Rule`
+//! properties (for the drift check and `deployer rules`), and switching a rule on or off.
 
 use anyhow::{Result, bail};
 use aws_sdk_eventbridge::Client;
@@ -76,4 +76,35 @@ fn target(t: &Target) -> Value {
         })),
         "DeadLetterConfig": t.dead_letter_config().map(|d| json!({"Arn": d.arn()})),
     })
+}
+
+/// Enables (`true`) or disables (`false`) a rule on the default bus. Idempotent on AWS's side.
+pub async fn set_rule_enabled(client: &Client, name: &str, enabled: bool) -> Result<()> {
+    let failed = if enabled {
+        client
+            .enable_rule()
+            .name(name)
+            .send()
+            .await
+            .err()
+            .map(|e| describe_error(&e))
+    } else {
+        client
+            .disable_rule()
+            .name(name)
+            .send()
+            .await
+            .err()
+            .map(|e| describe_error(&e))
+    };
+    match failed {
+        None => Ok(()),
+        Some(reason) => {
+            let verb = if enabled { "Enable" } else { "Disable" };
+            bail!(
+                "cannot {} rule {name}: {reason}; check that the credentials allow events:{verb}Rule on it",
+                verb.to_lowercase()
+            )
+        }
+    }
 }

@@ -1,6 +1,9 @@
 //! One module per subcommand. Each `run` takes its arguments and the shared [`Ctx`], returns a
 //! [`Status`], and writes its result only through the printer.
 
+mod alarms;
+mod completions;
+mod connect;
 mod deploy;
 mod destroy;
 mod drift;
@@ -9,6 +12,7 @@ mod outputs;
 mod package;
 mod plan;
 mod render;
+mod rules;
 mod schema;
 mod secrets;
 mod tokens;
@@ -57,6 +61,15 @@ impl Ctx {
 /// Runs the command the command line names.
 pub fn run(cli: Cli) -> Result<Status> {
     cli.global.color.apply();
+    // Completions need no project: they are generated (often installed) from anywhere.
+    if let Command::Completions(args) = &cli.command {
+        return completions::run(
+            args,
+            Printer {
+                json: cli.global.json,
+            },
+        );
+    }
     let ctx = Ctx {
         project_dir: project_dir(cli.global.project_dir)?,
         printer: Printer {
@@ -80,6 +93,9 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Destroy(args) => block_on(destroy::run(&args, &ctx)),
         Command::Tokens(args) => block_on(tokens::run(&args, &ctx)),
         Command::Secrets(args) => block_on(secrets::run(&args, &ctx)),
+        Command::Rules(args) => block_on(rules::run(&args, &ctx)),
+        Command::Alarms(args) => block_on(alarms::run(&args, &ctx)),
+        Command::Completions(args) => completions::run(&args, ctx.printer),
     }
 }
 

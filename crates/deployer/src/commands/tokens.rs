@@ -27,6 +27,7 @@ pub(super) async fn run(args: &TokensArgs, ctx: &Ctx) -> Result<Status> {
     match &args.command {
         TokensCommand::Import(args) => import(args, ctx).await,
         TokensCommand::List(args) => list(args, ctx).await,
+        TokensCommand::Connect(args) => super::connect::run(args, ctx).await,
     }
 }
 

@@ -144,6 +144,10 @@ pub struct Provider {
     pub user_agent: Option<String>,
     pub token_url: Option<String>,
     pub auth: Option<ClientAuth>,
+    /// Consent page for `tokens connect` (an override for the built-in providers).
+    pub authorize_url: Option<String>,
+    /// Scopes `tokens connect` asks for; empty: the provider's default.
+    pub scopes: Vec<String>,
 }
 
 /// Providers that share one schedule, and so one EventBridge rule.

@@ -155,4 +155,13 @@ pub struct RawProvider {
     /// Client authentication of an `oauth2` provider: `basic` (HTTP Basic) or `body` (form fields).
     #[serde(default)]
     pub auth: Option<String>,
+    /// Authorization endpoint for `deployer tokens connect` (https): required there for an
+    /// `oauth2` provider; for the built-in ones it overrides their consent page (plain http only on
+    /// localhost, for local provider fakes).
+    #[serde(default)]
+    pub authorize_url: Option<String>,
+    /// Scopes `deployer tokens connect` asks for (default: the built-in provider's basic scope,
+    /// none for `oauth2`).
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
 }

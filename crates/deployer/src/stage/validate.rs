@@ -342,6 +342,7 @@ impl Checker<'_> {
         );
         self.user_agent(name, kind, raw.user_agent.as_deref());
         let auth = self.oauth2_settings(name, kind, raw);
+        self.connect_settings(name, raw);
         if self.problems.len() > before {
             return None;
         }
@@ -355,6 +356,8 @@ impl Checker<'_> {
             user_agent: raw.user_agent.clone(),
             token_url: raw.token_url.clone(),
             auth,
+            authorize_url: raw.authorize_url.clone(),
+            scopes: raw.scopes.clone().unwrap_or_default(),
         })
     }
 
@@ -511,6 +514,35 @@ impl Checker<'_> {
                 ));
                 None
             }
+        }
+    }
+
+    /// `authorize_url` and `scopes`, used only by `deployer tokens connect`.
+    fn connect_settings(&mut self, name: &str, raw: &RawProvider) {
+        let field = |f: &str| format!("providers.{name}.{f}");
+        if let Some(url) = raw.authorize_url.as_deref() {
+            self.check(
+                names::is_http_url(url)
+                    && (url.starts_with("https://") || names::is_loopback_url(url)),
+                &field("authorize_url"),
+                format!(
+                    "`{url}` is not an https URL; the consent page must use TLS (plain http is \
+                     accepted only for localhost, for local provider fakes)"
+                ),
+            );
+        }
+        for (i, scope) in raw.scopes.iter().flatten().enumerate() {
+            self.check(
+                !scope.is_empty()
+                    && scope
+                        .chars()
+                        .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\'),
+                &format!("{}[{i}]", field("scopes")),
+                format!(
+                    "`{scope}` is not a scope (RFC 6749 §3.3: printable ASCII without spaces, \
+                     quotes or backslashes); give one scope per list item"
+                ),
+            );
         }
     }
 

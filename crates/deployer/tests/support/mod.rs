@@ -38,6 +38,16 @@ pub(crate) fn deployer(moto: &Moto, args: &[&str]) -> Output {
     command(moto, args).stdin(Stdio::null()).output().unwrap()
 }
 
+/// Starts `deployer` with its output piped, for a test that talks to it while it runs.
+pub(crate) fn spawn(moto: &Moto, args: &[&str]) -> std::process::Child {
+    command(moto, args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Runs `deployer` with `input` on stdin (secrets are never passed on the command line).
 pub(crate) fn deployer_stdin(moto: &Moto, args: &[&str], input: &str) -> Output {
     let mut child = command(moto, args)

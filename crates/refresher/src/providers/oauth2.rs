@@ -99,7 +99,7 @@ impl Provider for OAuth2 {
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
-fn basic_auth(creds: &ClientCredentials) -> Param {
+pub fn basic_auth(creds: &ClientCredentials) -> Param {
     // Intermediate copies are wrapped too, so they are wiped when dropped (best effort).
     let secret = SecretString::new(form_encode(creds.client_secret.expose()));
     let pair = SecretString::new(format!(
