@@ -239,6 +239,9 @@ pub struct DriftArgs {
     /// Exit 2 when a resource was modified or deleted out of band.
     #[arg(long)]
     pub fail: bool,
+    /// Show every resource and note, not just the drifted ones (text output; JSON has all).
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]
@@ -254,6 +257,9 @@ pub struct InvokeArgs {
     /// Run the deployed zip on this machine instead of invoking the function in AWS.
     #[arg(long)]
     pub local: bool,
+    /// Log lines shown with the result (default: 10, or 30 when the run failed; 0 shows none).
+    #[arg(long, value_name = "N")]
+    pub log_lines: Option<usize>,
 }
 
 #[derive(Debug, Args)]

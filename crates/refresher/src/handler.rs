@@ -103,8 +103,11 @@ pub async fn handle(
 /// configuration is parsed, so that a configuration error is itself logged).
 pub fn init_tracing() {
     let level = std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".to_owned());
-    let filter = tracing_subscriber::EnvFilter::try_new(level.to_ascii_lowercase())
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_new(log_filter(
+        &level,
+        std::env::var("RUST_LOG").ok().as_deref(),
+    ))
+    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Another subscriber (a test harness) may already be installed: keep it.
     let _ = tracing_subscriber::fmt()
         .json()
@@ -114,9 +117,36 @@ pub fn init_tracing() {
         .try_init();
 }
 
+/// `LOG_LEVEL` applies to the refresher's own events; libraries (the AWS SDK, hyper, the Lambda
+/// runtime) log warnings only, or `debug` turns every SDK request into a dozen lines. `RUST_LOG`,
+/// when set, is taken as it is (to debug the SDK itself).
+fn log_filter(level: &str, rust_log: Option<&str>) -> String {
+    if let Some(directives) = rust_log.filter(|v| !v.trim().is_empty()) {
+        return directives.to_owned();
+    }
+    let level = level.to_ascii_lowercase();
+    format!("warn,refresher={level},bootstrap={level}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_level_is_for_the_refresher_and_rust_log_for_everything() {
+        assert_eq!(
+            log_filter("DEBUG", None),
+            "warn,refresher=debug,bootstrap=debug"
+        );
+        assert_eq!(
+            log_filter("info", Some("aws_smithy_runtime=trace")),
+            "aws_smithy_runtime=trace"
+        );
+        assert_eq!(
+            log_filter("info", Some(" ")),
+            "warn,refresher=info,bootstrap=info"
+        );
+    }
 
     #[test]
     fn diagnostics_say_whether_a_retry_helps() {

@@ -23,7 +23,8 @@ pub(super) async fn run(args: &DriftArgs, ctx: &Ctx) -> Result<Status> {
                 stage.stack_name, stage.name
             )
         })?;
-    let report = drift::check::run(&aws, &stack, &rendered.value).await?;
+    let mut report = drift::check::run(&aws, &stack, &rendered.value).await?;
+    report.verbose = args.verbose;
     ctx.printer.emit(&report)?;
     let unreadable = report.read_errors();
     if unreadable > 0 {

@@ -20,8 +20,10 @@ use crate::emulator::{self, FunctionSpec, Outcome};
 use crate::stage::Stage;
 use crate::{Status, deploy, stage};
 
-/// Log lines shown with a result.
+/// Log lines kept from a local run, and shown with a failed result by default.
 const LOG_TAIL: usize = 30;
+/// Log lines shown with a successful result by default.
+const LOG_TAIL_OK: usize = 10;
 
 #[derive(Debug, Serialize)]
 pub(super) struct InvokeReport {
@@ -42,9 +44,17 @@ impl fmt::Display for InvokeReport {
             .map_or(String::new(), |ms| format!(" in {ms} ms"));
         match &self.outcome {
             Outcome::Ok { payload } => {
-                writeln!(f, "{} ({}) returned{timing}:", self.function, self.mode)?;
-                let pretty = serde_json::to_string_pretty(payload).map_err(|_| fmt::Error)?;
-                writeln!(f, "{pretty}")?;
+                if let Some(summary) = run_summary(payload) {
+                    let (function, mode) = (&self.function, self.mode);
+                    writeln!(f, "{function} ({mode}) returned{timing}: {summary}")?;
+                    for line in result_lines(payload) {
+                        writeln!(f, "  {line}")?;
+                    }
+                } else {
+                    writeln!(f, "{} ({}) returned{timing}:", self.function, self.mode)?;
+                    let pretty = serde_json::to_string_pretty(payload).map_err(|_| fmt::Error)?;
+                    writeln!(f, "{pretty}")?;
+                }
             }
             Outcome::Error {
                 error_type,
@@ -81,6 +91,67 @@ impl fmt::Display for InvokeReport {
     }
 }
 
+/// `4 refreshed, 0 failed, 1 skipped, 0 need re-authorisation` for a run summary (the
+/// refresher's response), `skipped: locked` for a run that found another one running.
+fn run_summary(payload: &serde_json::Value) -> Option<String> {
+    if let Some(why) = payload.get("skipped").and_then(serde_json::Value::as_str) {
+        return Some(format!("run skipped ({why}: another run holds the lock)"));
+    }
+    let count = |name: &str| payload.get(name).and_then(serde_json::Value::as_u64);
+    let dry = if payload.get("dryRun") == Some(&json!(true)) {
+        " (dry run)"
+    } else {
+        ""
+    };
+    Some(format!(
+        "{} refreshed, {} failed, {} skipped, {} need re-authorisation{dry}",
+        count("refreshed")?,
+        count("failed")?,
+        count("skipped")?,
+        count("needsReauth")?,
+    ))
+}
+
+/// One aligned line per token of a run summary's `results`: outcome, user, platform, reason.
+fn result_lines(payload: &serde_json::Value) -> Vec<String> {
+    let Some(results) = payload.get("results").and_then(serde_json::Value::as_array) else {
+        return Vec::new();
+    };
+    let field = |r: &serde_json::Value, name: &str| {
+        r.get(name)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("-")
+            .to_owned()
+    };
+    let rows: Vec<[String; 4]> = results
+        .iter()
+        .map(|r| {
+            [
+                field(r, "outcome"),
+                field(r, "userId"),
+                field(r, "platform"),
+                field(r, "reason"),
+            ]
+        })
+        .collect();
+    let mut widths = [0; 4];
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            cells.join("  ").trim_end().to_owned()
+        })
+        .collect()
+}
+
 pub(super) async fn run(args: &InvokeArgs, ctx: &Ctx) -> Result<Status> {
     let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
     let providers: Vec<String> = args
@@ -107,11 +178,16 @@ pub(super) async fn run(args: &InvokeArgs, ctx: &Ctx) -> Result<Status> {
     let payload = json!({ "providers": providers, "dryRun": args.dry_run });
     let aws = ctx.aws(&stage).await;
     deploy::check_account(&aws, &stage).await?;
-    let report = if args.local {
+    let mut report = if args.local {
         local(&aws, &stage, &payload).await?
     } else {
         remote(&aws, &stage, &payload).await?
     };
+    let shown = args
+        .log_lines
+        .unwrap_or(if report.ok { LOG_TAIL_OK } else { LOG_TAIL });
+    let tail = &mut report.log_tail;
+    tail.drain(..tail.len().saturating_sub(shown));
     ctx.printer.emit(&report)?;
     Ok(if report.ok {
         Status::Ok
@@ -245,4 +321,39 @@ async fn credentials(aws: &Aws) -> Result<BTreeMap<String, String>> {
         env.insert("AWS_SESSION_TOKEN".to_owned(), token.to_owned());
     }
     Ok(env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_summary_reads_as_one_line_and_a_row_per_token() {
+        let payload = json!({
+            "ok": true, "dryRun": false, "refreshed": 1, "failed": 0, "skipped": 1,
+            "needsReauth": 0, "missingExpiration": 0,
+            "results": [
+                {"outcome": "refreshed", "userId": "alice", "platform": "tiktok", "reason": "ok"},
+                {"outcome": "skipped", "userId": "grace", "platform": "tiktok", "reason": "needs_reauth"}
+            ]
+        });
+        assert_eq!(
+            run_summary(&payload).unwrap(),
+            "1 refreshed, 0 failed, 1 skipped, 0 need re-authorisation"
+        );
+        assert_eq!(
+            result_lines(&payload),
+            [
+                "refreshed  alice  tiktok  ok",
+                "skipped    grace  tiktok  needs_reauth"
+            ]
+        );
+        let locked = json!({"ok": true, "skipped": "locked"});
+        assert!(
+            run_summary(&locked)
+                .unwrap()
+                .contains("another run holds the lock")
+        );
+        assert_eq!(run_summary(&json!({"other": 1})), None);
+    }
 }

@@ -41,6 +41,9 @@ pub struct DriftReport {
     pub drifted: bool,
     pub cloudformation: CfnDrift,
     pub resources: Vec<ResourceDrift>,
+    /// Text only: every resource with its notes, not just the ones that need a look.
+    #[serde(skip)]
+    pub verbose: bool,
 }
 
 impl DriftReport {
@@ -57,7 +60,13 @@ impl DriftReport {
             drifted: cfn_drift || resources.iter().any(|r| r.status.is_drift()),
             cloudformation,
             resources,
+            verbose: false,
         }
+    }
+
+    /// Whether the text shows this resource in full: drift, read errors, or `--verbose`.
+    fn in_full(&self, r: &ResourceDrift) -> bool {
+        self.verbose || r.status.is_drift() || r.read_error
     }
 
     /// Resources whose live state could not be read: the verdict on them is unknown.
@@ -89,22 +98,25 @@ impl DriftReport {
 }
 
 impl fmt::Display for DriftReport {
+    /// Drifted and unreadable resources in full, with each difference; the others as one line of
+    /// names per status (all in full with `--verbose`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "Drift of stack {}", self.stack)?;
         self.fmt_cloudformation(f)?;
         let width = self
             .resources
             .iter()
+            .filter(|r| self.in_full(r))
             .map(|r| r.logical_id.len())
             .max()
             .unwrap_or(0);
         let mut current = None;
-        for r in &self.resources {
+        for r in self.resources.iter().filter(|r| self.in_full(r)) {
             if current != Some(r.status) {
                 let count = self
                     .resources
                     .iter()
-                    .filter(|x| x.status == r.status)
+                    .filter(|x| x.status == r.status && self.in_full(x))
                     .count();
                 writeln!(f, "\n{} ({count}):", r.status.label())?;
                 current = Some(r.status);
@@ -126,12 +138,51 @@ impl fmt::Display for DriftReport {
                 writeln!(f, "      note: {note}")?;
             }
         }
+        if !self.verbose {
+            self.fmt_summary(f)?;
+        }
         let verdict = if self.drifted {
             "drift found: resources were changed outside CloudFormation"
         } else {
             "no drift in the checked resources"
         };
         writeln!(f, "\n{verdict}")
+    }
+}
+
+impl DriftReport {
+    /// One line of names per status for the resources not shown in full.
+    fn fmt_summary(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rest: Vec<&ResourceDrift> =
+            self.resources.iter().filter(|r| !self.in_full(r)).collect();
+        if rest.is_empty() {
+            return Ok(());
+        }
+        writeln!(f)?;
+        let mut statuses: Vec<_> = rest.iter().map(|r| r.status).collect();
+        statuses.dedup();
+        for status in statuses {
+            let names: Vec<&str> = rest
+                .iter()
+                .filter(|r| r.status == status)
+                .map(|r| r.logical_id.as_str())
+                .collect();
+            writeln!(
+                f,
+                "{} ({}): {}",
+                status.label(),
+                names.len(),
+                names.join(", ")
+            )?;
+        }
+        let notes: usize = rest.iter().map(|r| r.notes.len()).sum();
+        if notes > 0 {
+            writeln!(
+                f,
+                "({notes} notes on properties this endpoint ignores; --verbose shows them and each resource)"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -184,12 +235,18 @@ mod tests {
         let text = report.to_string();
         assert!(text.contains("CloudFormation drift detection: not available at this endpoint"));
         let modified = text.find("modified (1):").unwrap();
-        let in_sync = text.find("in sync (1):").unwrap();
+        let in_sync = text.find("in sync (1): Fn\n").unwrap();
         assert!(modified < in_sync, "{text}");
         assert!(
             text.contains("      State: ENABLED -> DISABLED\n"),
             "{text}"
         );
         assert!(text.ends_with("drift found: resources were changed outside CloudFormation\n"));
+        let verbose = DriftReport {
+            verbose: true,
+            ..report
+        }
+        .to_string();
+        assert!(verbose.contains("in sync (1):\n  Fn  "), "{verbose}");
     }
 }
