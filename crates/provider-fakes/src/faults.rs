@@ -8,8 +8,8 @@ use crate::config::Provider;
 
 /// One misbehaviour of a provider, applied to one token-endpoint request.
 ///
-/// Every fault except `Slow` replaces the answer: the grant is left untouched, as when the request
-/// never reached the provider's token store.
+/// Every fault except `Slow` and `LostAnswer` replaces the answer: the grant is left untouched,
+/// as when the request never reached the provider's token store.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Fault {
@@ -37,6 +37,9 @@ pub enum Fault {
     },
     /// Answer 200 with a JSON body cut off in the middle.
     Malformed,
+    /// Process the request (a refresh rotates the grant), then close the connection without the
+    /// answer: a response lost in transit, after the provider already acted on it.
+    LostAnswer,
 }
 
 /// Queued faults of every provider.
@@ -92,6 +95,10 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&Fault::Reset).unwrap(),
             r#"{"kind":"reset"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&Fault::LostAnswer).unwrap(),
+            r#"{"kind":"lost_answer"}"#
         );
     }
 }

@@ -114,10 +114,22 @@ impl Harness {
 
     /// Seeds the fake grant and writes the token item (envelopes, version 1, active).
     pub(crate) async fn seed(&self, platform: &str, user: &str, expires_at: u64) -> TokenPair {
+        self.seed_grant(platform, user, expires_at, false).await
+    }
+
+    /// [`Self::seed`], with the grant already revoked at the provider when `revoked` (the item
+    /// still says `active`: the refresh will meet `invalid_grant`).
+    pub(crate) async fn seed_grant(
+        &self,
+        platform: &str,
+        user: &str,
+        expires_at: u64,
+        revoked: bool,
+    ) -> TokenPair {
         let issued_at = self.now - 2 * 24 * 3600;
         let options = SeedOptions {
             issued_at: Some(issued_at),
-            revoked: false,
+            revoked,
         };
         let pair = self.fakes.seed(fake(platform), user, options);
         let key = ItemKey {

@@ -49,9 +49,10 @@ pub(crate) async fn token_request(
     if grant_type == Some("refresh_token") {
         count_refresh(app, provider, form.get(credential).map(String::as_str));
     }
-    if let Some(answer) = before(app, provider, kill).await {
-        return Outcome::Answered(answer);
-    }
+    let drop_answer = match before(app, provider, kill).await {
+        Gate::Answer(answer) => return Outcome::Answered(answer),
+        Gate::Proceed { drop_answer } => drop_answer,
+    };
     let client = credentials.as_ref().ok().and_then(Option::as_ref);
     let verdict = app.rate_check(provider, client.map_or("anonymous", |c| c.id.as_str()));
     if let Some(limited) = verdict.filter(|v| !v.allowed) {
@@ -65,10 +66,21 @@ pub(crate) async fn token_request(
             Some(_) => Err(Denial::UnsupportedGrantType),
             None => Err(Denial::InvalidRequest("grant_type is missing.")),
         });
+    if drop_answer {
+        return Outcome::Answered(kill.drop_connection().await);
+    }
     match result {
         Ok(issued) => Outcome::Issued(issued, verdict),
         Err(denial) => Outcome::Denied(denial, verdict),
     }
+}
+
+/// What the queued fault leaves of a request.
+pub(crate) enum Gate {
+    /// The fault is the answer.
+    Answer(Response),
+    /// Process the request; with `drop_answer`, then close the connection instead of answering.
+    Proceed { drop_answer: bool },
 }
 
 /// Counts a refresh call, and its grant when the presented token is known.
@@ -80,8 +92,8 @@ pub(crate) fn count_refresh(app: &App, provider: Provider, token: Option<&str>) 
     inner.counters.refresh_call(provider, user.as_deref());
 }
 
-/// Latency, then the next queued fault; `Some` when the fault replaces the answer.
-pub(crate) async fn before(app: &App, provider: Provider, kill: &ConnKill) -> Option<Response> {
+/// Latency, then the next queued fault.
+pub(crate) async fn before(app: &App, provider: Provider, kill: &ConnKill) -> Gate {
     let latency = app.latency(provider);
     if !latency.is_zero() {
         sleep(latency).await;
@@ -98,20 +110,23 @@ pub(crate) async fn before(app: &App, provider: Provider, kill: &ConnKill) -> Op
         }
         fault
     };
-    match fault? {
-        Fault::Status { code } => Some(wire::status_page(code)),
-        Fault::RateLimit { retry_after } => Some(wire::rate_limited(provider, retry_after)),
-        Fault::Timeout { ms } => {
+    let answer = match fault {
+        None => return Gate::Proceed { drop_answer: false },
+        Some(Fault::LostAnswer) => return Gate::Proceed { drop_answer: true },
+        Some(Fault::Slow { ms }) => {
             sleep(Duration::from_millis(ms)).await;
-            Some(kill.drop_connection().await)
+            return Gate::Proceed { drop_answer: false };
         }
-        Fault::Reset => Some(kill.drop_connection().await),
-        Fault::Slow { ms } => {
+        Some(Fault::Status { code }) => wire::status_page(code),
+        Some(Fault::RateLimit { retry_after }) => wire::rate_limited(provider, retry_after),
+        Some(Fault::Timeout { ms }) => {
             sleep(Duration::from_millis(ms)).await;
-            None
+            kill.drop_connection().await
         }
-        Fault::Malformed => Some(wire::malformed(provider)),
-    }
+        Some(Fault::Reset) => kill.drop_connection().await,
+        Some(Fault::Malformed) => wire::malformed(provider),
+    };
+    Gate::Answer(answer)
 }
 
 /// Checks the presented client against the configured one.

@@ -31,9 +31,10 @@ pub(crate) async fn refresh(
 ) -> Response {
     let token = query.get("access_token");
     flow::count_refresh(&app, PROVIDER, token.map(String::as_str));
-    if let Some(answer) = flow::before(&app, PROVIDER, &kill).await {
-        return answer;
-    }
+    let drop_answer = match flow::before(&app, PROVIDER, &kill).await {
+        flow::Gate::Answer(answer) => return answer,
+        flow::Gate::Proceed { drop_answer } => drop_answer,
+    };
     if let Some(limited) = app.rate_check(PROVIDER, "anonymous").filter(|v| !v.allowed) {
         return wire::rate_limited(PROVIDER, limited.reset_secs);
     }
@@ -43,7 +44,11 @@ pub(crate) async fn refresh(
             Denial::InvalidRequest("Unsupported grant_type; use ig_refresh_token."),
         );
     }
-    match flow::refresh(&app, PROVIDER, token) {
+    let result = flow::refresh(&app, PROVIDER, token);
+    if drop_answer {
+        return kill.drop_connection().await;
+    }
+    match result {
         Ok(issued) => wire::tokens(PROVIDER, &issued),
         Err(denial) => wire::denial(PROVIDER, denial),
     }
