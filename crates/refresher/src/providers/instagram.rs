@@ -121,7 +121,8 @@ fn error_shape(object: &Map<String, Value>, response: &Response<'_>) -> Option<P
             let code = code.map_or_else(|| "?".to_owned(), |c| c.to_string());
             ProviderError::Rejected {
                 status: response.status,
-                code: Some(response::sanitize_code(&format!("{kind}:{code}"))),
+                // The numeric code is printed from a JSON number, never copied from the body.
+                code: Some(format!("{}:{code}", response::sanitize_code(kind))),
             }
         }
     })
@@ -205,7 +206,7 @@ mod tests {
             odd,
             ProviderError::Rejected {
                 status: 400,
-                code: Some("unrecognised".to_owned())
+                code: Some("unrecognised:?".to_owned())
             }
         );
     }

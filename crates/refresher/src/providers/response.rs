@@ -141,10 +141,13 @@ pub(crate) fn classify_code(code: &str, response: &Response<'_>) -> ProviderErro
     }
 }
 
-/// Error codes are identifiers; anything else may be free text (even a token) and is not kept.
+/// Error codes are words: ASCII letters joined by underscores (`invalid_grant`,
+/// `OAuthException`), at most 40 characters. Anything else may be free text or a value echoed
+/// back (a token, an id) and is not kept: digits, hyphens and dots, which random tokens almost
+/// always contain, are refused with it.
 pub(crate) fn sanitize_code(code: &str) -> String {
-    let safe = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':');
-    if !code.is_empty() && code.len() <= 64 && code.bytes().all(safe) {
+    let word = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_alphabetic());
+    if code.len() <= 40 && code.split('_').all(word) {
         code.to_owned()
     } else {
         "unrecognised".to_owned()
@@ -326,7 +329,19 @@ mod tests {
             })
         );
         assert_eq!(sanitize_code("invalid_scope"), "invalid_scope");
-        assert_eq!(sanitize_code(&"x".repeat(65)), "unrecognised");
+        assert_eq!(sanitize_code("OAuthException"), "OAuthException");
+        assert_eq!(sanitize_code(&"x".repeat(41)), "unrecognised");
+        // Found by tests/tests/proof_fuzz.rs: a short value with digits or hyphens was echoed.
+        for echoed in [
+            "SECRET-MARKER-7f3a",
+            "act.abc123",
+            "tok3n",
+            "_x",
+            "a__b",
+            "",
+        ] {
+            assert_eq!(sanitize_code(echoed), "unrecognised", "{echoed}");
+        }
     }
 
     #[test]
