@@ -74,6 +74,21 @@ pub enum Command {
     Alarms(AlarmsArgs),
     /// Print a shell completion script: `deployer completions bash > ~/.local/share/bash-completion/completions/deployer`.
     Completions(CompletionsArgs),
+    /// Per provider: refreshed / failed / needs-reauth counts over a window, the last successful
+    /// refresh, tokens due in 24 h and expired, the most common failure reasons (never values).
+    Status(StatusArgs),
+    /// The post-deploy checklist: PASS / FAIL / WARN per check, with the fix of each FAIL; exit 1
+    /// on any FAIL.
+    Verify(VerifyArgs),
+    /// The stage's dead-letter queue: list and show messages (never token values), redrive
+    /// failed deliveries, write recovery records back to the tokens table, or purge.
+    ///
+    /// `redrive` invokes the function again (asynchronously) with each failed delivery's input:
+    /// the rule's `{"providers":[...]}` or the failed invocation's payload; the queue has no SQS
+    /// source queue to move messages back to. A message is deleted only once Lambda accepted it.
+    Dlq(DlqArgs),
+    /// Render the stage's operations runbook (Markdown) with its live names and commands.
+    Runbook(RunbookArgs),
 }
 
 #[derive(Debug, Args)]
@@ -346,4 +361,70 @@ pub struct CompletionsArgs {
     /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// The window of the outcome counts (`30m`, `24h`, `7d`).
+    #[arg(long, value_name = "DURATION", default_value = "24h")]
+    pub since: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+}
+
+#[derive(Debug, Args)]
+pub struct DlqArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    #[command(subcommand)]
+    pub command: DlqCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// Every visible message: id, sent time, receive count, kind (recovery record, failed
+    /// delivery, unknown) and a one-line summary. Messages stay in the queue.
+    List,
+    /// One message's details, token and envelope fields redacted.
+    Show(DlqShowArgs),
+    /// Deliver each failed delivery again: an asynchronous invoke of the stage's function with
+    /// the rule's input or the failed invocation's payload (an SQS source queue, if the queue
+    /// ever had one, gets its messages back through `StartMessageMoveTask` instead). A message is
+    /// deleted only after Lambda accepted it; recovery records and unknown messages are kept.
+    Redrive(YesArg),
+    /// Delete every message of the queue (recovery records included: replay them first).
+    Purge(YesArg),
+    /// Write each recovery record back to the tokens table, only if its item is still at the
+    /// version the record was based on; delete it only after the write. Records whose item
+    /// moved on are kept and reported (exit 1).
+    Replay(YesArg),
+}
+
+#[derive(Debug, Args)]
+pub struct DlqShowArgs {
+    /// The message id, as `deployer dlq --stage S list` shows it.
+    #[arg(value_name = "ID")]
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct YesArg {
+    /// Go ahead without asking (there is never a prompt without a terminal: pass --yes there).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// Write the runbook to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }

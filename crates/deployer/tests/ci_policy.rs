@@ -41,6 +41,46 @@ const NOT_FOR_CI: &[(&str, &str)] = &[
         "`rules disable`: an operator's switch, not a pipeline step",
     ),
     (
+        "lambda:GetPolicy",
+        "`verify`: the operator's post-deploy checklist (it also reads the credentials secret)",
+    ),
+    (
+        "dynamodb:Query",
+        "`status`/`verify` read the analytics table: operators' views, not pipeline steps",
+    ),
+    (
+        "sqs:ReceiveMessage",
+        "`dlq list/show/redrive/replay`: an operator's triage",
+    ),
+    (
+        "sqs:ChangeMessageVisibilityBatch",
+        "`dlq list/show` put looked-at messages back at once",
+    ),
+    (
+        "sqs:DeleteMessage",
+        "`dlq redrive/replay`: an operator's repair",
+    ),
+    (
+        "sqs:SendMessage",
+        "`dlq redrive` to a source queue: an operator's repair",
+    ),
+    (
+        "sqs:GetQueueUrl",
+        "`dlq redrive`: the source queue of a move",
+    ),
+    (
+        "sqs:ListDeadLetterSourceQueues",
+        "`dlq redrive`: whether a source queue exists",
+    ),
+    (
+        "sqs:StartMessageMoveTask",
+        "`dlq redrive`: an operator's repair",
+    ),
+    (
+        "sqs:PurgeQueue",
+        "`dlq purge`: destroys messages; never a pipeline step",
+    ),
+    (
         "s3:GetObject",
         "`invoke --local` downloads the zip; CI invokes remotely (the policy allows it only via CloudFormation, for Lambda to read the code)",
     ),

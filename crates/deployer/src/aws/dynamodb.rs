@@ -101,3 +101,131 @@ async fn pitr(client: &Client, name: &str) -> Result<Value> {
         "PointInTimeRecoveryEnabled": status.is_some_and(|s| s.as_str() == "ENABLED"),
     }))
 }
+
+/// One `token.refresh` record of the analytics table, as the refresher's `AwsSignals::analytics`
+/// writes it (`pk = token.refresh#<platform>`, `sk = <RFC 3339 time>#<userId>#<run id>`). The
+/// user id is not read: the status view counts, it does not list users.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyticsRecord {
+    /// `refreshed`, `failed` or `needs_reauth` (skips are not recorded).
+    pub outcome: String,
+    pub reason: String,
+    pub run_id: String,
+    /// Epoch seconds.
+    pub at: u64,
+}
+
+/// Attributes the status view reads, under placeholders (`at` is safer quoted).
+const ANALYTICS_PROJECTION: &str = "#o, #r, #run, #at";
+
+/// The `#name` placeholders of the analytics queries.
+fn analytics_names() -> std::collections::HashMap<String, String> {
+    [
+        ("#o", "outcome"),
+        ("#r", "reason"),
+        ("#run", "runId"),
+        ("#at", "at"),
+        ("#pk", "pk"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+fn analytics_record(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> AnalyticsRecord {
+    let s = |name: &str| {
+        item.get(name)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default()
+    };
+    AnalyticsRecord {
+        outcome: s("outcome"),
+        reason: s("reason"),
+        run_id: s("runId"),
+        at: item
+            .get("at")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+    }
+}
+
+/// Every record of partition `pk` whose sort key is at or after `from_sk` (all pages): a `Query`
+/// by key, so only that provider's window is read.
+pub async fn analytics_since(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    from_sk: &str,
+) -> Result<Vec<AnalyticsRecord>> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut records = Vec::new();
+    let mut start = None;
+    loop {
+        let out = client
+            .query()
+            .table_name(table)
+            .projection_expression(ANALYTICS_PROJECTION)
+            .set_expression_attribute_names(Some(analytics_names()))
+            .key_condition_expression("#pk = :pk AND sk >= :from")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(":from", AttributeValue::S(from_sk.to_owned()))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot query `{pk}` in the analytics table {table}: {}; check that the stack is deployed and the credentials allow dynamodb:Query on it",
+                    describe_error(&e)
+                )
+            })?;
+        records.extend(out.items().iter().map(analytics_record));
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return Ok(records);
+        }
+    }
+}
+
+/// The newest record of partition `pk` with this `outcome`, newest first page by page, stopping at
+/// the first match (records expire after 90 days, which bounds the walk).
+pub async fn newest_analytics(
+    client: &Client,
+    table: &str,
+    pk: &str,
+    outcome: &str,
+) -> Result<Option<AnalyticsRecord>> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut start = None;
+    loop {
+        let out = client
+            .query()
+            .table_name(table)
+            .projection_expression(ANALYTICS_PROJECTION)
+            .set_expression_attribute_names(Some(analytics_names()))
+            .key_condition_expression("#pk = :pk")
+            .filter_expression("#o = :o")
+            .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+            .expression_attribute_values(":o", AttributeValue::S(outcome.to_owned()))
+            .scan_index_forward(false)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot query `{pk}` in the analytics table {table}: {}; check that the stack is deployed and the credentials allow dynamodb:Query on it",
+                    describe_error(&e)
+                )
+            })?;
+        if let Some(item) = out.items().first() {
+            return Ok(Some(analytics_record(item)));
+        }
+        start = out.last_evaluated_key().cloned();
+        if start.is_none() {
+            return Ok(None);
+        }
+    }
+}

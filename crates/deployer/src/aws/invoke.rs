@@ -93,3 +93,30 @@ pub async fn invoke(client: &Client, name: &str, payload: &serde_json::Value) ->
         log_tail,
     })
 }
+
+/// Queues an asynchronous invocation (`InvocationType: Event`), as `EventBridge` delivers a
+/// scheduled event: Lambda answers 202 once it has accepted the event, and the run's own
+/// failures then follow the function's async retry and on-failure destination.
+pub async fn invoke_async(client: &Client, name: &str, payload: &serde_json::Value) -> Result<()> {
+    let body = serde_json::to_vec(payload).context("payload")?;
+    let out = client
+        .invoke()
+        .function_name(name)
+        .invocation_type(InvocationType::Event)
+        .payload(Blob::new(body))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot invoke {name} (lambda:InvokeFunction): {}",
+                describe_error(&e)
+            )
+        })?;
+    if out.status_code() != 202 {
+        bail!(
+            "Lambda did not accept the event for {name}: HTTP {} instead of 202",
+            out.status_code()
+        );
+    }
+    Ok(())
+}

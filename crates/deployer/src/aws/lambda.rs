@@ -41,3 +41,16 @@ pub async fn function(client: &Client, name: &str) -> Result<Option<Value>> {
         "DeadLetterConfig": config.dead_letter_config().map(|d| json!({"TargetArn": d.target_arn()})),
     })))
 }
+
+/// The function's resource policy (`GetPolicy`) as JSON text, `None` when it has none. Any other
+/// failure is an error: the caller decides whether that means "not checkable here".
+pub async fn policy(client: &Client, name: &str) -> Result<Option<String>> {
+    match client.get_policy().function_name(name).send().await {
+        Ok(out) => Ok(out.policy().map(str::to_owned)),
+        Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(None),
+        Err(err) => bail!(
+            "cannot read the resource policy of function {name} (lambda:GetPolicy): {}",
+            describe_error(&err)
+        ),
+    }
+}

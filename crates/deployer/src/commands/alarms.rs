@@ -90,7 +90,7 @@ pub(super) async fn run(args: &AlarmsArgs, ctx: &Ctx) -> Result<Status> {
 }
 
 /// `(logical id, AlarmName)` of every `AWS::CloudWatch::Alarm` of the template.
-fn declared_alarms(template: &Value) -> Vec<(String, String)> {
+pub(super) fn declared_alarms(template: &Value) -> Vec<(String, String)> {
     let Some(resources) = template["Resources"].as_object() else {
         return Vec::new();
     };
@@ -104,7 +104,7 @@ fn declared_alarms(template: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
-fn report(
+pub(super) fn report(
     stage: &str,
     declared: Vec<(String, String)>,
     live: &[cloudwatch::AlarmState],

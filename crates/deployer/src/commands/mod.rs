@@ -6,6 +6,7 @@ mod completions;
 mod connect;
 mod deploy;
 mod destroy;
+mod dlq;
 mod drift;
 mod invoke;
 mod outputs;
@@ -13,10 +14,13 @@ mod package;
 mod plan;
 mod render;
 mod rules;
+mod runbook;
 mod schema;
 mod secrets;
+mod status;
 mod tokens;
 mod validate;
+mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -96,6 +100,10 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Rules(args) => block_on(rules::run(&args, &ctx)),
         Command::Alarms(args) => block_on(alarms::run(&args, &ctx)),
         Command::Completions(args) => completions::run(&args, ctx.printer),
+        Command::Status(args) => block_on(status::run(&args, &ctx)),
+        Command::Verify(args) => block_on(verify::run(&args, &ctx)),
+        Command::Dlq(args) => block_on(dlq::run(&args, &ctx)),
+        Command::Runbook(args) => runbook::run(&args, &ctx),
     }
 }
 

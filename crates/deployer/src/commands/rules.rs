@@ -181,7 +181,7 @@ fn group<'a>(stage: &'a Stage, name: &str) -> Result<&'a RuleGroup> {
 }
 
 /// A rule's row: what `EventBridge` has, checked against what the stage renders.
-fn row(stage: &Stage, group: &RuleGroup, live: Option<&Value>) -> RuleRow {
+pub(super) fn row(stage: &Stage, group: &RuleGroup, live: Option<&Value>) -> RuleRow {
     let Some(live) = live else {
         return RuleRow {
             name: group.name.clone(),

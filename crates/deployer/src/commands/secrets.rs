@@ -194,10 +194,10 @@ struct SecretsList {
 }
 
 #[derive(Debug, Serialize)]
-struct ProviderState {
-    provider: String,
+pub(super) struct ProviderState {
+    pub(super) provider: String,
     /// `set`, `missing`, `invalid` (an entry without both strings) or `not_needed`.
-    state: &'static str,
+    pub(super) state: &'static str,
 }
 
 impl fmt::Display for SecretsList {
@@ -222,7 +222,7 @@ impl fmt::Display for SecretsList {
 }
 
 /// Each configured provider's state in the secret's JSON (`None`: no secret).
-fn states(stage: &Stage, secret: Option<&str>) -> Result<Vec<ProviderState>, String> {
+pub(super) fn states(stage: &Stage, secret: Option<&str>) -> Result<Vec<ProviderState>, String> {
     let object = match secret {
         None => Map::new(),
         Some(text) => serde_json::from_str::<Map<String, Value>>(text).map_err(|e| {

@@ -1,0 +1,416 @@
+//! `dlq redrive` and `dlq replay`: the two commands that take messages out of the queue, each
+//! deleting a message only after its effect happened (at-least-once), and keeping (visible
+//! again) every message they did not act on. See the parent module for what each means.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Result, bail};
+use refresher::store::{DynamoStore, SealedTokens, StoreError, TokenStore, Update};
+use serde::Serialize;
+
+use super::message::{Kind, Recovery, classify};
+use super::{LIMIT, Queue, confirm, message_list, peek};
+use crate::Status;
+use crate::aws::{invoke, sqs};
+use crate::commands::Ctx;
+use crate::output::note;
+use crate::template::context::EXPIRY_INDEX;
+
+/// Visibility timeout while messages are processed: they stay hidden from a second command
+/// until this one deleted or released them (or it died, and they come back on their own).
+const WORK_HIDE_S: i32 = 300;
+
+/// A message left in the queue, and why.
+#[derive(Debug, Serialize)]
+struct Kept {
+    id: String,
+    kind: Kind,
+    reason: String,
+}
+
+/// `dlq redrive`.
+#[derive(Debug, Serialize)]
+struct RedriveReport {
+    stage: String,
+    queue: String,
+    /// `invoke` (the function, asynchronously), `move-task` (SQS moves them) or `move` (sent
+    /// to the source queue, then deleted).
+    method: &'static str,
+    target: String,
+    /// Messages delivered again and deleted (for `move-task`: the task's handle is in `target`).
+    redriven: usize,
+    kept: Vec<Kept>,
+}
+
+/// `dlq replay`.
+#[derive(Debug, Serialize)]
+struct ReplayReport {
+    stage: String,
+    queue: String,
+    table: String,
+    restored: Vec<Restored>,
+    /// Records whose item moved on since the refresh, or whose write failed: still queued.
+    kept: Vec<Kept>,
+    /// Messages that are not recovery records (left for `redrive`).
+    other_messages: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Restored {
+    id: String,
+    user_id: String,
+    platform: String,
+    /// The version the record was based on; the item is now at this + 1.
+    based_on_version: u64,
+}
+
+impl fmt::Display for RedriveReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: {} message(s) redriven ({} to {}), {} kept",
+            self.queue,
+            self.redriven,
+            self.method,
+            self.target,
+            self.kept.len()
+        )?;
+        write_kept(f, &self.kept)
+    }
+}
+
+impl fmt::Display for ReplayReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: {} recovery record(s) written back to {}, {} kept, {} other message(s) left",
+            self.queue,
+            self.restored.len(),
+            self.table,
+            self.kept.len(),
+            self.other_messages
+        )?;
+        for r in &self.restored {
+            writeln!(
+                f,
+                "  restored {}: user {} on {} (version {} -> {})",
+                r.id,
+                r.user_id,
+                r.platform,
+                r.based_on_version,
+                r.based_on_version + 1
+            )?;
+        }
+        write_kept(f, &self.kept)
+    }
+}
+
+fn write_kept(f: &mut fmt::Formatter<'_>, kept: &[Kept]) -> fmt::Result {
+    for k in kept {
+        writeln!(f, "  kept {} ({}): {}", k.id, k.kind.label(), k.reason)?;
+    }
+    Ok(())
+}
+
+/// Receives every visible message (at most [`LIMIT`]) for processing, hidden meanwhile.
+async fn take(queue: &Queue) -> Result<Vec<sqs::Received>> {
+    let mut taken: Vec<sqs::Received> = Vec::new();
+    while taken.len() < LIMIT {
+        let batch = sqs::receive(&queue.client, &queue.url, WORK_HIDE_S).await?;
+        let fresh: Vec<_> = batch
+            .into_iter()
+            .filter(|m| !taken.iter().any(|t| t.id == m.id))
+            .collect();
+        if fresh.is_empty() {
+            break;
+        }
+        taken.extend(fresh);
+    }
+    Ok(taken)
+}
+
+/// Makes every taken message that was not deleted (`done`) visible again.
+async fn release(queue: &Queue, messages: &[sqs::Received], done: &[&str]) -> Result<()> {
+    let handles: Vec<&str> = messages
+        .iter()
+        .filter(|m| !done.contains(&m.id.as_str()))
+        .map(|m| m.receipt_handle.as_str())
+        .collect();
+    sqs::release(&queue.client, &queue.url, &handles).await
+}
+
+fn kept(message: &sqs::Received, kind: Kind, reason: impl Into<String>) -> Kept {
+    Kept {
+        id: message.id.clone(),
+        kind,
+        reason: reason.into(),
+    }
+}
+
+pub(super) async fn redrive(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Status> {
+    let sources = sqs::dead_letter_sources(&queue.client, &queue.url).await?;
+    if !sources.is_empty() {
+        return move_back(queue, &sources, yes, ctx).await;
+    }
+    let function = queue.stage.function.name.clone();
+    let listed = message_list(queue, &peek(queue).await?);
+    let question = format!(
+        "Invoke {function} again for each of the {} failed deliver(ies) in {} (and delete each once Lambda accepted it)?",
+        listed.failed_deliveries, queue.name
+    );
+    if !confirm(yes, &question)? {
+        bail!("not confirmed; nothing was redriven");
+    }
+    let lambda = queue.aws.lambda();
+    let messages = take(queue).await?;
+    let mut report = RedriveReport {
+        stage: queue.stage.name.clone(),
+        queue: queue.name.clone(),
+        method: "invoke",
+        target: function.clone(),
+        redriven: 0,
+        kept: Vec::new(),
+    };
+    let mut done: Vec<&str> = Vec::new();
+    for message in &messages {
+        match redrive_one(queue, &lambda, &function, message).await {
+            Ok(()) => {
+                done.push(&message.id);
+                report.redriven += 1;
+            }
+            Err(why) => report.kept.push(why),
+        }
+    }
+    release(queue, &messages, &done).await?;
+    let failed = report.kept.iter().any(|k| k.kind == Kind::FailedDelivery);
+    ctx.printer.emit(&report)?;
+    Ok(if failed { Status::Failed } else { Status::Ok })
+}
+
+/// Delivers one failed delivery again and deletes it; what was kept, and why, otherwise.
+async fn redrive_one(
+    queue: &Queue,
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    message: &sqs::Received,
+) -> Result<(), Kept> {
+    let classified = classify(message, &queue.stage);
+    let payload = classified
+        .redrive
+        .map_err(|why| kept(message, classified.kind, why))?;
+    invoke::invoke_async(lambda, function, &payload)
+        .await
+        .map_err(|err| kept(message, Kind::FailedDelivery, format!("{err:#}")))?;
+    // Lambda has the event: only now may the dead letter go.
+    sqs::delete(&queue.client, &queue.url, &message.receipt_handle)
+        .await
+        .map_err(|err| {
+            kept(
+                message,
+                Kind::FailedDelivery,
+                format!("redriven, but still queued (a later redrive runs it again): {err:#}"),
+            )
+        })
+}
+
+/// The queue is an SQS dead-letter queue: `StartMessageMoveTask` back to the source, or, where
+/// the endpoint lacks it and there is one source, send then delete each message.
+async fn move_back(queue: &Queue, sources: &[String], yes: bool, ctx: &Ctx) -> Result<Status> {
+    // A recovery record never came from a source queue: a move must not carry token sets there.
+    let listed = message_list(queue, &peek(queue).await?);
+    if listed.recovery_records > 0 {
+        bail!(
+            "{} holds {} recovery record(s); write them back with `deployer dlq --stage {} replay` before moving the rest",
+            queue.name,
+            listed.recovery_records,
+            queue.stage.name
+        );
+    }
+    let question = format!(
+        "Move every message of {} back to {}?",
+        queue.name,
+        sources.join(", ")
+    );
+    if !confirm(yes, &question)? {
+        bail!("not confirmed; nothing was moved");
+    }
+    let arn = sqs::queue_arn(&queue.client, &queue.url).await?;
+    let mut report = RedriveReport {
+        stage: queue.stage.name.clone(),
+        queue: queue.name.clone(),
+        method: "move-task",
+        target: sources.join(", "),
+        redriven: 0,
+        kept: Vec::new(),
+    };
+    if let Some(handle) = sqs::start_move_task(&queue.client, &arn).await? {
+        note(&format!("SQS move task started: {handle}"));
+        ctx.printer.emit(&report)?;
+        return Ok(Status::Ok);
+    }
+    let [source] = sources else {
+        bail!(
+            "{} is the dead-letter queue of {} queues and this endpoint has no StartMessageMoveTask; move the messages from the SQS console",
+            queue.name,
+            sources.len()
+        );
+    };
+    report.method = "move";
+    let messages = take(queue).await?;
+    let done = move_messages(queue, source, &messages, &mut report).await;
+    release(queue, &messages, &done).await?;
+    let failed = !report.kept.is_empty();
+    ctx.printer.emit(&report)?;
+    Ok(if failed { Status::Failed } else { Status::Ok })
+}
+
+/// Sends each message to `source`, then deletes it; the ids deleted.
+async fn move_messages<'m>(
+    queue: &Queue,
+    source: &str,
+    messages: &'m [sqs::Received],
+    report: &mut RedriveReport,
+) -> Vec<&'m str> {
+    let mut done: Vec<&'m str> = Vec::new();
+    for message in messages {
+        let kind = classify(message, &queue.stage).kind;
+        if kind == Kind::RecoveryRecord {
+            report
+                .kept
+                .push(kept(message, kind, "a recovery record: use `replay`"));
+            continue;
+        }
+        // Sent first, deleted after: a failure between the two duplicates, never loses.
+        let moved = match sqs::send(&queue.client, source, &message.body, &message.attributes).await
+        {
+            Ok(()) => sqs::delete(&queue.client, &queue.url, &message.receipt_handle).await,
+            Err(err) => Err(err),
+        };
+        match moved {
+            Ok(()) => {
+                done.push(&message.id);
+                report.redriven += 1;
+            }
+            Err(err) => report.kept.push(kept(message, kind, format!("{err:#}"))),
+        }
+    }
+    done
+}
+
+pub(super) async fn replay(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Status> {
+    let table = queue.stage.tables.tokens.name.clone();
+    let listed = message_list(queue, &peek(queue).await?);
+    let question = format!(
+        "Write the {} recovery record(s) of {} back to {table}, each only if its item is still at the version it was based on?",
+        listed.recovery_records, queue.name
+    );
+    if !confirm(yes, &question)? {
+        bail!("not confirmed; nothing was replayed");
+    }
+    let store = DynamoStore::new(queue.aws.dynamodb(), &table, EXPIRY_INDEX);
+    let messages = take(queue).await?;
+    let mut report = ReplayReport {
+        stage: queue.stage.name.clone(),
+        queue: queue.name.clone(),
+        table,
+        restored: Vec::new(),
+        kept: Vec::new(),
+        other_messages: 0,
+    };
+    let done = replay_messages(queue, &store, &messages, &mut report).await;
+    release(queue, &messages, &done).await?;
+    let failed = !report.kept.is_empty();
+    if failed {
+        note(&format!(
+            "kept records stay in {}; check the items with `deployer tokens list --stage {}`",
+            queue.name, queue.stage.name
+        ));
+    }
+    ctx.printer.emit(&report)?;
+    Ok(if failed { Status::Failed } else { Status::Ok })
+}
+
+/// Replays every recovery record among `messages` into `report`; the ids deleted.
+async fn replay_messages<'m>(
+    queue: &Queue,
+    store: &DynamoStore,
+    messages: &'m [sqs::Received],
+    report: &mut ReplayReport,
+) -> Vec<&'m str> {
+    let mut done: Vec<&'m str> = Vec::new();
+    for message in messages {
+        let Some(record) = classify(message, &queue.stage).recovery else {
+            report.other_messages += 1;
+            continue;
+        };
+        if let Err(reason) = restore(store, &record).await {
+            report
+                .kept
+                .push(kept(message, Kind::RecoveryRecord, reason));
+            continue;
+        }
+        // The table has the token set: only now may the record go.
+        match sqs::delete(&queue.client, &queue.url, &message.receipt_handle).await {
+            Ok(()) => done.push(&message.id),
+            Err(err) => note(&format!(
+                "{} was written back but is still queued ({err:#}); a later replay reports it as moved on",
+                message.id
+            )),
+        }
+        report.restored.push(Restored {
+            id: message.id.clone(),
+            user_id: record.user_id,
+            platform: record.platform,
+            based_on_version: record.seen_version,
+        });
+    }
+    done
+}
+
+/// Writes a record's token set if its item is still at the version it was based on; the reason
+/// it was kept otherwise.
+async fn restore(store: &DynamoStore, record: &Recovery) -> Result<(), String> {
+    let update = Update::Refreshed(SealedTokens {
+        access_token: record.access_token.clone(),
+        refresh_token: record.refresh_token.clone(),
+        expires_at: record.expires_at,
+        refresh_expires_at: record.refresh_expires_at,
+        scope: None,
+    });
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    match store
+        .write(
+            &record.user_id,
+            &record.platform,
+            record.seen_version,
+            &update,
+            now,
+        )
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(StoreError::Conflict) => Err(moved_on(store, record).await),
+        Err(err) => Err(format!("the write failed, retry later: {err}")),
+    }
+}
+
+/// Why the version condition failed: the item's current version, or that it is gone.
+async fn moved_on(store: &DynamoStore, record: &Recovery) -> String {
+    match store.get(&record.user_id, &record.platform).await {
+        Ok(Some(item)) => format!(
+            "item {}/{} is at version {}, the record is based on version {}: it was written since (kept, not applied)",
+            record.user_id, record.platform, item.version, record.seen_version
+        ),
+        Ok(None) => format!(
+            "item {}/{} no longer exists (kept, not applied)",
+            record.user_id, record.platform
+        ),
+        Err(err) => format!(
+            "the item changed since version {} (kept, not applied); reading it failed: {err}",
+            record.seen_version
+        ),
+    }
+}

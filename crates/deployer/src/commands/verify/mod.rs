@@ -1,0 +1,223 @@
+//! `deployer verify --stage S`: the post-deploy checklist. Each check is PASS, FAIL or WARN, and
+//! each FAIL names its fix (a deployer command where one exists). Exit 1 on any FAIL, else 0.
+//!
+//! Checked, in order: the stack is in a healthy `*_COMPLETE` state; every schedule rule of the
+//! stage is enabled and targets the function with `{"providers":[...]}` (as `deployer rules list`
+//! reads them); the function's resource policy lets every rule invoke it (WARN when the endpoint
+//! cannot answer `GetPolicy`); the function has every environment variable the rendered template
+//! sets; the credentials secret holds every provider's client credentials (as `deployer secrets
+//! list` reads it); the DLQ is empty; no alarm is in ALARM or missing (WARN when `CloudWatch`
+//! cannot be asked, as on the local stand-in); each provider had a successful refresh within two
+//! schedule periods (from the analytics records, as `deployer status`); no token is `needs_reauth`
+//! (WARN, with the `deployer tokens connect` command).
+//!
+//! This module fetches; `checks.rs` decides, without a network. Fixes name the stage as it was
+//! given on the command line, so they can be pasted as they are.
+
+mod checks;
+mod runs;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+use anyhow::{Context, Result};
+use refresher::clock::{Clock, rfc3339};
+use refresher::secret::SecretString;
+use refresher::store::{DynamoStore, TokenStatus, TokenStore};
+use serde::Serialize;
+
+use super::Ctx;
+use crate::aws::{Aws, cfn, cloudwatch, dynamodb, events, lambda, secrets, sqs};
+use crate::cli::VerifyArgs;
+use crate::stage::{self, Provider, Stage};
+use crate::template::{self, context};
+use crate::{Status, output};
+use checks::{Check, Verdict};
+use runs::RunFacts;
+
+#[derive(Debug, Serialize)]
+struct VerifyReport {
+    stage: String,
+    passed: usize,
+    failed: usize,
+    warned: usize,
+    checks: Vec<Check>,
+}
+
+impl VerifyReport {
+    fn new(stage: &str, checks: Vec<Check>) -> Self {
+        let count = |v: Verdict| checks.iter().filter(|c| c.verdict == v).count();
+        Self {
+            stage: stage.to_owned(),
+            passed: count(Verdict::Pass),
+            failed: count(Verdict::Fail),
+            warned: count(Verdict::Warn),
+            checks,
+        }
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self.checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+        for c in &self.checks {
+            writeln!(f, "{}  {:<width$}  {}", c.verdict, c.name, c.detail)?;
+            if let Some(fix) = &c.fix {
+                writeln!(f, "      fix: {fix}")?;
+            }
+        }
+        writeln!(
+            f,
+            "stage {}: {} passed, {} failed, {} warning(s)",
+            self.stage, self.passed, self.failed, self.warned
+        )
+    }
+}
+
+pub(super) async fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Status> {
+    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let given = args.stage.stage.as_str();
+    let aws = ctx.aws(&stage).await;
+    let live = cfn::describe(&aws.cloudformation(), &stage.stack_name).await?;
+    let mut list = vec![checks::stack(given, &stage.stack_name, live.as_ref())];
+    if let Some(live) = &live {
+        list.extend(infrastructure(&aws, &stage, given, live).await?);
+        list.extend(data(&aws, &stage, given).await?);
+    } else {
+        output::note("no stack: nothing else to verify");
+    }
+    let report = VerifyReport::new(&stage.name, list);
+    ctx.printer.emit(&report)?;
+    Ok(if report.failed > 0 {
+        Status::Failed
+    } else {
+        Status::Ok
+    })
+}
+
+/// Rules, invoke permissions, environment, credentials, DLQ, alarms.
+async fn infrastructure(
+    aws: &Aws,
+    stage: &Stage,
+    given: &str,
+    live: &cfn::Stack,
+) -> Result<Vec<Check>> {
+    let mut list = Vec::new();
+    let bridge = aws.eventbridge();
+    for group in &stage.rules {
+        let rule = events::rule(&bridge, &group.name).await?;
+        let row = super::rules::row(stage, group, rule.as_ref());
+        list.push(checks::rule(given, &row));
+    }
+    let client = aws.lambda();
+    let function = &stage.function.name;
+    let policy = lambda::policy(&client, function)
+        .await
+        .map_err(|e| format!("{e:#}"));
+    let rules: Vec<String> = stage.rules.iter().map(|g| g.name.clone()).collect();
+    list.push(checks::permissions(given, &rules, &policy));
+
+    let rendered = template::render(stage)?;
+    let expected =
+        rendered.value["Resources"]["RefresherFunction"]["Properties"]["Environment"]["Variables"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+    let config = lambda::function(&client, function).await?;
+    list.push(checks::environment(
+        given,
+        function,
+        &expected,
+        config.as_ref(),
+    ));
+
+    let secret_name = context::build(stage).names.credentials_secret;
+    let secret = secrets::get(&aws.secretsmanager(), &secret_name).await?;
+    let states = super::secrets::states(stage, secret.as_ref().map(SecretString::expose));
+    list.push(checks::credentials(given, &secret_name, &states));
+
+    let url = live
+        .outputs
+        .iter()
+        .find(|o| o.key == "DlqUrl")
+        .map(|o| o.value.clone());
+    let depth = match &url {
+        Some(url) => sqs::approximate_messages(&aws.sqs(), url).await?,
+        None => None,
+    };
+    list.push(checks::dlq(given, url.as_deref(), depth));
+
+    let declared = super::alarms::declared_alarms(&rendered.value);
+    let names: Vec<String> = declared.iter().map(|(_, name)| name.clone()).collect();
+    let alarms = cloudwatch::alarm_states(&aws.cloudwatch(), &names)
+        .await
+        .map(|states| super::alarms::report(&stage.name, declared, &states))
+        .map_err(|e| format!("{e:#}"));
+    list.push(checks::alarms(given, &alarms));
+    Ok(list)
+}
+
+/// Recent successful runs per provider and tokens waiting for re-authorisation.
+///
+/// The re-auth count reads each provider's whole `byExpiry` index (keys, status and expiry only:
+/// what the index projects), as `deployer tokens list` without `--due` does.
+async fn data(aws: &Aws, stage: &Stage, given: &str) -> Result<Vec<Check>> {
+    let now = Clock::system().now();
+    let client = aws.dynamodb();
+    let mut list = Vec::new();
+    for provider in stage.providers.values() {
+        let facts = run_facts(&client, stage, provider, now).await?;
+        list.push(runs::recent_run(given, &facts, now));
+    }
+    let store = DynamoStore::new(client, &stage.tables.tokens.name, context::EXPIRY_INDEX);
+    let mut reauth = Vec::new();
+    for provider in stage.providers.keys() {
+        let rows = store.due(provider, u64::MAX).await.with_context(|| {
+            format!(
+                "cannot query the index {} of {}",
+                context::EXPIRY_INDEX,
+                stage.tables.tokens.name
+            )
+        })?;
+        reauth.extend(
+            rows.into_iter()
+                .filter(|r| r.status == TokenStatus::NeedsReauth)
+                .map(|r| (r.platform, r.user_id)),
+        );
+    }
+    list.push(runs::reauth(given, &reauth));
+    Ok(list)
+}
+
+/// The provider's records within two schedule periods (plus start jitter), and its newest
+/// `refreshed` record (looked further back only when the window has none).
+async fn run_facts(
+    client: &aws_sdk_dynamodb::Client,
+    stage: &Stage,
+    provider: &Provider,
+    now: u64,
+) -> Result<RunFacts> {
+    let allowed_s = 2 * provider.schedule.max_gap_s() + u64::from(stage.function.jitter_seconds);
+    let table = &stage.tables.analytics.name;
+    let pk = super::status::analytics_pk(&provider.name);
+    let from = rfc3339(now.saturating_sub(allowed_s));
+    let records = dynamodb::analytics_since(client, table, &pk, &from).await?;
+    let in_window = records
+        .iter()
+        .filter(|r| r.outcome == "refreshed")
+        .map(|r| r.at)
+        .max();
+    let last_success = match in_window {
+        Some(at) => Some(at),
+        None => dynamodb::newest_analytics(client, table, &pk, "refreshed")
+            .await?
+            .map(|r| r.at),
+    };
+    Ok(RunFacts {
+        provider: provider.name.clone(),
+        allowed_s,
+        last_success,
+        failures: records.iter().filter(|r| r.outcome != "refreshed").count(),
+    })
+}
