@@ -68,6 +68,68 @@ const PROVIDER_SEMANTIC: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// Values that are wrong for the optional `http_trigger:` section, tried on stages that have it
+/// (on the others, a lone field would first be reported as a section missing its required keys).
+const HTTP_TRIGGER_SEMANTIC: &[(&str, &[&str])] = &[
+    (
+        "url",
+        &[
+            "http://app.example.com/cron",
+            "https://localhost:3000/cron",
+            "https://10.0.0.8/cron",
+            "https://app.example.com/*",
+            "not a url",
+        ],
+    ),
+    (
+        "schedule",
+        &["rate(0 minutes)", "cron(0 9 * * * *)", "hourly"],
+    ),
+    ("method", &["DELETE", "post", ""]),
+    (
+        "secret",
+        &[
+            "has space",
+            "a:b",
+            "arn:aws:secretsmanager:us-east-1:1:secret:x",
+            "",
+        ],
+    ),
+    ("secret_key", &["a:b", "", "has space"]),
+    ("invocation_rate_per_second", &["0", "301"]),
+    ("retry_attempts", &["186"]),
+    ("max_event_age", &["30s", "2d", "soon", ""]),
+];
+
+fn http_trigger_mutants(doc: &Value) -> Vec<Mutant> {
+    if doc.get("http_trigger").is_none() {
+        return Vec::new();
+    }
+    let mut mutants = Vec::new();
+    for (field, values) in HTTP_TRIGGER_SEMANTIC {
+        for value in *values {
+            let path = format!("http_trigger.{field}");
+            let mut v = doc.clone();
+            set(&mut v, &path, value);
+            mutants.push(Mutant {
+                what: format!("{path} = {value:?}"),
+                field: path,
+                text: serde_norway::to_string(&v).unwrap(),
+            });
+        }
+    }
+    for field in ["url", "schedule", "secret"] {
+        let mut v = doc.clone();
+        v["http_trigger"].as_mapping_mut().unwrap().remove(field);
+        mutants.push(Mutant {
+            what: format!("http_trigger.{field} removed"),
+            field: format!("http_trigger.{field}"),
+            text: serde_norway::to_string(&v).unwrap(),
+        });
+    }
+    mutants
+}
+
 fn main_mutants(name: &str, doc: &Value) -> Vec<Mutant> {
     let mut mutants = Vec::new();
     let mut push = |what: String, field: String, value: Value| {
@@ -175,6 +237,7 @@ fn every_broken_variant_is_rejected_naming_its_field() {
         let file = Path::new("stages").join(format!("{name}.yaml"));
         let mut mutants = main_mutants(&name, &doc);
         mutants.extend(provider_mutants(&doc));
+        mutants.extend(http_trigger_mutants(&doc));
         for mutant in mutants {
             tried += 1;
             let outcome = catch_unwind(AssertUnwindSafe(|| {

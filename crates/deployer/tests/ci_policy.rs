@@ -92,7 +92,31 @@ const NOT_FOR_CI: &[(&str, &str)] = &[
 const VIA_CLOUDFORMATION: &[(&[&str], &str)] = &[
     (
         &["iam:PassRole"],
-        "Lambda::Function runs as RefresherRole (iam:PassedToService lambda)",
+        "Lambda::Function runs as RefresherRole (iam:PassedToService lambda); the HTTP trigger's rule target uses HttpTriggerRole (iam:PassedToService events)",
+    ),
+    (
+        &[
+            "events:CreateConnection",
+            "events:UpdateConnection",
+            "events:DeleteConnection",
+            "events:DescribeConnection",
+            "events:CreateApiDestination",
+            "events:UpdateApiDestination",
+            "events:DeleteApiDestination",
+            "events:DescribeApiDestination",
+        ],
+        "Events::Connection and Events::ApiDestination of a stage's http_trigger",
+    ),
+    (
+        &[
+            "secretsmanager:CreateSecret",
+            "secretsmanager:UpdateSecret",
+            "secretsmanager:DeleteSecret",
+            "secretsmanager:DescribeSecret",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:GetSecretValue",
+        ],
+        "EventBridge keeps a connection's key in its own secret (events!connection/...), created with the caller's credentials; CloudFormation reads the http_trigger's header secret (oauth-refresher*) for its dynamic reference",
     ),
     (
         &[
@@ -466,8 +490,12 @@ impl Policy {
             }
             if s.actions.iter().any(|a| a == "iam:PassRole") {
                 let passed = &s.condition["StringEquals"]["iam:PassedToService"];
-                if passed != "lambda.amazonaws.com" || !s.via_cloudformation() {
-                    problems.push(format!("{sid}: iam:PassRole needs iam:PassedToService lambda.amazonaws.com and aws:CalledVia {CALLED_VIA_CFN}"));
+                // Lambda runs the function as RefresherRole; EventBridge calls the HTTP trigger's
+                // API destination as HttpTriggerRole.
+                let service_ok =
+                    passed == "lambda.amazonaws.com" || passed == "events.amazonaws.com";
+                if !service_ok || !s.via_cloudformation() {
+                    problems.push(format!("{sid}: iam:PassRole needs iam:PassedToService lambda.amazonaws.com or events.amazonaws.com, and aws:CalledVia {CALLED_VIA_CFN}"));
                 }
                 if s.actions.len() > 1 {
                     problems.push(format!(

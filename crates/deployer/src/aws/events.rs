@@ -4,7 +4,10 @@
 use anyhow::{Result, bail};
 use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::error::ProvideErrorMetadata;
-use aws_sdk_eventbridge::types::{RuleState, Target};
+use aws_sdk_eventbridge::types::{
+    ApiDestinationHttpMethod, ApiDestinationState, ConnectionAuthorizationType, ConnectionState,
+    RuleState, Target,
+};
 use serde_json::{Value, json};
 
 use super::describe_error;
@@ -70,12 +73,59 @@ fn target(t: &Target) -> Value {
         "Id": t.id(),
         "Arn": t.arn(),
         "Input": t.input(),
+        "RoleArn": t.role_arn(),
         "RetryPolicy": t.retry_policy().map(|r| json!({
             "MaximumRetryAttempts": r.maximum_retry_attempts(),
             "MaximumEventAgeInSeconds": r.maximum_event_age_in_seconds(),
         })),
         "DeadLetterConfig": t.dead_letter_config().map(|d| json!({"Arn": d.arn()})),
     })
+}
+
+/// The API destination of that name, shaped like `AWS::Events::ApiDestination`'s properties, or
+/// `None` when `EventBridge` does not have it.
+pub async fn api_destination(client: &Client, name: &str) -> Result<Option<Value>> {
+    let d = match client.describe_api_destination().name(name).send().await {
+        Ok(d) => d,
+        Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(None),
+        Err(err) => bail!(
+            "cannot describe API destination {name}: {}",
+            describe_error(&err)
+        ),
+    };
+    Ok(Some(json!({
+        "Name": d.name(),
+        "Description": d.description(),
+        "ConnectionArn": d.connection_arn(),
+        "InvocationEndpoint": d.invocation_endpoint(),
+        "HttpMethod": d.http_method().map(ApiDestinationHttpMethod::as_str),
+        "InvocationRateLimitPerSecond": d.invocation_rate_limit_per_second(),
+        "State": d.api_destination_state().map(ApiDestinationState::as_str),
+    })))
+}
+
+/// The connection of that name, shaped like `AWS::Events::Connection`'s properties (never with
+/// a key value: `EventBridge` returns none), or `None` when it does not have it.
+pub async fn connection(client: &Client, name: &str) -> Result<Option<Value>> {
+    let c = match client.describe_connection().name(name).send().await {
+        Ok(c) => c,
+        Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(None),
+        Err(err) => bail!(
+            "cannot describe connection {name}: {}",
+            describe_error(&err)
+        ),
+    };
+    let api_key = c
+        .auth_parameters()
+        .and_then(|a| a.api_key_auth_parameters())
+        .map(|k| json!({"ApiKeyName": k.api_key_name()}));
+    Ok(Some(json!({
+        "Name": c.name(),
+        "Description": c.description(),
+        "AuthorizationType": c.authorization_type().map(ConnectionAuthorizationType::as_str),
+        "AuthParameters": api_key.map(|k| json!({"ApiKeyAuthParameters": k})),
+        "State": c.connection_state().map(ConnectionState::as_str),
+    })))
 }
 
 /// Enables (`true`) or disables (`false`) a rule on the default bus. Idempotent on AWS's side.

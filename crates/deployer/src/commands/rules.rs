@@ -1,7 +1,8 @@
 //! `deployer rules --stage S list|enable NAME|disable NAME`: the stage's `EventBridge` schedule
 //! rules as they are live (state, schedule, the providers their target's input names, whether the
 //! target is the stage's function), and switching one rule of the stage on or off. Only rule names
-//! the stage computes (`stage::RuleGroup`) are accepted, so another stage's rules are never touched.
+//! the stage computes (`stage::RuleGroup`, and the HTTP trigger's rule when the stage has one) are
+//! accepted, so another stage's rules are never touched.
 
 use std::fmt;
 
@@ -13,7 +14,8 @@ use super::Ctx;
 use crate::aws::events;
 use crate::cli::{RulesArgs, RulesCommand};
 use crate::output::note;
-use crate::stage::{RuleGroup, Stage};
+use crate::stage::{HttpTrigger, RuleGroup, Stage};
+use crate::template::context::http_trigger_names;
 use crate::{Status, stage};
 
 /// `rules list`: one row per rule group of the stage.
@@ -30,7 +32,7 @@ pub(super) struct RuleRow {
     pub schedule: String,
     /// `ENABLED`, `DISABLED`, or `MISSING` when `EventBridge` has no such rule.
     pub state: String,
-    /// Providers the target's input names (`{"providers":[...]}`).
+    /// Providers the target's input names (`{"providers":[...]}`); none for the HTTP trigger.
     pub providers: Vec<String>,
     pub target_ok: bool,
     /// Why the target is not ok: none, not the stage's function, or another input.
@@ -109,6 +111,10 @@ pub(super) async fn run(args: &RulesArgs, ctx: &Ctx) -> Result<Status> {
                 let live = events::rule(&client, &group.name).await?;
                 rules.push(row(&stage, group, live.as_ref()));
             }
+            if let Some(trigger) = &stage.http_trigger {
+                let live = events::rule(&client, &trigger.rule_name).await?;
+                rules.push(http_row(trigger, live.as_ref()));
+            }
             if rules.iter().any(|r| r.state == MISSING) {
                 note(&format!(
                     "a rule is missing: is the stack deployed? Run `deployer deploy --stage {}`",
@@ -138,28 +144,28 @@ async fn set(
     enable: bool,
     ctx: &Ctx,
 ) -> Result<()> {
-    let group = group(stage, name)?;
-    let live = events::rule(client, &group.name).await?.with_context(|| {
+    let rule = rule_name(stage, name)?;
+    let live = events::rule(client, rule).await?.with_context(|| {
         format!(
-            "rule {} does not exist in EventBridge; deploy the stack with `deployer deploy --stage {}`",
-            group.name, stage.name
+            "rule {rule} does not exist in EventBridge; deploy the stack with `deployer deploy --stage {}`",
+            stage.name
         )
     })?;
     let before = live["State"].as_str().unwrap_or(MISSING).to_owned();
     let after = if enable { ENABLED } else { DISABLED };
     let changed = before != after;
     if changed {
-        events::set_rule_enabled(client, &group.name, enable).await?;
+        events::set_rule_enabled(client, rule, enable).await?;
         if !enable {
             note(&format!(
                 "`deployer drift --stage {0}` reports {1} as modified until `deployer rules --stage {0} enable {1}`",
-                stage.name, group.name
+                stage.name, rule
             ));
         }
     }
     ctx.printer.emit(&RuleChange {
         stage: stage.name.clone(),
-        rule: group.name.clone(),
+        rule: rule.to_owned(),
         before,
         after: after.to_owned(),
         changed,
@@ -167,11 +173,16 @@ async fn set(
 }
 
 /// The stage's rule of that name, or an error naming the valid ones.
-fn group<'a>(stage: &'a Stage, name: &str) -> Result<&'a RuleGroup> {
-    if let Some(group) = stage.rules.iter().find(|g| g.name == name) {
-        return Ok(group);
+fn rule_name<'a>(stage: &'a Stage, name: &str) -> Result<&'a str> {
+    let names: Vec<&str> = stage
+        .rules
+        .iter()
+        .map(|g| g.name.as_str())
+        .chain(stage.http_trigger.as_ref().map(|t| t.rule_name.as_str()))
+        .collect();
+    if let Some(rule) = names.iter().find(|n| **n == name) {
+        return Ok(rule);
     }
-    let names: Vec<&str> = stage.rules.iter().map(|g| g.name.as_str()).collect();
     bail!(
         "`{name}` is not a rule of stage {}; its rules are: {} (see `deployer rules --stage {} list`)",
         stage.name,
@@ -204,6 +215,50 @@ pub(super) fn row(stage: &Stage, group: &RuleGroup, live: Option<&Value>) -> Rul
         providers,
         target_ok: target_problem.is_none(),
         target_problem,
+    }
+}
+
+/// The HTTP trigger's row: what `EventBridge` has, checked against the stage's API destination.
+fn http_row(trigger: &HttpTrigger, live: Option<&Value>) -> RuleRow {
+    let Some(live) = live else {
+        return RuleRow {
+            name: trigger.rule_name.clone(),
+            schedule: trigger.schedule.expression().to_owned(),
+            state: MISSING.to_owned(),
+            providers: Vec::new(),
+            target_ok: false,
+            target_problem: Some("the rule does not exist".to_owned()),
+        };
+    };
+    let targets = live["Targets"].as_array().map_or(&[][..], Vec::as_slice);
+    let (_, destination) = http_trigger_names(trigger);
+    let target_problem = check_http_target(targets, &destination);
+    RuleRow {
+        name: trigger.rule_name.clone(),
+        schedule: live["ScheduleExpression"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        state: live["State"].as_str().unwrap_or("UNKNOWN").to_owned(),
+        providers: Vec::new(),
+        target_ok: target_problem.is_none(),
+        target_problem,
+    }
+}
+
+/// What is wrong with the HTTP trigger's targets, if anything: exactly one, the stage's API
+/// destination (`...:api-destination/<name>/<id>`), called with a role.
+fn check_http_target(targets: &[Value], destination: &str) -> Option<String> {
+    let [target] = targets else {
+        return Some(format!("{} targets, expected 1", targets.len()));
+    };
+    let arn = target["Arn"].as_str().unwrap_or_default();
+    if !arn.contains(&format!(":api-destination/{destination}/")) {
+        Some(format!("targets {arn}, not API destination {destination}"))
+    } else if target["RoleArn"].as_str().is_none_or(str::is_empty) {
+        Some("no role: EventBridge cannot call the API destination".to_owned())
+    } else {
+        None
     }
 }
 
@@ -292,5 +347,47 @@ mod tests {
         );
         let (_, problem) = check_targets(&[], "RefreshOAuth-local", &group);
         assert_eq!(problem.unwrap(), "0 targets, expected 1");
+    }
+
+    #[test]
+    fn the_http_trigger_targets_its_api_destination_with_a_role() {
+        let dest = "RefreshOAuthHttp-staging";
+        let arn = format!("arn:aws:events:us-east-1:1:api-destination/{dest}/0a1b2c");
+        let role = "arn:aws:iam::1:role/OAuthRefreshStack-staging-HttpTriggerRole-X";
+        let ok = json!({"Arn": arn, "RoleArn": role});
+        assert_eq!(check_http_target(&[ok], dest), None);
+        let no_role = json!({"Arn": arn, "RoleArn": null});
+        assert!(
+            check_http_target(&[no_role], dest)
+                .unwrap()
+                .contains("no role")
+        );
+        let other = json!({"Arn": "arn:aws:lambda:us-east-1:1:function:RefreshOAuth-staging", "RoleArn": role});
+        assert!(
+            check_http_target(&[other], dest)
+                .unwrap()
+                .contains("not API destination RefreshOAuthHttp-staging")
+        );
+    }
+
+    #[test]
+    fn the_http_trigger_rule_is_a_rule_of_the_stage() {
+        let stage = stage::parse(
+            include_str!("../../../../stages/staging.yaml"),
+            std::path::Path::new("staging.yaml"),
+        )
+        .expect("the staging stage is valid");
+        assert_eq!(
+            rule_name(&stage, "RefreshOAuthHttp-staging").unwrap(),
+            "RefreshOAuthHttp-staging"
+        );
+        let err = rule_name(&stage, "RefreshOAuthHttp-prod")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("RefreshOAuthHttp-staging"), "{err}");
+        let live =
+            json!({"State": "DISABLED", "ScheduleExpression": "rate(30 minutes)", "Targets": []});
+        let row = http_row(stage.http_trigger.as_ref().unwrap(), Some(&live));
+        assert_eq!((row.state.as_str(), row.target_ok), ("DISABLED", false));
     }
 }

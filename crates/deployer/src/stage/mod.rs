@@ -7,6 +7,7 @@
 
 mod cron;
 pub mod duration;
+mod http_trigger;
 mod locate;
 mod model;
 mod names;
@@ -21,8 +22,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use model::{
-    Alarms, Architecture, ClientAuth, Function, Provider, ProviderKind, RuleGroup, Stage, Table,
-    Tables,
+    Alarms, Architecture, ClientAuth, Function, HttpMethod, HttpTrigger, Provider, ProviderKind,
+    RuleGroup, Stage, Table, Tables,
 };
 pub(crate) use names::pascal;
 pub use schedule::Schedule;

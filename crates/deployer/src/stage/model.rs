@@ -27,6 +27,8 @@ pub struct Stage {
     pub providers: BTreeMap<String, Provider>,
     /// Providers grouped by schedule: one EventBridge rule each, sorted by rule name.
     pub rules: Vec<RuleGroup>,
+    /// The optional redundant HTTP trigger of the web app's refresh endpoint.
+    pub http_trigger: Option<HttpTrigger>,
     pub tags: BTreeMap<String, String>,
 }
 
@@ -160,4 +162,50 @@ pub struct RuleGroup {
     pub schedule: Schedule,
     /// Provider names, sorted.
     pub providers: Vec<String>,
+}
+
+/// HTTP methods an API destination may use for the web app's refresh endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum HttpMethod {
+    Get,
+    Post,
+    Put,
+}
+
+impl HttpMethod {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "GET" => Some(Self::Get),
+            "POST" => Some(Self::Post),
+            "PUT" => Some(Self::Put),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+        }
+    }
+}
+
+/// The redundant HTTP trigger: an EventBridge rule calling the web app through an API destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct HttpTrigger {
+    /// Rule name, `RefreshOAuthHttp-<stage>` (beside the schedule groups' rules, so it is checked
+    /// against them here).
+    pub rule_name: String,
+    pub url: String,
+    pub schedule: Schedule,
+    pub method: HttpMethod,
+    /// Secrets Manager secret name or ARN holding the header value.
+    pub secret: String,
+    /// JSON key of the value in the secret, when the secret is a JSON object.
+    pub secret_key: Option<String>,
+    pub invocation_rate_per_second: u32,
+    pub retry_attempts: u32,
+    pub max_event_age_s: u64,
 }

@@ -48,6 +48,11 @@ pub struct RawStage {
     /// Providers to refresh, by name. `tiktok`, `reddit` and `instagram` are built in; any other
     /// name needs `kind: oauth2` and a `token_url`.
     pub providers: BTreeMap<String, RawProvider>,
+    /// Optional second trigger for teams whose refresh endpoint lives in their web app: an
+    /// EventBridge API destination called on its own schedule, independent of the refresher
+    /// function, with the header `x-cron-secret` read from a Secrets Manager secret.
+    #[serde(default)]
+    pub http_trigger: Option<RawHttpTrigger>,
     /// Tags applied to the stack and, through it, to every resource that supports tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -164,4 +169,46 @@ pub struct RawProvider {
     /// none for `oauth2`).
     #[serde(default)]
     pub scopes: Option<Vec<String>>,
+}
+
+/// The redundant HTTP trigger: an EventBridge rule on its own schedule that calls the web app's
+/// refresh endpoint through an API destination, with retries and the stack's DLQ.
+///
+/// The request carries the header `x-cron-secret: <value>`, where the value is read from the
+/// Secrets Manager secret `secret` by CloudFormation (a `{{resolve:secretsmanager:...}}`
+/// dynamic reference), so it never appears in the stage file or the template. EventBridge keeps
+/// its own copy in the connection's managed secret: after rotating the value, deploy again.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawHttpTrigger {
+    /// The web app's refresh endpoint: a public https URL (EventBridge cannot reach private or
+    /// local addresses), e.g. `https://app.example.com/api/cron/refresh-oauth`.
+    pub url: String,
+    /// EventBridge schedule of the call, independent of the providers' schedules:
+    /// `rate(15 minutes)` or `cron(0/15 * * * ? *)` (UTC).
+    pub schedule: String,
+    /// HTTP method of the call: `POST` (default), `GET` or `PUT`.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Secrets Manager secret (name or full ARN) holding the value of the `x-cron-secret`
+    /// header: its `SecretString` is the value itself (1-512 printable characters), or a JSON
+    /// object whose `secret_key` entry is. Create it before deploying; the deployer never creates
+    /// or reads it (CloudFormation does; the CI role of `policies/deployer-ci.json` allows that for
+    /// names starting with `oauth-refresher`).
+    pub secret: String,
+    /// Key of the header value when the secret's `SecretString` is a JSON object; leave it out
+    /// when the `SecretString` is the value itself.
+    #[serde(default)]
+    pub secret_key: Option<String>,
+    /// Calls per second EventBridge may make to the endpoint (the API destination's
+    /// `InvocationRateLimitPerSecond`), 1 to 300; default 1.
+    #[serde(default)]
+    pub invocation_rate_per_second: Option<u32>,
+    /// Retries of a failed call before the event goes to the DLQ, 0 to 185; default 4.
+    #[serde(default)]
+    pub retry_attempts: Option<u32>,
+    /// How long EventBridge keeps retrying a call, from 1m to 24h, e.g. `15m`; default one
+    /// schedule period (at least 1m, at most 24h): the next tick supersedes an older call.
+    #[serde(default)]
+    pub max_event_age: Option<String>,
 }

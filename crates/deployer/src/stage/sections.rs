@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_norway::Value;
 
 use super::Problem;
-use super::raw::{RawAlarms, RawFunction, RawProvider, RawStage, RawTables};
+use super::raw::{RawAlarms, RawFunction, RawHttpTrigger, RawProvider, RawStage, RawTables};
 
 /// Reads the sections of a stage file; `None` when the file is not a YAML mapping at all.
 pub(super) fn read(text: &str, problems: &mut Vec<Problem>) -> Option<Parts> {
@@ -66,13 +66,17 @@ pub(super) struct Parts {
     /// The providers that could be read; `providers_complete` is false if any could not.
     pub providers: BTreeMap<String, RawProvider>,
     pub providers_complete: bool,
+    /// The `http_trigger` section, when the stage has one and it could be read;
+    /// `http_trigger_readable` is false when it could not.
+    pub http_trigger: Option<RawHttpTrigger>,
+    pub http_trigger_readable: bool,
     pub tags: Option<BTreeMap<String, String>>,
 }
 
 impl Parts {
     /// The whole stage, when every section could be read.
     pub(super) fn complete(self) -> Option<RawStage> {
-        if !self.providers_complete {
+        if !self.providers_complete || !self.http_trigger_readable {
             return None;
         }
         Some(RawStage {
@@ -87,6 +91,7 @@ impl Parts {
             tables: self.tables?,
             alarms: self.alarms?,
             providers: self.providers,
+            http_trigger: self.http_trigger,
             tags: self.tags?,
         })
     }
@@ -96,6 +101,11 @@ fn assemble(mut top: BTreeMap<String, Value>, problems: &mut Vec<Problem>) -> Pa
     let mut take = |name: &str| top.remove(name);
     let empty = || Value::Mapping(serde_norway::Mapping::new());
     let (providers, providers_complete) = read_providers(take("providers"), problems);
+    let (http_trigger, http_trigger_readable) =
+        match optional(take("http_trigger"), "http_trigger", Value::Null, problems) {
+            Some(section) => (section, true),
+            None => (None, false),
+        };
     Parts {
         stage: required(take("stage"), "stage", problems),
         region: required(take("region"), "region", problems),
@@ -121,6 +131,8 @@ fn assemble(mut top: BTreeMap<String, Value>, problems: &mut Vec<Problem>) -> Pa
         alarms: optional(take("alarms"), "alarms", empty(), problems),
         providers,
         providers_complete,
+        http_trigger,
+        http_trigger_readable,
         tags: optional(take("tags"), "tags", empty(), problems),
     }
 }
@@ -280,6 +292,12 @@ fn schema() -> &'static serde_json::Value {
 fn node_at(path: &[&str]) -> Option<&'static serde_json::Value> {
     let root = schema();
     let resolve = |node: &'static serde_json::Value| -> &'static serde_json::Value {
+        // An optional section is `anyOf: [{$ref}, {type: null}]`.
+        let node = node
+            .get("anyOf")
+            .and_then(|a| a.as_array())
+            .and_then(|a| a.iter().find(|n| n.get("$ref").is_some()))
+            .unwrap_or(node);
         node.get("$ref")
             .and_then(|r| r.as_str())
             .and_then(|r| r.strip_prefix("#/$defs/"))

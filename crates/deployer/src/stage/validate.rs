@@ -11,7 +11,7 @@ use super::model::{
 use super::raw::{RawAlarms, RawFunction, RawProvider, RawTable};
 use super::schedule::Schedule;
 use super::sections::Parts;
-use super::{Problem, names};
+use super::{Problem, http_trigger, names};
 
 /// Retention values CloudWatch Logs accepts (`PutRetentionPolicy`).
 const RETENTION_DAYS: [u32; 22] = [
@@ -101,6 +101,10 @@ pub(super) fn validate(
         .filter_map(|(name, rp)| Some((name.clone(), p.provider(name, rp, jitter)?)))
         .collect();
     let rules = p.rule_groups(&providers, stage_name);
+    let http_trigger = parts
+        .http_trigger
+        .as_ref()
+        .map(|raw| http_trigger::validate(raw, stage_name, &rules, p.problems));
     if let Some(tags) = &parts.tags {
         p.tags(tags);
     }
@@ -121,6 +125,7 @@ pub(super) fn validate(
         alarms: alarms?,
         providers,
         rules,
+        http_trigger: http_trigger.flatten(),
         tags: raw.tags,
     })
 }

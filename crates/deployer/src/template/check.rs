@@ -27,10 +27,12 @@ const PSEUDO_PARAMETERS: [&str; 8] = [
 ];
 
 /// Name properties and their length limits, per resource type.
-const NAME_LIMITS: [(&str, &str, usize); 10] = [
+const NAME_LIMITS: [(&str, &str, usize); 12] = [
     ("AWS::Lambda::Function", "FunctionName", 64),
     ("AWS::Events::Rule", "Name", 64),
     ("AWS::Events::EventBus", "Name", 256),
+    ("AWS::Events::Connection", "Name", 64),
+    ("AWS::Events::ApiDestination", "Name", 64),
     ("AWS::SQS::Queue", "QueueName", 80),
     ("AWS::SNS::Topic", "TopicName", 256),
     ("AWS::CloudWatch::Alarm", "AlarmName", 255),

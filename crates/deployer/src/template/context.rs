@@ -7,13 +7,15 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::canonical::canonical;
-use crate::stage::{Provider, Stage, pascal};
+use crate::stage::{HttpTrigger, Provider, Stage, pascal};
 
 /// Namespace of the refresher's Embedded Metric Format metrics (the refresher emits them with
 /// dimensions `[Stage]` and `[Stage, Provider]`; the alarms and the dashboard read them).
 pub const METRICS_NAMESPACE: &str = "OAuthRefresher";
 /// Name of the tokens table's expiry index.
 pub const EXPIRY_INDEX: &str = "byExpiry";
+/// The header the HTTP trigger's connection sends, with the value from the stage's secret.
+pub const HTTP_TRIGGER_HEADER: &str = "x-cron-secret";
 /// CloudWatch evaluates an alarm over at most this many seconds.
 const MAX_ALARM_RANGE_S: u64 = 7 * 86_400;
 
@@ -24,6 +26,8 @@ pub struct Context<'a> {
     pub env: BTreeMap<&'static str, EnvValue>,
     pub rules: Vec<RuleContext>,
     pub providers: Vec<ProviderContext>,
+    /// The redundant HTTP trigger, when the stage has one.
+    pub http_trigger: Option<HttpTriggerContext>,
     pub outputs: Vec<Output>,
     pub metrics_namespace: &'static str,
     pub expiry_index: &'static str,
@@ -74,6 +78,30 @@ pub struct RuleContext {
     pub max_event_age_s: u64,
 }
 
+/// The HTTP trigger's connection, API destination, role and rule (logical ids `HttpTrigger*`).
+#[derive(Debug, Serialize)]
+pub struct HttpTriggerContext {
+    pub rule_name: String,
+    pub connection_name: String,
+    pub destination_name: String,
+    pub rule_description: String,
+    pub destination_description: String,
+    pub role_description: String,
+    pub schedule: String,
+    pub url: String,
+    pub method: &'static str,
+    pub header: &'static str,
+    /// A CloudFormation dynamic reference to the header value: CloudFormation reads the secret
+    /// when it applies the template, so the value is never in it.
+    pub header_value_reference: String,
+    pub rate_per_second: u32,
+    pub retry_attempts: u32,
+    pub max_event_age_s: u64,
+    /// The rule's ARN for the role's trust policy, built from its name (`Fn::Sub`): a `GetAtt`
+    /// of the rule would be a cycle, the rule naming the role.
+    pub rule_arn_sub: String,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ProviderContext {
     pub name: String,
@@ -96,6 +124,7 @@ pub fn build(stage: &Stage) -> Context<'_> {
             .values()
             .map(|p| provider(p, stage.function.jitter_seconds))
             .collect(),
+        http_trigger: stage.http_trigger.as_ref().map(http_trigger),
         names,
         stage,
         metrics_namespace: METRICS_NAMESPACE,
@@ -197,6 +226,50 @@ fn rule(group: &crate::stage::RuleGroup) -> RuleContext {
     }
 }
 
+/// Names of the trigger's connection and API destination: the rule's, each in its own namespace.
+pub fn http_trigger_names(trigger: &HttpTrigger) -> (String, String) {
+    (trigger.rule_name.clone(), trigger.rule_name.clone())
+}
+
+fn http_trigger(t: &HttpTrigger) -> HttpTriggerContext {
+    let (connection_name, destination_name) = http_trigger_names(t);
+    let reference = match &t.secret_key {
+        Some(key) => format!(
+            "{{{{resolve:secretsmanager:{}:SecretString:{key}}}}}",
+            t.secret
+        ),
+        None => format!("{{{{resolve:secretsmanager:{}}}}}", t.secret),
+    };
+    HttpTriggerContext {
+        // Not the URL: a rule's description holds 512 characters, an endpoint 2048.
+        rule_description: format!(
+            "Calls the web app's refresh endpoint ({} with header {HTTP_TRIGGER_HEADER}, {}, UTC)",
+            t.method.as_str(),
+            t.schedule
+        ),
+        destination_description: format!("The web app's refresh endpoint for rule {}", t.rule_name),
+        role_description: format!(
+            "Lets rule {} call API destination {destination_name}, nothing else",
+            t.rule_name
+        ),
+        rule_arn_sub: format!(
+            "arn:${{AWS::Partition}}:events:${{AWS::Region}}:${{AWS::AccountId}}:rule/{}",
+            t.rule_name
+        ),
+        rule_name: t.rule_name.clone(),
+        connection_name,
+        destination_name,
+        schedule: t.schedule.expression().to_owned(),
+        url: t.url.clone(),
+        method: t.method.as_str(),
+        header: HTTP_TRIGGER_HEADER,
+        header_value_reference: reference,
+        rate_per_second: t.invocation_rate_per_second,
+        retry_attempts: t.retry_attempts,
+        max_event_age_s: t.max_event_age_s,
+    }
+}
+
 fn provider(p: &Provider, jitter_s: u32) -> ProviderContext {
     let watch = 2 * p.schedule.max_gap_s() + u64::from(jitter_s);
     // Periods of a minute up to a day; past a day, whole days (CloudWatch's longest period).
@@ -215,7 +288,9 @@ fn provider(p: &Provider, jitter_s: u32) -> ProviderContext {
 }
 
 /// The outputs every runbook step names. Values of resources the local stand-in skips
-/// (alarms, subscriptions, queue policies) are never read through `GetAtt` here.
+/// (alarms, subscriptions, queue policies) are never read through `GetAtt` here; the HTTP
+/// trigger's API destination is (its rule needs the ARN anyway, so a stage with a trigger cannot
+/// be created by the stand-in whatever the outputs say).
 fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
     let out = |name: &str, description: &str, value: serde_json::Value| Output {
         name: name.to_owned(),
@@ -243,6 +318,21 @@ fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
                 rule.schedule
             ),
             json!({"Ref": rule.logical_id}),
+        ));
+    }
+    if let Some(t) = &stage.http_trigger {
+        outputs.push(out(
+            "HttpTriggerRuleName",
+            &format!(
+                "Schedule rule calling the web app's refresh endpoint ({})",
+                t.schedule
+            ),
+            json!({"Ref": "HttpTriggerRule"}),
+        ));
+        outputs.push(out(
+            "HttpTriggerDestinationArn",
+            "API destination of the web app's refresh endpoint",
+            json!({"Fn::GetAtt": ["HttpTriggerDestination", "Arn"]}),
         ));
     }
     outputs.extend([

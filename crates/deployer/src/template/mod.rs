@@ -34,6 +34,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../../../templates/resources/schedule.yaml.tera"),
     ),
     (
+        "resources/http_trigger.yaml.tera",
+        include_str!("../../../../templates/resources/http_trigger.yaml.tera"),
+    ),
+    (
         "resources/alarms.yaml.tera",
         include_str!("../../../../templates/resources/alarms.yaml.tera"),
     ),
