@@ -5,6 +5,7 @@
 #   (checkov's pins clash with moto's). Rebuilt when a requirements file changes.
 # - Rust components the checks need (rustfmt, clippy), added through rustup when missing.
 # - The cross-build tools of the Lambda artifact: both Linux targets and cargo-zigbuild.
+# - cargo-deny for the supply-chain check.
 # - A cargo target directory outside the clone that persists between runs on one machine
 #   (BUILD-FACTS.md: a fresh clone then rebuilds in seconds, not minutes).
 
@@ -68,11 +69,21 @@ ensure_cross() {
   fi
 }
 
+# The supply-chain check (scripts/deny): cargo-deny, pinned; about two minutes to build once.
+CARGO_DENY_VERSION=0.20.2
+ensure_deny() {
+  if [[ "$(cargo-deny --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]]; then
+    say "installing cargo-deny $CARGO_DENY_VERSION (once per machine, about two minutes)"
+    cargo install --locked --quiet cargo-deny --version "$CARGO_DENY_VERSION"
+  fi
+}
+
 setup_environment() {
   ensure_rust
   ensure_venv .venv tools/requirements.txt
   ensure_venv .venv-checkov tools/requirements-checkov.txt
   ensure_cross
+  ensure_deny
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oauth-refresher/target}"
   # Incremental artifacts only slow a from-scratch build and double the target dir.
   export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
