@@ -20,17 +20,30 @@ pub(crate) fn project() -> PathBuf {
 
 /// `deployer` against the stand-in with dummy credentials, as the README's local set-up runs it.
 fn command(moto: &Moto, args: &[&str]) -> Command {
+    command_at(moto.endpoint(), args)
+}
+
+/// `deployer` against any endpoint (a proxy in front of the stand-in, say).
+fn command_at(endpoint: &str, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
     cmd.arg("--project-dir")
         .arg(project())
         .args(args)
-        .env("AWS_ENDPOINT_URL", moto.endpoint())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
         .env("NO_COLOR", "1");
     cmd
+}
+
+/// Runs `deployer` with no input against `endpoint` instead of the stand-in itself.
+pub(crate) fn deployer_at(endpoint: &str, args: &[&str]) -> Output {
+    command_at(endpoint, args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
 }
 
 /// Runs `deployer` with no input.

@@ -1,0 +1,228 @@
+//! A fault-injecting reverse proxy in front of the local AWS stand-in, for the store-fault proof
+//! (RELIABILITY.md, scenario 2). Clients point `AWS_ENDPOINT_URL` at [`FaultProxy::endpoint`];
+//! each request is forwarded to the stand-in unless a [`Rule`] for its operation (the JSON
+//! protocol's `X-Amz-Target`, e.g. `DynamoDB_20120810.UpdateItem`, `TrentService.Decrypt`) fires,
+//! and then it is answered as AWS answers under load: a throttling error, an internal error, or a
+//! connection closed without an answer.
+//!
+//! Written here rather than taken from a crate: what it must do is AWS-specific (which operation
+//! a request is, which error body the SDK classifies as throttling), and it is 150 lines over
+//! hyper.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// What a firing rule does to the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Fault {
+    /// HTTP 400 with the service's `ThrottlingException` (DynamoDB: as `ProvisionedThroughputExceededException`
+    /// is answered too, the SDK retries both).
+    Throttle,
+    /// HTTP 500 with the service's internal error.
+    ServerError,
+    /// The connection is closed without an answer (the request never reaches the stand-in).
+    Drop,
+}
+
+/// Fires `fault` on `per_mille` of the requests whose `X-Amz-Target` ends with `target` (and
+/// whose body does not contain `unless_body`, to spare e.g. the run lock's item).
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub target: &'static str,
+    pub fault: Fault,
+    pub per_mille: u32,
+    pub unless_body: Option<&'static str>,
+}
+
+#[derive(Default)]
+struct State {
+    rules: Vec<Rule>,
+    /// `(target, fault)` -> how many times it fired; `(target, None)` -> forwarded.
+    fired: BTreeMap<(String, Option<Fault>), u64>,
+}
+
+/// The running proxy; dropping it stops it.
+pub struct FaultProxy {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: JoinHandle<()>,
+}
+
+/// Closes the connection: returned as the service's error, hyper ends it without an answer.
+#[derive(Debug)]
+struct DropConnection;
+
+impl std::fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped on purpose")
+    }
+}
+
+impl std::error::Error for DropConnection {}
+
+impl FaultProxy {
+    /// Listens on a free loopback port and forwards to `upstream` (`http://127.0.0.1:PORT`).
+    pub async fn start(upstream: &str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("cannot listen on a loopback port for the fault proxy");
+        let addr = listener
+            .local_addr()
+            .expect("the fault proxy's listener has no address");
+        let state = Arc::new(Mutex::new(State::default()));
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let upstream = upstream.trim_end_matches('/').to_owned();
+        let shared = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let (state, client, upstream) =
+                    (Arc::clone(&shared), client.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        handle(
+                            request,
+                            Arc::clone(&state),
+                            client.clone(),
+                            upstream.clone(),
+                        )
+                    });
+                    // A dropped connection ends here with the service's error; nothing to report.
+                    let _ = http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { addr, state, task }
+    }
+
+    /// The URL to give the clients.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Replaces the rules (an empty list forwards everything).
+    pub fn set_rules(&self, rules: Vec<Rule>) {
+        self.lock().rules = rules;
+    }
+
+    /// How often each fault fired, per operation target.
+    pub fn fired(&self) -> BTreeMap<(String, Fault), u64> {
+        self.lock()
+            .fired
+            .iter()
+            .filter_map(|((target, fault), n)| fault.map(|f| ((target.clone(), f), *n)))
+            .collect()
+    }
+
+    /// Requests forwarded to the stand-in, per operation target.
+    pub fn forwarded(&self) -> BTreeMap<String, u64> {
+        self.lock()
+            .fired
+            .iter()
+            .filter(|((_, fault), _)| fault.is_none())
+            .map(|((target, _), n)| (target.clone(), *n))
+            .collect()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    state: Arc<Mutex<State>>,
+    client: Client<HttpConnector, Full<Bytes>>,
+    upstream: String,
+) -> Result<Response<Full<Bytes>>, DropConnection> {
+    let target = request
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let (parts, body) = request.into_parts();
+    let body = body.collect().await.map_err(|_| DropConnection)?.to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    let fault = {
+        let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+        let fault = state
+            .rules
+            .iter()
+            .filter(|r| !target.is_empty() && target.ends_with(r.target))
+            .filter(|r| r.unless_body.is_none_or(|spared| !text.contains(spared)))
+            .find(|r| rand::random::<u32>() % 1000 < r.per_mille)
+            .map(|r| r.fault);
+        *state.fired.entry((target.clone(), fault)).or_insert(0) += 1;
+        fault
+    };
+    match fault {
+        Some(Fault::Drop) => return Err(DropConnection),
+        Some(fault) => return Ok(error_answer(&target, fault)),
+        None => {}
+    }
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut forward = Request::builder()
+        .method(parts.method)
+        .uri(format!("{upstream}{path}"));
+    for (name, value) in &parts.headers {
+        forward = forward.header(name, value);
+    }
+    let forward = forward.body(Full::new(body)).map_err(|_| DropConnection)?;
+    let answer = client.request(forward).await.map_err(|_| DropConnection)?;
+    let (parts, body) = answer.into_parts();
+    let body = body.collect().await.map_err(|_| DropConnection)?.to_bytes();
+    Ok(Response::from_parts(parts, Full::new(body)))
+}
+
+/// The error AWS's JSON protocol answers, as the SDK reads it (`__type` names the error).
+fn error_answer(target: &str, fault: Fault) -> Response<Full<Bytes>> {
+    let dynamodb = target.starts_with("DynamoDB_");
+    let (status, kind) = match (fault, dynamodb) {
+        (Fault::Throttle, true) => (
+            StatusCode::BAD_REQUEST,
+            "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+        ),
+        (Fault::Throttle, false) => (StatusCode::BAD_REQUEST, "ThrottlingException"),
+        (_, true) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "com.amazonaws.dynamodb.v20120810#InternalServerError",
+        ),
+        (_, false) => (StatusCode::INTERNAL_SERVER_ERROR, "KMSInternalException"),
+    };
+    let content_type = if dynamodb {
+        "application/x-amz-json-1.0"
+    } else {
+        "application/x-amz-json-1.1"
+    };
+    let body = format!(r#"{{"__type":"{kind}","message":"injected by the fault proxy"}}"#);
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .body(Full::new(Bytes::from(body)))
+        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+}
