@@ -11,7 +11,7 @@ use super::outcome::{self, Step};
 use super::{Done, Run};
 use crate::crypto::ItemKey;
 use crate::providers::{ProviderError, Readiness, TokenSecrets, TokenSet, TokenTimes};
-use crate::store::{DueToken, TokenItem, TokenStatus};
+use crate::store::{DueToken, StoreError, TokenItem, TokenStatus};
 
 /// Refreshes one token (or decides not to) and signals the outcome.
 pub(crate) async fn process(run: &Run, provider: &ProviderRun, due: DueToken) -> Done {
@@ -44,6 +44,7 @@ async fn current_item(
     let item = match run.deps.store.get(&due.user_id, &due.platform).await {
         Ok(Some(item)) => item,
         Ok(None) => return Err(Step::skip("gone")),
+        Err(err @ StoreError::Malformed(_)) => return Err(Step::fail("malformed_item", &err)),
         Err(err) => return Err(Step::fail("store_read", &err)),
     };
     if item.status != TokenStatus::Active {

@@ -41,11 +41,14 @@ fn keys(item: &Item) -> Result<(String, String), StoreError> {
     Ok((user_id, platform))
 }
 
+/// A row of the due listing. Lenient on `version`: one malformed item must not hide every other
+/// due token of its provider; the run reads each item in full ([`token_item`], strict) before
+/// refreshing it, and reports a malformed one there by name.
 pub(crate) fn due_row(item: &Item) -> Result<DueToken, StoreError> {
     let (user_id, platform) = keys(item)?;
     Ok(DueToken {
         expires_at: number(item, "expiresAt")?,
-        version: number(item, "version")?.unwrap_or(0),
+        version: number(item, "version").ok().flatten().unwrap_or(0),
         status: TokenStatus::parse(string(item, "status").as_deref()),
         user_id,
         platform,
@@ -124,6 +127,25 @@ pub(super) mod tests {
             nonce: "bm9uY2U=".to_owned(),
             ciphertext: "Yw==".to_owned(),
         }
+    }
+
+    #[test]
+    fn a_malformed_version_keeps_the_row_listed_and_fails_the_full_read() {
+        let item: Item = [
+            ("userId".to_owned(), s("u")),
+            ("platform".to_owned(), s("tiktok")),
+            ("expiresAt".to_owned(), n(10)),
+            ("version".to_owned(), s("seven")),
+        ]
+        .into_iter()
+        .collect();
+        let row = due_row(&item).unwrap();
+        assert_eq!((row.version, row.expires_at), (0, Some(10)));
+        let err = token_item(&item).unwrap_err();
+        assert!(
+            err.to_string().contains("`version` is not a whole number"),
+            "{err}"
+        );
     }
 
     #[test]
