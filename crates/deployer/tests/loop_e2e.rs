@@ -18,7 +18,7 @@ use refresher::crypto::{ItemKey, KeyCache};
 use refresher::kms::KmsKeySource;
 use refresher::store::{DynamoStore, TokenStore};
 use serde_json::Value;
-use support::{deploy, deployer, deployer_stdin, json, local_stage};
+use support::{deploy, deployer, fakes_stage, import_rows, json, set_all_fake_credentials};
 use testkit::moto::Moto;
 
 /// `(user, platform)` -> `(version, expires_at)`, from `tokens list --json`.
@@ -68,36 +68,20 @@ async fn the_demo_loop_refreshes_exactly_the_due_tokens() {
     let fakes = FakeProviders::start(FakeConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let base = fakes.base_url();
-    let stage = local_stage(dir.path(), |t| t.replace("http://127.0.0.1:5055", &base));
+    let stage = fakes_stage(dir.path(), &base, |t| t);
     deploy(&moto, &stage);
-    for (platform, fake) in [
-        ("tiktok", "tiktok"),
-        ("reddit", "reddit"),
-        ("instagram", "instagram"),
-        ("schwab", "oauth2"),
-    ] {
-        let input = format!("fake-{fake}-client\nfake-{fake}-secret\n");
-        let args = ["secrets", "set", "--stage", &stage, "--provider", platform];
-        assert!(deployer_stdin(&moto, &args, &input).status.success());
-    }
+    set_all_fake_credentials(&moto, &stage);
 
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let file = dir.path().join("tokens.jsonl");
-    std::fs::write(&file, provider_fakes::demo::seed(&fakes, now)).unwrap();
-    let imported = json(&deployer(
+    let imported = import_rows(
         &moto,
-        &[
-            "--json",
-            "tokens",
-            "import",
-            "--stage",
-            &stage,
-            file.to_str().unwrap(),
-        ],
-    ));
+        &stage,
+        dir.path(),
+        &provider_fakes::demo::seed(&fakes, now),
+    );
     assert_eq!(imported["written"], SAMPLES.len(), "{imported:#}");
     let before = listing(&moto, &stage);
     assert_eq!(before.len(), SAMPLES.len());

@@ -19,7 +19,7 @@ use refresher::crypto::{ItemKey, KeyCache};
 use refresher::kms::KmsKeySource;
 use refresher::store::{DynamoStore, TokenStatus, TokenStore};
 use serde_json::{Value, json};
-use support::{deploy, deployer, deployer_stdin, json, local_stage, spawn};
+use support::{deploy, deployer, fakes_stage, import_rows, json, set_all_fake_credentials, spawn};
 use testkit::moto::Moto;
 
 const TOKENS: usize = 150;
@@ -74,8 +74,8 @@ async fn a_killed_run_loses_only_answers_in_flight_and_its_lock_is_taken_over() 
     fakes.set_latency(Provider::Tiktok, Duration::from_millis(40));
     let dir = tempfile::tempdir().unwrap();
     let base = fakes.base_url();
-    let stage = local_stage(dir.path(), |t| {
-        t.replace("http://127.0.0.1:5055", &base)
+    let stage = fakes_stage(dir.path(), &base, |t| {
+        t
             // Lambda stops starting refreshes 20 s before the deadline: 25 s leaves 5 s of work.
             .replace("timeout_s: 120", "timeout_s: 25")
             .replace(
@@ -84,19 +84,8 @@ async fn a_killed_run_loses_only_answers_in_flight_and_its_lock_is_taken_over() 
             )
     });
     deploy(&moto, &stage);
-    let creds = "fake-tiktok-client\nfake-tiktok-secret\n";
-    let args = ["secrets", "set", "--stage", &stage, "--provider", "tiktok"];
-    assert!(deployer_stdin(&moto, &args, creds).status.success());
-    // Providers without credentials fail the cold start; give the others theirs too.
-    for (platform, fake) in [
-        ("reddit", "reddit"),
-        ("instagram", "instagram"),
-        ("schwab", "oauth2"),
-    ] {
-        let input = format!("fake-{fake}-client\nfake-{fake}-secret\n");
-        let args = ["secrets", "set", "--stage", &stage, "--provider", platform];
-        assert!(deployer_stdin(&moto, &args, &input).status.success());
-    }
+    // Providers without credentials fail the cold start: every provider gets its own.
+    set_all_fake_credentials(&moto, &stage);
     let users: Vec<String> = (0..TOKENS).map(|i| format!("k{i:03}")).collect();
     let mut rows = String::new();
     for user in &users {
@@ -106,19 +95,7 @@ async fn a_killed_run_loses_only_answers_in_flight_and_its_lock_is_taken_over() 
         rows.push_str(&row.to_string());
         rows.push('\n');
     }
-    let file = dir.path().join("tokens.jsonl");
-    std::fs::write(&file, rows).unwrap();
-    json(&deployer(
-        &moto,
-        &[
-            "--json",
-            "tokens",
-            "import",
-            "--stage",
-            &stage,
-            file.to_str().unwrap(),
-        ],
-    ));
+    import_rows(&moto, &stage, dir.path(), &rows);
 
     // Kill the bootstrap at a random point of its run (the delay is printed to replay it).
     let delay = Duration::from_millis(

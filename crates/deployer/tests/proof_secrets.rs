@@ -262,8 +262,16 @@ async fn no_token_or_secret_value_appears_anywhere() {
     );
     assert!(event_count > 0 && !analytics.items().is_empty());
     // The capture holds what it claims: the revoked grant's event and log lines, the EMF metrics.
-    for expected in ["token.reauth-required", "ruth", "run_completed", "CloudWatchMetrics"] {
-        assert!(capture.text.contains(expected), "the capture lacks `{expected}`");
+    for expected in [
+        "token.reauth-required",
+        "ruth",
+        "run_completed",
+        "CloudWatchMetrics",
+    ] {
+        assert!(
+            capture.text.contains(expected),
+            "the capture lacks `{expected}`"
+        );
     }
     assert!(leaked.is_empty(), "{} values leaked", leaked.len());
 }

@@ -17,7 +17,9 @@ use refresher::crypto::{ItemKey, KeyCache};
 use refresher::kms::KmsKeySource;
 use refresher::store::{DynamoStore, TokenStatus, TokenStore};
 use serde_json::{Value, json};
-use support::{deploy, deployer, deployer_at, deployer_stdin, json, local_stage};
+use support::{
+    deploy, deployer, deployer_at, fakes_stage, import_rows, json, set_all_fake_credentials,
+};
 use testkit::fault_proxy::{Fault, FaultProxy, Rule};
 use testkit::moto::Moto;
 
@@ -50,23 +52,14 @@ async fn store_faults_lose_no_token_set() {
     let fakes = FakeProviders::start(FakeConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let base = fakes.base_url();
-    let stage = local_stage(dir.path(), |t| {
-        t.replace("http://127.0.0.1:5055", &base).replace(
+    let stage = fakes_stage(dir.path(), &base, |t| {
+        t.replace(
             "    window: 1h\n",
             "    window: 1h\n    rate_limit_per_minute: 6000\n    concurrency: 8\n",
         )
     });
     deploy(&moto, &stage);
-    for (platform, fake) in [
-        ("tiktok", "tiktok"),
-        ("reddit", "reddit"),
-        ("instagram", "instagram"),
-        ("schwab", "oauth2"),
-    ] {
-        let input = format!("fake-{fake}-client\nfake-{fake}-secret\n");
-        let args = ["secrets", "set", "--stage", &stage, "--provider", platform];
-        assert!(deployer_stdin(&moto, &args, &input).status.success());
-    }
+    set_all_fake_credentials(&moto, &stage);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -80,19 +73,7 @@ async fn store_faults_lose_no_token_set() {
         rows.push_str(&row.to_string());
         rows.push('\n');
     }
-    let file = dir.path().join("tokens.jsonl");
-    std::fs::write(&file, rows).unwrap();
-    json(&deployer(
-        &moto,
-        &[
-            "--json",
-            "tokens",
-            "import",
-            "--stage",
-            &stage,
-            file.to_str().unwrap(),
-        ],
-    ));
+    import_rows(&moto, &stage, dir.path(), &rows);
 
     // One run through the misbehaving proxy.
     proxy.set_rules(rules());

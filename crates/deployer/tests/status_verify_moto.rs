@@ -18,7 +18,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use provider_fakes::{FakeConfig, FakeProviders, Fault, Provider};
 use serde_json::Value;
-use support::{deploy, deployer, deployer_stdin, json, local_stage};
+use support::{
+    deploy, deployer, fakes_stage, json, set_all_fake_credentials, set_fake_credentials,
+};
 use testkit::moto::Moto;
 
 const RULE: &str = "RefreshOAuthRate15m-local";
@@ -85,16 +87,9 @@ fn verdict<'a>(checks: &'a [(String, String, String)], name: &str) -> &'a (Strin
 /// tokens with the revoked grant marked `active`; returns the stage file's path.
 fn set_up(moto: &Moto, fakes: &FakeProviders, dir: &std::path::Path) -> String {
     let base = fakes.base_url();
-    let stage = local_stage(dir, |t| t.replace("http://127.0.0.1:5055", &base));
+    let stage = fakes_stage(dir, &base, |t| t);
     deploy(moto, &stage);
-    for (platform, fake) in [
-        ("tiktok", "tiktok"),
-        ("reddit", "reddit"),
-        ("instagram", "instagram"),
-        ("schwab", "oauth2"),
-    ] {
-        set_secret(moto, &stage, platform, fake);
-    }
+    set_all_fake_credentials(moto, &stage);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -116,12 +111,6 @@ fn set_up(moto: &Moto, fakes: &FakeProviders, dir: &std::path::Path) -> String {
     ];
     assert!(deployer(moto, &args).status.success());
     stage
-}
-
-fn set_secret(moto: &Moto, stage: &str, platform: &str, fake: &str) {
-    let input = format!("fake-{fake}-client\nfake-{fake}-secret\n");
-    let args = ["secrets", "set", "--stage", stage, "--provider", platform];
-    assert!(deployer_stdin(moto, &args, &input).status.success());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -279,7 +268,7 @@ async fn status_counts_outcomes_and_verify_finds_each_broken_condition() {
             .success()
     );
     assert_eq!(failing(&verify(&moto, &stage).1).len(), 2);
-    set_secret(&moto, &stage, "reddit", "reddit");
+    set_fake_credentials(&moto, &stage, "reddit", "reddit");
     assert_eq!(failing(&verify(&moto, &stage).1), ["dead-letter queue"]);
     sqs.purge_queue().queue_url(&url).send().await.unwrap();
     let (code, checks) = verify(&moto, &stage);

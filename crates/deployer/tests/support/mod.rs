@@ -109,3 +109,50 @@ pub(crate) fn deploy(moto: &Moto, stage: &str) -> Value {
         .concat(),
     ))
 }
+
+/// The `local` stage's providers and the fakes that stand for them.
+pub(crate) const FAKE_PROVIDERS: [(&str, &str); 4] = [
+    ("tiktok", "tiktok"),
+    ("reddit", "reddit"),
+    ("instagram", "instagram"),
+    ("schwab", "oauth2"),
+];
+
+/// A copy of the `local` stage pointing at the fakes on `base_url`, edited further by `edit`.
+pub(crate) fn fakes_stage(dir: &Path, base_url: &str, edit: impl Fn(String) -> String) -> String {
+    local_stage(dir, |t| edit(t.replace("http://127.0.0.1:5055", base_url)))
+}
+
+/// `deployer secrets set` of `platform` with the credentials its fake (`fake`) accepts.
+pub(crate) fn set_fake_credentials(moto: &Moto, stage: &str, platform: &str, fake: &str) {
+    let input = format!("fake-{fake}-client\nfake-{fake}-secret\n");
+    let args = ["secrets", "set", "--stage", stage, "--provider", platform];
+    let out = deployer_stdin(moto, &args, &input);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Every provider's credentials, as the fakes accept them.
+pub(crate) fn set_all_fake_credentials(moto: &Moto, stage: &str) {
+    for (platform, fake) in FAKE_PROVIDERS {
+        set_fake_credentials(moto, stage, platform, fake);
+    }
+}
+
+/// `deployer --json tokens import` of `rows` (JSON lines), which must succeed; its report.
+pub(crate) fn import_rows(moto: &Moto, stage: &str, dir: &Path, rows: &str) -> Value {
+    let file = dir.join("tokens.jsonl");
+    std::fs::write(&file, rows).unwrap();
+    let args = [
+        "--json",
+        "tokens",
+        "import",
+        "--stage",
+        stage,
+        file.to_str().unwrap(),
+    ];
+    json(&deployer(moto, &args))
+}
