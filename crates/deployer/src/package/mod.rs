@@ -5,7 +5,7 @@ pub mod build;
 pub mod elf;
 pub mod zip;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
@@ -53,8 +53,7 @@ pub fn from_binary(path: PathBuf, architecture: Architecture) -> Result<Artifact
             elf::AL2023_GLIBC.1
         );
     }
-    let zip = zip::bootstrap_zip(&binary).context("cannot zip the bootstrap binary")?;
-    let sha256 = hex::encode(Sha256::digest(&zip));
+    let (zip, sha256) = zip_cached(&binary, &path)?;
     Ok(Artifact {
         key: format!("refresher/{sha256}.zip"),
         sha256,
@@ -65,4 +64,55 @@ pub fn from_binary(path: PathBuf, architecture: Architecture) -> Result<Artifact
         zip,
         binary_path: path,
     })
+}
+
+/// The zip of `binary` and its SHA-256, from a cache beside the binary when this very binary was
+/// zipped before: zipping 14 MB at level 9 costs about half a second on every deploy, hashing it
+/// 20 ms (BENCHMARKS.md). A cached zip is used only if its bytes still hash to the digest recorded
+/// when it was written, so a damaged file is rebuilt rather than uploaded.
+fn zip_cached(binary: &[u8], binary_path: &Path) -> Result<(Vec<u8>, String)> {
+    let dir = binary_path.parent().map(|p| p.join("lambda-zips"));
+    let name = hex::encode(Sha256::digest(binary));
+    if let Some(dir) = &dir
+        && let (Ok(zip), Ok(recorded)) = (
+            std::fs::read(dir.join(format!("{name}.zip"))),
+            std::fs::read_to_string(dir.join(format!("{name}.zip.sha256"))),
+        )
+    {
+        let sha256 = hex::encode(Sha256::digest(&zip));
+        if sha256 == recorded.trim() {
+            return Ok((zip, sha256));
+        }
+    }
+    let zip = zip::bootstrap_zip(binary).context("cannot zip the bootstrap binary")?;
+    let sha256 = hex::encode(Sha256::digest(&zip));
+    if let Some(dir) = &dir {
+        // The cache only saves time: a directory that cannot be written costs a zip next time.
+        let _ = std::fs::create_dir_all(dir)
+            .and_then(|()| std::fs::write(dir.join(format!("{name}.zip")), &zip))
+            .and_then(|()| std::fs::write(dir.join(format!("{name}.zip.sha256")), &sha256));
+    }
+    Ok((zip, sha256))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_binary_zipped_before_comes_from_the_cache_and_a_damaged_one_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bootstrap");
+        let binary = b"not really an ELF, but bytes to zip".repeat(100);
+        let (first, sha) = zip_cached(&binary, &path).unwrap();
+        let name = hex::encode(Sha256::digest(&binary));
+        let cached = dir.path().join("lambda-zips").join(format!("{name}.zip"));
+        assert_eq!(std::fs::read(&cached).unwrap(), first);
+        assert_eq!(
+            zip_cached(&binary, &path).unwrap(),
+            (first.clone(), sha.clone())
+        );
+        std::fs::write(&cached, b"damaged").unwrap();
+        assert_eq!(zip_cached(&binary, &path).unwrap(), (first, sha));
+    }
 }
