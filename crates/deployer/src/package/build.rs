@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
+use super::fresh;
 use crate::stage::Architecture;
 
 /// What to build.
@@ -66,6 +67,15 @@ fn has_zigbuild(project_dir: &Path) -> bool {
 /// Builds `bootstrap` and returns its path. Cargo's own output goes to stderr.
 pub fn build(spec: &BuildSpec) -> Result<PathBuf> {
     let triple = triple(spec.architecture);
+    let path = target_dir(&spec.project_dir)
+        .join(triple)
+        .join(profile_dir(&spec.profile))
+        .join("bootstrap");
+    let inputs = fresh::fingerprint(&spec.project_dir, triple, &spec.profile);
+    if fresh::is_fresh(&path, &inputs) {
+        crate::output::note("refresher unchanged since its last build; not asking cargo again");
+        return Ok(path);
+    }
     let zig = has_zigbuild(&spec.project_dir);
     let native = host_architecture() == Some(spec.architecture);
     if !zig && !native {
@@ -104,13 +114,10 @@ pub fn build(spec: &BuildSpec) -> Result<PathBuf> {
     if !status.success() {
         bail!("building the refresher failed (cargo exited with {status}); the errors are above");
     }
-    let path = target_dir(&spec.project_dir)
-        .join(triple)
-        .join(profile_dir(&spec.profile))
-        .join("bootstrap");
     if !path.is_file() {
         bail!("cargo reported success but {} is missing", path.display());
     }
+    fresh::record(&path, &inputs);
     Ok(path)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod elf;
+pub mod fresh;
 pub mod zip;
 
 use std::path::{Path, PathBuf};
