@@ -1,5 +1,5 @@
 # The packaging benchmark (issue 8, item 3): `deployer package --stage local` with an unchanged
-# refresher (cargo's no-op build check, zip, SHA-256, and one ListObjectsV2 to find the key
+# refresher (the inputs fingerprint that spares cargo, the cached zip, SHA-256, and one ListObjectsV2 to find the key
 # already uploaded), and the zip's size. Optionally cargo-lambda's build of the same binary.
 
 bench_package() {
