@@ -257,9 +257,14 @@ pub(crate) const CLIENT_SECRET: &str = "client-secret-value";
 
 impl World {
     pub(crate) fn new() -> Self {
+        Self::with_providers(PROVIDERS)
+    }
+
+    /// A world whose `PROVIDERS` is `providers` (JSON, as the deployer renders it).
+    pub(crate) fn with_providers(providers: &str) -> Self {
         let mut env = crate::config::tests::env();
         env.retain(|(k, _)| *k != "PROVIDERS");
-        env.push(("PROVIDERS", PROVIDERS));
+        env.push(("PROVIDERS", providers));
         env.push(("JITTER_SECONDS", "0"));
         let config = Config::from_env(env).unwrap();
         let secret = format!(

@@ -13,6 +13,8 @@
 #[cfg(test)]
 mod fakes;
 mod gate;
+#[cfg(test)]
+mod growth_bench;
 mod outcome;
 #[cfg(test)]
 mod tests;
@@ -127,7 +129,22 @@ pub struct RunSummary {
     pub skipped: u64,
     pub needs_reauth: u64,
     pub missing_expiration: u64,
+    /// One result per token, those that did not refresh first, at most [`MAX_RESULTS`].
     pub results: Vec<TokenResult>,
+    /// Results left out of `results` (all of them refreshed ones, unless more than
+    /// [`MAX_RESULTS`] tokens failed or were skipped).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub results_omitted: u64,
+}
+
+/// Results kept in the response. Lambda refuses a response over 6 MB, and one result is about 80
+/// bytes: 100,000 due tokens would not fit (`run::growth_bench`). The counts stay complete; the
+/// analytics table and the events hold every token's outcome.
+pub const MAX_RESULTS: usize = 1_000;
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The function's response: a summary, or `{"ok":true,"skipped":"locked"}`.
@@ -333,7 +350,13 @@ fn summarize(
         total.needs_reauth += s.needs_reauth;
         total.missing_expiration += s.missing_expiration;
     }
-    results.sort_by(|a, b| (&a.platform, &a.user_id).cmp(&(&b.platform, &b.user_id)));
+    // What needs a look first (failures, re-auth, skips), then by provider and user.
+    results.sort_by(|a, b| {
+        let refreshed = |r: &TokenResult| r.outcome == Outcome::Refreshed;
+        (refreshed(a), &a.platform, &a.user_id).cmp(&(refreshed(b), &b.platform, &b.user_id))
+    });
+    let results_omitted = results.len().saturating_sub(MAX_RESULTS) as u64;
+    results.truncate(MAX_RESULTS);
     tracing::info!(
         event = "run_completed", run_id = %run.id, refreshed = total.refreshed,
         failed = total.failed, skipped = total.skipped, needs_reauth = total.needs_reauth,
@@ -348,6 +371,7 @@ fn summarize(
         needs_reauth: total.needs_reauth,
         missing_expiration: total.missing_expiration,
         results,
+        results_omitted,
     }
 }
 

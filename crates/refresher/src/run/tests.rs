@@ -76,10 +76,11 @@ async fn refreshes_exactly_the_due_tokens() {
         .collect();
     assert_eq!(
         outcomes,
+        // What needs a look first, then the refreshed ones; each part by provider and user.
         [
-            ("a1", Outcome::Refreshed, "ok"),
             ("a3", Outcome::Skipped, "inactive"),
             ("a4", Outcome::Skipped, "needs_reauth"),
+            ("a1", Outcome::Refreshed, "ok"),
             ("t1", Outcome::Refreshed, "ok"),
         ]
     );
@@ -119,7 +120,11 @@ fn assert_signals(world: &World, s: RunSummary) {
     );
     let json = serde_json::to_value(RunResponse::Completed(s)).unwrap();
     assert_eq!(json["needsReauth"], 0);
-    assert_eq!(json["results"][0]["userId"], "a1");
+    assert_eq!(json["results"][0]["userId"], "a3");
+    assert!(
+        json.get("resultsOmitted").is_none(),
+        "absent when nothing was left out"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -268,4 +273,31 @@ async fn a_dead_refresh_token_needs_reauth_without_a_call() {
         world.store.item("a1", "acme").status,
         TokenStatus::NeedsReauth
     );
+}
+
+#[tokio::test]
+async fn a_huge_run_keeps_the_counts_and_the_results_that_need_a_look() {
+    let world = World::with_providers(
+        r#"{"acme": {"kind": "oauth2", "windowSeconds": 600, "rateLimitPerMinute": 6000000,
+            "concurrency": 16, "tokenUrl": "http://localhost/token", "auth": "body"}}"#,
+    );
+    for i in 0..MAX_RESULTS + 10 {
+        world.seed(&format!("u{i:05}"), "acme", NOW + 60);
+    }
+    // A refresh token the provider does not know: invalid_grant, then needs_reauth.
+    world.seed("z-dead", "acme", NOW + 60);
+    world.oauth.live.lock().unwrap().remove("seed-ref-z-dead");
+    let s = summary(run_all(&world, RunInput::default()).await);
+    assert_eq!(
+        (s.refreshed, s.needs_reauth),
+        (u64::try_from(MAX_RESULTS).unwrap() + 10, 1)
+    );
+    assert_eq!(s.results.len(), MAX_RESULTS);
+    assert_eq!(s.results_omitted, 11);
+    assert_eq!(
+        s.results[0].user_id, "z-dead",
+        "what needs a look comes first"
+    );
+    let json = serde_json::to_value(&s).unwrap();
+    assert_eq!(json["resultsOmitted"], 11);
 }
