@@ -145,6 +145,13 @@ pub(crate) struct FakeKms {
     next: AtomicU8,
 }
 
+impl FakeKms {
+    /// Data keys generated so far.
+    pub(crate) fn generated(&self) -> u8 {
+        self.next.load(Ordering::SeqCst)
+    }
+}
+
 #[async_trait]
 impl KeySource for FakeKms {
     async fn generate_data_key(&self) -> Result<GeneratedKey, KeySourceError> {
@@ -262,16 +269,21 @@ impl World {
 
     /// A world whose `PROVIDERS` is `providers` (JSON, as the deployer renders it).
     pub(crate) fn with_providers(providers: &str) -> Self {
+        let secret = format!(
+            r#"{{"acme": {{"client_id": "acme-app", "client_secret": "{CLIENT_SECRET}"}},
+                "tiktok": {{"client_id": "tt-app", "client_secret": "{CLIENT_SECRET}"}}}}"#
+        );
+        Self::with_providers_and_secret(providers, &secret)
+    }
+
+    /// A world with these `PROVIDERS` and credentials secret.
+    pub(crate) fn with_providers_and_secret(providers: &str, secret: &str) -> Self {
         let mut env = crate::config::tests::env();
         env.retain(|(k, _)| *k != "PROVIDERS");
         env.push(("PROVIDERS", providers));
         env.push(("JITTER_SECONDS", "0"));
         let config = Config::from_env(env).unwrap();
-        let secret = format!(
-            r#"{{"acme": {{"client_id": "acme-app", "client_secret": "{CLIENT_SECRET}"}},
-                "tiktok": {{"client_id": "tt-app", "client_secret": "{CLIENT_SECRET}"}}}}"#
-        );
-        let credentials = Credentials::parse(&secret, &config).unwrap();
+        let credentials = Credentials::parse(secret, &config).unwrap();
         let (store, kms) = (Arc::new(FakeStore::default()), Arc::new(FakeKms::default()));
         let oauth = Arc::new(FakeOAuth::default());
         let signals = Arc::new(FakeSignals::default());

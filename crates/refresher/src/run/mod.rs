@@ -20,6 +20,8 @@ mod outcome;
 mod tests;
 #[cfg(test)]
 mod tests_faults;
+#[cfg(test)]
+mod throughput_bench;
 mod token;
 
 use std::collections::BTreeMap;
