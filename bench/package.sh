@@ -24,18 +24,22 @@ bench_cargo_lambda() {
   local i out="$work/cargo-lambda"
   if ! cargo lambda --version >/dev/null 2>&1; then
     say "installing cargo-lambda (once per machine, about 12 minutes)"
-    cargo install --locked cargo-lambda
+    cargo install --locked cargo-lambda --version 1.9.2
   fi
   say "package: cargo lambda build, unchanged refresher, $runs runs (the first, untimed, may build)"
   local build=(cargo lambda build --release --x86-64 --output-format zip --lambda-dir "$out"
     --package refresher --bin bootstrap)
   "${build[@]}" >>"$work/cargo-lambda.log" 2>&1 || { tail -25 "$work/cargo-lambda.log" >&2; exit 1; }
+  local zip first
+  zip="$(find "$out" -name '*.zip' -print -quit)"
+  [[ -n "$zip" ]] || die "cargo lambda build made no zip under $out"
+  first="$(sha256sum "$zip" | cut -d' ' -f1)"
+  sleep 1 # a zip that stamps the time would differ from here on
   for ((i = 1; i <= runs; i++)); do
     timed cargo-lambda "${build[@]}"
   done
-  local zip
-  zip="$(find "$out" -name '*.zip' -print -quit)"
-  [[ -n "$zip" ]] || die "cargo lambda build made no zip under $out"
+  local same=no
+  [[ "$(sha256sum "$zip" | cut -d' ' -f1)" == "$first" ]] && same=yes
   record "package, unchanged" "$(cargo lambda --version | head -1)" cargo-lambda \
-    "zip $(awk -v b="$(stat -c %s "$zip")" 'BEGIN { printf "%.1f MB", b / 1e6 }')"
+    "zip $(awk -v b="$(stat -c %s "$zip")" 'BEGIN { printf "%.1f MB", b / 1e6 }'); same bytes on rebuild: $same"
 }
