@@ -26,6 +26,10 @@ bench_cargo_lambda() {
     say "installing cargo-lambda (once per machine, about 12 minutes)"
     cargo install --locked cargo-lambda --version 1.9.2
   fi
+  # cargo-lambda cross-links with zig: the one the set-up installed in .venv (pip's ziglang).
+  local zig_dir
+  zig_dir="$("$project_root/.venv/bin/python" -c 'import os, ziglang; print(os.path.dirname(ziglang.__file__))')"
+  export PATH="$zig_dir:$PATH"
   say "package: cargo lambda build, unchanged refresher, $runs runs (the first, untimed, may build)"
   local build=(cargo lambda build --release --x86-64 --output-format zip --lambda-dir "$out"
     --package refresher --bin bootstrap)
