@@ -57,6 +57,41 @@ impl Printer {
     }
 }
 
+/// `rows` as lines, each column padded to its widest cell, columns two spaces apart.
+pub fn aligned<const N: usize>(rows: &[[String; N]]) -> Vec<String> {
+    let mut widths = [0; N];
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .map(|(cell, width)| format!("{cell:<width$}"))
+                .collect();
+            cells.join("  ").trim_end().to_owned()
+        })
+        .collect()
+}
+
+/// Rows under a header, aligned as [`aligned`] does.
+pub fn write_table<const N: usize>(
+    f: &mut fmt::Formatter<'_>,
+    header: [&str; N],
+    rows: &[[String; N]],
+) -> fmt::Result {
+    let all: Vec<[String; N]> = std::iter::once(header.map(str::to_owned))
+        .chain(rows.iter().cloned())
+        .collect();
+    for line in aligned(&all) {
+        writeln!(f, "{line}")?;
+    }
+    Ok(())
+}
+
 /// A message for the operator on stderr (progress, notes); never data.
 pub fn note(message: &str) {
     let mut err = anstream::stderr().lock();

@@ -18,7 +18,7 @@ use crate::aws::{Aws, cfn, invoke, s3};
 use crate::cli::InvokeArgs;
 use crate::emulator::{self, FunctionSpec, Outcome};
 use crate::stage::Stage;
-use crate::{Status, deploy, stage};
+use crate::{Status, deploy, output, stage};
 
 /// Log lines kept from a local run, and shown with a failed result by default.
 const LOG_TAIL: usize = 30;
@@ -134,22 +134,7 @@ fn result_lines(payload: &serde_json::Value) -> Vec<String> {
             ]
         })
         .collect();
-    let mut widths = [0; 4];
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    rows.iter()
-        .map(|row| {
-            let cells: Vec<String> = row
-                .iter()
-                .zip(widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect();
-            cells.join("  ").trim_end().to_owned()
-        })
-        .collect()
+    output::aligned(&rows)
 }
 
 pub(super) async fn run(args: &InvokeArgs, ctx: &Ctx) -> Result<Status> {

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::Ctx;
 use crate::aws::events;
 use crate::cli::{RulesArgs, RulesCommand};
-use crate::output::note;
+use crate::output::{self, note};
 use crate::stage::{HttpTrigger, RuleGroup, Stage};
 use crate::template::context::http_trigger_names;
 use crate::{Status, stage};
@@ -68,22 +68,8 @@ impl fmt::Display for RuleList {
                 ]
             })
             .collect();
-        let header = ["RULE", "SCHEDULE", "STATE", "PROVIDERS", "TARGET"].map(str::to_owned);
-        let mut widths = header.clone().map(|h| h.len());
-        for row in &rows {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.len());
-            }
-        }
-        for row in std::iter::once(&header).chain(&rows) {
-            let line: Vec<String> = row
-                .iter()
-                .zip(widths)
-                .map(|(cell, width)| format!("{cell:<width$}"))
-                .collect();
-            writeln!(f, "{}", line.join("  ").trim_end())?;
-        }
-        Ok(())
+        let header = ["RULE", "SCHEDULE", "STATE", "PROVIDERS", "TARGET"];
+        output::write_table(f, header, &rows)
     }
 }
 

@@ -196,39 +196,6 @@ fn top_reasons(records: &[AnalyticsRecord]) -> Vec<ReasonCount> {
     reasons
 }
 
-/// `3h20m ago`, `in 5m`.
-pub(super) fn ago(at: u64, now: u64) -> String {
-    if at > now {
-        format!("in {}", duration::format_duration(at - now))
-    } else {
-        format!("{} ago", duration::format_duration(now - at))
-    }
-}
-
-/// Rows under a header, columns padded to their widest cell, two spaces apart.
-pub(super) fn table<const N: usize>(
-    f: &mut fmt::Formatter<'_>,
-    header: [&str; N],
-    rows: &[[String; N]],
-) -> fmt::Result {
-    let header = header.map(str::to_owned);
-    let mut widths = header.clone().map(|h| h.len());
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    for row in std::iter::once(&header).chain(rows) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        writeln!(f, "{}", line.join("  ").trim_end())?;
-    }
-    Ok(())
-}
-
 impl fmt::Display for StatusReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
@@ -242,7 +209,7 @@ impl fmt::Display for StatusReport {
             .map(|p| {
                 let last = p.last_success.as_ref().map_or_else(
                     || "never".to_owned(),
-                    |s| format!("{} ({})", s.time, ago(s.at, self.now)),
+                    |s| format!("{} ({})", s.time, duration::relative(s.at, self.now)),
                 );
                 [
                     p.provider.clone(),
@@ -264,13 +231,13 @@ impl fmt::Display for StatusReport {
             "DUE 24H",
             "EXPIRED",
         ];
-        table(f, header, &rows)?;
+        output::write_table(f, header, &rows)?;
         match &self.last_successful_run {
             Some(s) => writeln!(
                 f,
                 "last successful run: {} ({}), run {} ({}; {})",
                 s.time,
-                ago(s.at, self.now),
+                duration::relative(s.at, self.now),
                 s.run_id,
                 s.provider,
                 self.last_run_source

@@ -141,7 +141,7 @@ impl fmt::Display for TokenList {
             .iter()
             .map(|i| {
                 let expiry = match i.expires_at {
-                    Some(at) => format!("{} ({})", rfc3339(at), relative(at, self.now)),
+                    Some(at) => format!("{} ({})", rfc3339(at), duration::relative(at, self.now)),
                     None => "-".to_owned(),
                 };
                 let fields = [
@@ -154,31 +154,8 @@ impl fmt::Display for TokenList {
                 fields.map(ToString::to_string)
             })
             .collect();
-        let header = ["USER", "PLATFORM", "STATUS", "EXPIRES", "VERSION"].map(str::to_owned);
-        let mut widths = header.clone().map(|h| h.len());
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.len());
-            }
-        }
-        for row in std::iter::once(&header).chain(&rows) {
-            let line: Vec<String> = row
-                .iter()
-                .zip(widths)
-                .map(|(cell, width)| format!("{cell:<width$}"))
-                .collect();
-            writeln!(f, "{}", line.join("  ").trim_end())?;
-        }
-        Ok(())
-    }
-}
-
-/// `in 3h20m` or `2d ago`.
-fn relative(at: u64, now: u64) -> String {
-    if at >= now {
-        format!("in {}", duration::format_duration(at - now))
-    } else {
-        format!("{} ago", duration::format_duration(now - at))
+        let header = ["USER", "PLATFORM", "STATUS", "EXPIRES", "VERSION"];
+        output::write_table(f, header, &rows)
     }
 }
 
@@ -242,12 +219,6 @@ fn listed(row: DueToken) -> Listed {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn relative_times() {
-        assert_eq!(relative(100 + 3600, 100), "in 1h");
-        assert_eq!(relative(100, 100 + 90), "1m30s ago");
-    }
 
     #[test]
     fn the_list_shows_no_values() {

@@ -56,9 +56,24 @@ pub fn format_duration(mut secs: u64) -> String {
     out
 }
 
+/// `in 3h20m` for a time after `now`, `2d ago` for one at or before it.
+pub fn relative(at: u64, now: u64) -> String {
+    if at > now {
+        format!("in {}", format_duration(at - now))
+    } else {
+        format!("{} ago", format_duration(now - at))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_times() {
+        assert_eq!(relative(100 + 3600, 100), "in 1h");
+        assert_eq!(relative(100, 100 + 90), "1m30s ago");
+    }
 
     #[test]
     fn accepted_forms() {

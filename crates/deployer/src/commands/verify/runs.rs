@@ -2,9 +2,10 @@
 //! recent successful refresh per provider, and tokens waiting for their user to reconnect. Pure,
 //! like `checks.rs`.
 
-use super::super::status::{RUN_SOURCE, ago};
+use super::super::status::RUN_SOURCE;
 use super::checks::{Check, Verdict, check};
 use crate::stage::duration::format_duration;
+use crate::stage::duration::relative;
 
 /// What the analytics records say about one provider's recent refreshes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,11 +35,11 @@ pub(super) fn recent_run(stage: &str, facts: &RunFacts, now: u64) -> Check {
             Verdict::Pass,
             format!(
                 "last refresh {} (within 2 schedule periods, {window})",
-                ago(at, now)
+                relative(at, now)
             ),
         ),
         last if facts.failures > 0 => {
-            let last = last.map_or_else(|| "never".to_owned(), |at| ago(at, now));
+            let last = last.map_or_else(|| "never".to_owned(), |at| relative(at, now));
             check(
                 name,
                 Verdict::Fail,
@@ -47,7 +48,7 @@ pub(super) fn recent_run(stage: &str, facts: &RunFacts, now: u64) -> Check {
             .fix(format!("`deployer status --stage {stage}` shows the reasons; after fixing the cause, `{invoke}`"))
         }
         last => {
-            let last = last.map_or_else(|| "never".to_owned(), |at| ago(at, now));
+            let last = last.map_or_else(|| "never".to_owned(), |at| relative(at, now));
             check(
                 name,
                 Verdict::Warn,
