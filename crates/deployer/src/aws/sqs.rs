@@ -1,7 +1,9 @@
 //! SQS reads for the drift check: a queue's attributes, shaped like the template's
 //! `AWS::SQS::Queue` properties, and its policy as `AWS::SQS::QueuePolicy` sets it.
 
-use anyhow::{Result, bail};
+use std::collections::HashMap;
+
+use anyhow::{Context, Result, bail};
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -29,31 +31,46 @@ const ATTRIBUTES: &[(&str, &str)] = &[
     ("Policy", "Policy"),
 ];
 
-/// The queue at `url` (its physical id), or `None` when SQS does not have it.
-pub async fn queue(client: &Client, url: &str) -> Result<Option<Value>> {
-    let out = match client
+/// The queue's attributes `names`, or `None` when SQS does not have the queue. `what` names what
+/// is read, for the error.
+async fn attributes(
+    client: &Client,
+    url: &str,
+    names: &[QueueAttributeName],
+    what: &str,
+) -> Result<Option<HashMap<QueueAttributeName, String>>> {
+    match client
         .get_queue_attributes()
         .queue_url(url)
-        .attribute_names(QueueAttributeName::All)
+        .set_attribute_names(Some(names.to_vec()))
         .send()
         .await
     {
-        Ok(out) => out,
+        Ok(out) => Ok(Some(out.attributes().cloned().unwrap_or_default())),
         Err(err)
             if matches!(
                 err.code(),
                 Some("AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist")
             ) =>
         {
-            return Ok(None);
+            Ok(None)
         }
-        Err(err) => bail!("cannot read queue {url}: {}", describe_error(&err)),
+        Err(err) => bail!(
+            "cannot read {what} of queue {url} (sqs:GetQueueAttributes): {}",
+            describe_error(&err)
+        ),
+    }
+}
+
+/// The queue at `url` (its physical id), or `None` when SQS does not have it.
+pub async fn queue(client: &Client, url: &str) -> Result<Option<Value>> {
+    let all = [QueueAttributeName::All];
+    let Some(live) = attributes(client, url, &all, "the attributes").await? else {
+        return Ok(None);
     };
-    let live = out.attributes();
     let mut props = Map::new();
     for (attribute, property) in ATTRIBUTES {
-        let value = live.and_then(|a| a.get(&QueueAttributeName::from(*attribute)));
-        if let Some(value) = value {
+        if let Some(value) = live.get(&QueueAttributeName::from(*attribute)) {
             props.insert((*property).to_owned(), Value::String(value.clone()));
         }
     }
@@ -63,33 +80,9 @@ pub async fn queue(client: &Client, url: &str) -> Result<Option<Value>> {
 /// The queue's `ApproximateNumberOfMessages` (visible messages), or `None` when SQS does not have
 /// the queue.
 pub async fn approximate_messages(client: &Client, url: &str) -> Result<Option<u64>> {
-    let out = match client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .send()
-        .await
-    {
-        Ok(out) => out,
-        Err(err)
-            if matches!(
-                err.code(),
-                Some("AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist")
-            ) =>
-        {
-            return Ok(None);
-        }
-        Err(err) => bail!(
-            "cannot read the depth of queue {url} (sqs:GetQueueAttributes): {}",
-            describe_error(&err)
-        ),
-    };
-    let count = out
-        .attributes()
-        .and_then(|a| a.get(&QueueAttributeName::ApproximateNumberOfMessages))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    Ok(Some(count))
+    let depth = QueueAttributeName::ApproximateNumberOfMessages;
+    let live = attributes(client, url, std::slice::from_ref(&depth), "the depth").await?;
+    Ok(live.map(|a| a.get(&depth).and_then(|v| v.parse().ok()).unwrap_or(0)))
 }
 
 // ---- Messages of a dead-letter queue, for `deployer dlq` ----
@@ -129,21 +122,11 @@ pub async fn queue_url(client: &Client, name: &str) -> Result<Option<String>> {
 
 /// The queue's ARN (`QueueArn` attribute).
 pub async fn queue_arn(client: &Client, url: &str) -> Result<String> {
-    let out = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .map_err(|err| {
-            anyhow::anyhow!(
-                "cannot read the ARN of queue {url} (sqs:GetQueueAttributes): {}",
-                describe_error(&err)
-            )
-        })?;
-    out.attributes()
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
-        .cloned()
+    let arn = QueueAttributeName::QueueArn;
+    attributes(client, url, std::slice::from_ref(&arn), "the ARN")
+        .await?
+        .with_context(|| format!("queue {url} does not exist"))?
+        .remove(&arn)
         .ok_or_else(|| anyhow::anyhow!("queue {url} reported no QueueArn"))
 }
 
