@@ -116,7 +116,7 @@ impl Fixture {
         user: &str,
         platform: &str,
         seen: u64,
-    ) {
+    ) -> RecoveryRecord {
         let record = RecoveryRecord {
             user_id: user.to_owned(),
             platform: platform.to_owned(),
@@ -131,6 +131,12 @@ impl Fixture {
                     .await,
             ),
         };
+        self.queue(config, &record).await;
+        record
+    }
+
+    /// Sends `record` to the DLQ as the refresher does.
+    async fn queue(&self, config: &aws_config::SdkConfig, record: &RecoveryRecord) {
         let signals = AwsSignals {
             events: aws_sdk_eventbridge::Client::new(config),
             event_bus: "unused".to_owned(),
@@ -139,7 +145,7 @@ impl Fixture {
             sqs: self.sqs.clone(),
             dlq_url: self.url.clone(),
         };
-        signals.recovery(&record).await.unwrap();
+        signals.recovery(record).await.unwrap();
     }
 
     async fn send(&self, body: &str, attributes: &[(&str, &str)]) {
@@ -224,7 +230,7 @@ async fn dlq_list_show_replay_redrive_purge() {
     let mut fx = Fixture::new(&moto).await;
     // u1's refresh was based on version 1 (the imported item): the record restores it. u2's
     // was based on version 0, so the item moved on since: that record must be kept.
-    fx.recovery(&config, "u1", "tiktok", 1).await;
+    let u1_record = fx.recovery(&config, "u1", "tiktok", 1).await;
     fx.recovery(&config, "u2", "reddit", 0).await;
     fx.send(
         r#"{"version":"0","id":"e1","detail-type":"Scheduled Event","source":"aws.events","detail":{}}"#,
@@ -293,7 +299,7 @@ async fn dlq_list_show_replay_redrive_purge() {
         );
     }
 
-    replay(&moto, &stage, &fx, &mut seen).await;
+    replay(&moto, &stage, &fx, &mut seen, (&config, &u1_record)).await;
 
     // redrive: both failed deliveries are invoked again and deleted; the stale record stays.
     let redrive = seen.json(
@@ -337,7 +343,13 @@ async fn dlq_list_show_replay_redrive_purge() {
 
 /// `replay`: u1's rotated set is written back (version 1 -> 2) and its message deleted; u2's
 /// record, based on a version the item has left, is kept and reported (exit 1).
-async fn replay(moto: &Moto, stage: &str, fx: &Fixture, seen: &mut Seen) {
+async fn replay(
+    moto: &Moto,
+    stage: &str,
+    fx: &Fixture,
+    seen: &mut Seen,
+    (config, u1): (&aws_config::SdkConfig, &RecoveryRecord),
+) {
     let report = seen.json(
         moto,
         &["--json", "dlq", "--stage", stage, "replay", "--yes"],
@@ -388,12 +400,25 @@ async fn replay(moto: &Moto, stage: &str, fx: &Fixture, seen: &mut Seen) {
     let untouched = fx.store.get("u2", "reddit").await.unwrap().unwrap();
     assert_eq!(untouched.version, 1, "the stale record was not applied");
 
-    // A second replay finds only the kept record and still keeps it.
+    // u1's set queued again, as when the refresher's write was applied but its answer lost: the
+    // item already holds it, so the record goes without a write. The stale record is still kept.
+    fx.queue(config, u1).await;
     let again = seen.json(
         moto,
         &["--json", "dlq", "--stage", stage, "replay", "--yes"],
         1,
     );
-    assert_eq!(again["restored"].as_array().unwrap().len(), 0, "{again:#}");
+    let restored = again["restored"].as_array().unwrap();
+    assert_eq!(restored.len(), 1, "{again:#}");
+    assert_eq!(
+        (
+            restored[0]["user_id"].as_str(),
+            restored[0]["already_stored"].as_bool()
+        ),
+        (Some("u1"), Some(true)),
+        "{again:#}"
+    );
     assert_eq!(again["kept"].as_array().unwrap().len(), 1, "{again:#}");
+    let item = fx.store.get("u1", "tiktok").await.unwrap().unwrap();
+    assert_eq!(item.version, 2, "nothing written");
 }

@@ -2,8 +2,8 @@
 //! (RELIABILITY.md, scenario 2). Clients point `AWS_ENDPOINT_URL` at [`FaultProxy::endpoint`];
 //! each request is forwarded to the stand-in unless a [`Rule`] for its operation (the JSON
 //! protocol's `X-Amz-Target`, e.g. `DynamoDB_20120810.UpdateItem`, `TrentService.Decrypt`) fires,
-//! and then it is answered as AWS answers under load: a throttling error, an internal error, or a
-//! connection closed without an answer.
+//! and then it is answered as AWS answers under load: a throttling error, an internal error, a
+//! connection closed without an answer, or one closed after the stand-in applied the request.
 //!
 //! Written here rather than taken from a crate: what it must do is AWS-specific (which operation
 //! a request is, which error body the SDK classifies as throttling), and it is 150 lines over
@@ -35,6 +35,9 @@ pub enum Fault {
     ServerError,
     /// The connection is closed without an answer (the request never reaches the stand-in).
     Drop,
+    /// The request is forwarded and applied by the stand-in, then the connection is closed
+    /// before its answer: the client cannot tell this from [`Fault::Drop`].
+    LoseAnswer,
 }
 
 /// Fires `fault` on `per_mille` of the requests whose `X-Amz-Target` ends with `target` (and
@@ -182,8 +185,10 @@ async fn handle(
     };
     match fault {
         Some(Fault::Drop) => return Err(DropConnection),
-        Some(fault) => return Ok(error_answer(&target, fault)),
-        None => {}
+        Some(fault @ (Fault::Throttle | Fault::ServerError)) => {
+            return Ok(error_answer(&target, fault));
+        }
+        Some(Fault::LoseAnswer) | None => {}
     }
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut forward = Request::builder()
@@ -196,6 +201,9 @@ async fn handle(
     let answer = client.request(forward).await.map_err(|_| DropConnection)?;
     let (parts, body) = answer.into_parts();
     let body = body.collect().await.map_err(|_| DropConnection)?.to_bytes();
+    if fault == Some(Fault::LoseAnswer) {
+        return Err(DropConnection);
+    }
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 

@@ -20,7 +20,7 @@ use crate::emulator::{self, FunctionSpec, Outcome};
 use crate::stage::Stage;
 use crate::{Status, deploy, output, stage};
 
-/// Log lines kept from a local run, and shown with a failed result by default.
+/// Log lines shown with a failed result by default.
 const LOG_TAIL: usize = 30;
 /// Log lines shown with a successful result by default.
 const LOG_TAIL_OK: usize = 10;
@@ -242,13 +242,13 @@ async fn local(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<
         environment,
     };
     let invocation = emulator::run(&spec, payload).await?;
-    let tail = invocation.logs[invocation.logs.len().saturating_sub(LOG_TAIL)..].to_vec();
+    // The whole log: `--log-lines` picks the tail shown (a remote run only has Lambda's 4 KB).
     Ok(report(
         stage,
         "local",
         invocation.outcome,
         Some(invocation.duration_ms),
-        tail,
+        invocation.logs,
     ))
 }
 

@@ -32,6 +32,8 @@ pub(crate) struct FakeStore {
     /// Writes to fail before writes succeed again.
     pub(crate) failing_writes: AtomicU32,
     pub(crate) writes: AtomicU32,
+    /// Writes to apply and then answer with an error, as when the answer is lost on the way back.
+    pub(crate) lost_answers: AtomicU32,
     /// Platforms whose due query fails.
     pub(crate) failing_due: Mutex<Vec<String>>,
 }
@@ -118,6 +120,13 @@ impl TokenStore for FakeStore {
                 item.failures += 1;
             }
             Update::NeedsReauth { .. } => item.status = TokenStatus::NeedsReauth,
+        }
+        let lost = self.lost_answers.load(Ordering::SeqCst);
+        if lost > 0 {
+            self.lost_answers.store(lost - 1, Ordering::SeqCst);
+            return Err(StoreError::Failed(
+                "dispatch failure: connection closed before the answer".to_owned(),
+            ));
         }
         Ok(())
     }
@@ -223,6 +232,8 @@ pub(crate) struct FakeSignals {
     pub(crate) events: Mutex<Vec<TokenEvent>>,
     pub(crate) rows: Mutex<Vec<AnalyticsRow>>,
     pub(crate) recoveries: Mutex<Vec<RecoveryRecord>>,
+    /// The DLQ refuses recovery records.
+    pub(crate) queue_down: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
@@ -238,6 +249,9 @@ impl Signals for FakeSignals {
     }
 
     async fn recovery(&self, record: &RecoveryRecord) -> Result<(), SignalError> {
+        if self.queue_down.load(Ordering::SeqCst) {
+            return Err(SignalError("SendMessage: ServiceUnavailable".to_owned()));
+        }
         self.recoveries.lock().unwrap().push(record.clone());
         Ok(())
     }

@@ -26,6 +26,7 @@ mod token;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -122,7 +123,8 @@ pub struct TokenResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunSummary {
-    /// False when a provider's due tokens could not be listed.
+    /// False when a provider's due tokens could not be listed, or when a token set was lost and
+    /// the run stopped starting refreshes (`store_unavailable` results).
     pub ok: bool,
     pub run_id: String,
     pub dry_run: bool,
@@ -181,6 +183,10 @@ pub(crate) struct Run {
     /// Short random id: the lock's owner, in analytics sort keys and logs.
     pub(crate) id: String,
     pub(crate) dry: bool,
+    /// Set when a token set could be neither written nor queued for recovery: no new provider
+    /// call starts after that in this run, so an outage of the table and the queue loses at most
+    /// the refreshes already in flight, not every due token.
+    pub(crate) halted: AtomicBool,
 }
 
 impl Run {
@@ -217,6 +223,7 @@ pub async fn run(
         options,
         id: format!("{:08x}", rand::random::<u32>()),
         dry: input.dry_run,
+        halted: AtomicBool::new(false),
     });
     jitter(&run).await;
     if !run.dry && !take_lock(&run).await? {
@@ -364,7 +371,7 @@ fn summarize(
         failed = total.failed, skipped = total.skipped, needs_reauth = total.needs_reauth,
     );
     RunSummary {
-        ok,
+        ok: ok && !run.halted.load(Ordering::SeqCst),
         run_id: run.id.clone(),
         dry_run: run.dry,
         refreshed: total.refreshed,

@@ -6,6 +6,7 @@
 //! it still fails, the sealed set goes to the DLQ as a recovery record, so a rotated refresh token
 //! is never lost. Only if that fails too is the set lost, and `token_set_lost` says so loudly.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::{Done, Outcome, Run, TokenResult};
@@ -99,7 +100,7 @@ async fn stored(
             sealed.scope.clone_from(&set.scope);
             sealed
         }
-        Err(err) => return lost(due, &err.to_string(), attempts),
+        Err(err) => return lost(run, due, &err.to_string(), attempts),
     };
     let missing = set.expires_at.is_none();
     if missing {
@@ -164,6 +165,11 @@ async fn sealed_value(
 }
 
 /// The conditional write, retried on errors other than a lost version race.
+///
+/// A failed attempt may still have been applied (DynamoDB wrote the item, the answer was lost on
+/// the way back). Then a retry's version condition fails (the SDK's own retry, or ours), or the
+/// last attempt fails too; either way a consistent re-read tells whether the item holds this
+/// update, and if it does the write succeeded: no recovery record for a set already stored.
 async fn write(run: &Run, item: &TokenItem, update: &Update) -> Result<(), StoreError> {
     let mut tries = 0;
     loop {
@@ -181,6 +187,13 @@ async fn write(run: &Run, item: &TokenItem, update: &Update) -> Result<(), Store
             .await;
         match result {
             Ok(()) => return Ok(()),
+            Err(err)
+                if (err == StoreError::Conflict || tries >= WRITE_ATTEMPTS)
+                    && applied_earlier(run, item, update).await =>
+            {
+                tracing::info!(event = "token_write_applied_earlier", user_id = %item.user_id, platform = %item.platform, error = %err);
+                return Ok(());
+            }
             Err(StoreError::Conflict) => return Err(StoreError::Conflict),
             Err(err) if tries >= WRITE_ATTEMPTS => return Err(err),
             Err(err) => {
@@ -188,6 +201,14 @@ async fn write(run: &Run, item: &TokenItem, update: &Update) -> Result<(), Store
                 tokio::time::sleep(Duration::from_millis(100 << (2 * tries))).await;
             }
         }
+    }
+}
+
+/// Whether an earlier, unanswered attempt of `update` is what the item now holds.
+async fn applied_earlier(run: &Run, item: &TokenItem, update: &Update) -> bool {
+    match run.deps.store.get(&item.user_id, &item.platform).await {
+        Ok(Some(fresh)) => update.is_held_by(&fresh, item.version),
+        Ok(None) | Err(_) => false,
     }
 }
 
@@ -219,12 +240,17 @@ async fn recover(
             tracing::warn!(event = "token_recovery_queued", user_id = %item.user_id, platform = %item.platform, seen_version = item.version);
             done(due, Outcome::Failed, "store_write_recovered", attempts)
         }
-        Err(send) => lost(due, &send.to_string(), attempts),
+        Err(send) => lost(run, due, &send.to_string(), attempts),
     }
 }
 
-fn lost(due: &DueToken, error: &str, attempts: u32) -> Done {
+/// A provider issued a set that could be neither stored nor queued: the grant is likely dead now.
+/// Said loudly (log, event, analytics row) and the run stops starting refreshes.
+fn lost(run: &Run, due: &DueToken, error: &str, attempts: u32) -> Done {
     tracing::error!(event = "token_set_lost", user_id = %due.user_id, platform = %due.platform, error);
+    if !run.halted.swap(true, Ordering::SeqCst) {
+        tracing::error!(event = "refreshes_halted", run_id = %run.id, reason = "token_set_lost");
+    }
     done(due, Outcome::Failed, "token_set_lost", attempts)
 }
 
@@ -262,7 +288,7 @@ async fn refused(
     // A rotated refresh token came back in an unusable answer: keep it like a full success.
     let sealed = match seal(run, item, &secrets.access_token, Some(&token), secrets).await {
         Ok(sealed) => sealed,
-        Err(seal_err) => return lost(due, &seal_err.to_string(), attempts),
+        Err(seal_err) => return lost(run, due, &seal_err.to_string(), attempts),
     };
     let update = Update::Failed {
         reason: reason.to_owned(),

@@ -240,6 +240,7 @@ async fn token_refreshed_since_the_query_is_not_refreshed_again() {
         options: options(),
         id: "r".to_owned(),
         dry: false,
+        halted: std::sync::atomic::AtomicBool::new(false),
     });
     let due = world.store.due("acme", NOW + 600).await.unwrap().remove(0);
     let mut item = world.store.item("a1", "acme");

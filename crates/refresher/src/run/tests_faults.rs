@@ -73,6 +73,53 @@ async fn a_write_failure_is_retried() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_write_applied_whose_answer_was_lost_is_not_a_failure() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    world.store.lost_answers.store(1, Ordering::SeqCst);
+    let s = summary(&world, options()).await;
+    // The retry's version condition fails; the re-read finds this run's own envelopes.
+    assert_eq!((s.refreshed, s.failed), (1, 0), "{:?}", s.results);
+    assert_eq!(world.store.writes.load(Ordering::SeqCst), 2);
+    assert!(world.signals.recoveries.lock().unwrap().is_empty());
+    assert_eq!(world.store.item("a1", "acme").version, 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_last_attempt_applied_without_an_answer_is_recognised() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    world.store.failing_writes.store(2, Ordering::SeqCst);
+    world.store.lost_answers.store(1, Ordering::SeqCst);
+    let s = summary(&world, options()).await;
+    assert_eq!((s.refreshed, s.failed), (1, 0), "{:?}", s.results);
+    assert_eq!(world.store.writes.load(Ordering::SeqCst), 3);
+    assert!(world.signals.recoveries.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sibling_write_after_a_lost_answer_is_still_a_conflict() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    // The first attempt fails without being applied, and a sibling writes before the retry.
+    world.store.failing_writes.store(1, Ordering::SeqCst);
+    let mut sibling = world.store.item("a1", "acme");
+    sibling.version = 2;
+    let store = Arc::clone(&world.store);
+    let bump = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        store.put(sibling);
+    });
+    let s = summary(&world, options()).await;
+    bump.await.unwrap();
+    // Not this run's envelopes: the set goes to the recovery path, not counted as stored.
+    assert_eq!(
+        (s.refreshed, s.results[0].reason.as_str()),
+        (0, "store_write_recovered")
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_lasting_write_failure_sends_the_sealed_set_to_the_dlq() {
     let world = World::new();
     world.seed("a1", "acme", NOW);
@@ -111,6 +158,38 @@ async fn a_lasting_write_failure_sends_the_sealed_set_to_the_dlq() {
         "the recovery record holds the live, rotated refresh token"
     );
     assert_eq!(world.store.item("a1", "acme").version, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_set_stops_new_refreshes_for_the_run() {
+    let world = World::new();
+    for user in ["a1", "a2", "a3", "a4", "a5", "a6"] {
+        world.seed(user, "acme", NOW);
+    }
+    // The table and the queue both down: whatever is refreshed now cannot be kept.
+    world.store.failing_writes.store(1_000, Ordering::SeqCst);
+    world.signals.queue_down.store(true, Ordering::SeqCst);
+    let s = summary(&world, options()).await;
+    let lost = s
+        .results
+        .iter()
+        .filter(|r| r.reason == "token_set_lost")
+        .count();
+    let halted = s
+        .results
+        .iter()
+        .filter(|r| r.reason == "store_unavailable")
+        .count();
+    // Only the refreshes already in flight (acme's concurrency is 4) are lost; the rest wait,
+    // still due, for the next run.
+    assert!((1..=4).contains(&lost), "{:?}", s.results);
+    assert_eq!(lost + halted, 6, "{:?}", s.results);
+    assert!(!s.ok, "a run that lost a set is not ok");
+    let calls = world.oauth.calls.load(Ordering::SeqCst);
+    assert_eq!(usize::try_from(calls).unwrap(), lost);
+    for user in ["a1", "a2", "a3", "a4", "a5", "a6"] {
+        assert_eq!(world.store.item(user, "acme").version, 1);
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -4,6 +4,7 @@
 //! another run (or the app) refreshed since the Query shows a later `expiresAt` and is skipped,
 //! so a sibling never spends the same rotating refresh token twice.
 
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::gate::ProviderRun;
@@ -83,6 +84,10 @@ async fn decide(run: &Run, provider: &ProviderRun, due: &DueToken) -> Step {
                 reason: "refresh_token_expired",
             };
         }
+    }
+    if run.halted.load(Ordering::SeqCst) {
+        // A set was lost this run: spending another refresh token could lose it too.
+        return Step::skip("store_unavailable");
     }
     let (result, attempts) = call(run, provider, &secrets).await;
     if attempts == 0 && matches!(result, Err(ProviderError::Transient { .. })) {

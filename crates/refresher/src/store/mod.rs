@@ -112,6 +112,40 @@ pub enum Update {
     NeedsReauth { reason: String },
 }
 
+impl Update {
+    /// Whether `item` is what this update made of the version `seen`: the version one past it and
+    /// the new envelopes in place. Envelopes carry fresh nonces and data keys, so an equal one is
+    /// this update's own, never a sibling's. For a write whose answer was lost (a dropped
+    /// connection after DynamoDB applied it), the retry fails its version condition, and this
+    /// tells "applied earlier" from "another writer won".
+    #[must_use]
+    pub fn is_held_by(&self, item: &TokenItem, seen: u64) -> bool {
+        let envelope = |e: &Envelope| Some(StoredToken::Envelope(e.clone()));
+        if item.version != seen.saturating_add(1) {
+            return false;
+        }
+        match self {
+            Self::Refreshed(sealed) => {
+                item.access_token == envelope(&sealed.access_token)
+                    && sealed
+                        .refresh_token
+                        .as_ref()
+                        .is_none_or(|r| item.refresh_token == envelope(r))
+            }
+            Self::Failed {
+                refresh_token: Some(refresh),
+                ..
+            } => item.refresh_token == envelope(refresh),
+            // Nothing of its own to recognise: a sibling's failure looks the same.
+            Self::Failed {
+                refresh_token: None,
+                ..
+            } => false,
+            Self::NeedsReauth { .. } => item.status == TokenStatus::NeedsReauth,
+        }
+    }
+}
+
 /// Why a store call failed. Messages come from the AWS SDK and never hold token values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -145,4 +179,88 @@ pub trait TokenStore: Send + Sync {
     async fn lock(&self, owner: &str, now: u64, lease_until: u64) -> Result<bool, StoreError>;
     /// Releases the lock if `owner` still holds it (a stolen lock is left to its new owner).
     async fn unlock(&self, owner: &str) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn envelope(nonce: &str) -> Envelope {
+        Envelope {
+            version: 1,
+            key_id: "arn:aws:kms:eu-west-1:123456789012:key/k".to_owned(),
+            encrypted_key: "a2V5".to_owned(),
+            nonce: nonce.to_owned(),
+            ciphertext: "Y2lwaGVy".to_owned(),
+        }
+    }
+
+    fn item(version: u64, access: &str, refresh: &str) -> TokenItem {
+        TokenItem {
+            user_id: "u1".to_owned(),
+            platform: "tiktok".to_owned(),
+            version,
+            status: TokenStatus::Active,
+            expires_at: Some(1),
+            refresh_expires_at: None,
+            last_refresh_at: None,
+            failures: 0,
+            access_token: Some(StoredToken::Envelope(envelope(access))),
+            refresh_token: Some(StoredToken::Envelope(envelope(refresh))),
+        }
+    }
+
+    fn refreshed(access: &str, refresh: Option<&str>) -> Update {
+        Update::Refreshed(SealedTokens {
+            access_token: envelope(access),
+            refresh_token: refresh.map(envelope),
+            expires_at: Some(2),
+            refresh_expires_at: None,
+            scope: None,
+        })
+    }
+
+    #[test]
+    fn an_item_holding_the_updates_envelopes_one_version_on_holds_it() {
+        let update = refreshed("a2", Some("r2"));
+        assert!(update.is_held_by(&item(4, "a2", "r2"), 3));
+        // The refresh token kept (a provider that does not rotate).
+        assert!(refreshed("a2", None).is_held_by(&item(4, "a2", "r1"), 3));
+    }
+
+    #[test]
+    fn another_writers_item_does_not_hold_it() {
+        let update = refreshed("a2", Some("r2"));
+        assert!(
+            !update.is_held_by(&item(4, "a9", "r9"), 3),
+            "a sibling's set"
+        );
+        assert!(!update.is_held_by(&item(4, "a2", "r9"), 3), "a mixed set");
+        assert!(
+            !update.is_held_by(&item(5, "a2", "r2"), 3),
+            "written again since"
+        );
+        assert!(!update.is_held_by(&item(3, "a1", "r1"), 3), "not applied");
+    }
+
+    #[test]
+    fn failures_are_recognised_only_by_what_they_carry() {
+        let salvaged = Update::Failed {
+            reason: "malformed".to_owned(),
+            refresh_token: Some(envelope("r2")),
+        };
+        assert!(salvaged.is_held_by(&item(2, "a1", "r2"), 1));
+        let plain = Update::Failed {
+            reason: "server_error".to_owned(),
+            refresh_token: None,
+        };
+        assert!(!plain.is_held_by(&item(2, "a1", "r1"), 1));
+        let reauth = Update::NeedsReauth {
+            reason: "invalid_grant".to_owned(),
+        };
+        let mut dead = item(2, "a1", "r1");
+        assert!(!reauth.is_held_by(&dead, 1));
+        dead.status = TokenStatus::NeedsReauth;
+        assert!(reauth.is_held_by(&dead, 1));
+    }
 }

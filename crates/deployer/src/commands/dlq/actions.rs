@@ -63,6 +63,9 @@ struct Restored {
     platform: String,
     /// The version the record was based on; the item is now at this + 1.
     based_on_version: u64,
+    /// The item already held the record's token set (the refresher's write was applied but its
+    /// answer was lost): nothing written, the record deleted.
+    already_stored: bool,
 }
 
 impl fmt::Display for RedriveReport {
@@ -92,9 +95,14 @@ impl fmt::Display for ReplayReport {
             self.other_messages
         )?;
         for r in &self.restored {
+            let how = if r.already_stored {
+                "already stored at version"
+            } else {
+                "version"
+            };
             writeln!(
                 f,
-                "  restored {}: user {} on {} (version {} -> {})",
+                "  restored {}: user {} on {} ({how} {} -> {})",
                 r.id,
                 r.user_id,
                 r.platform,
@@ -344,12 +352,15 @@ async fn replay_messages<'m>(
             report.other_messages += 1;
             continue;
         };
-        if let Err(reason) = restore(store, &record).await {
-            report
-                .kept
-                .push(kept(message, Kind::RecoveryRecord, reason));
-            continue;
-        }
+        let already_stored = match restore(store, &record).await {
+            Ok(restored) => restored == Restore::AlreadyStored,
+            Err(reason) => {
+                report
+                    .kept
+                    .push(kept(message, Kind::RecoveryRecord, reason));
+                continue;
+            }
+        };
         // The table has the token set: only now may the record go.
         match sqs::delete(&queue.client, &queue.url, &message.receipt_handle).await {
             Ok(()) => done.push(&message.id),
@@ -363,14 +374,22 @@ async fn replay_messages<'m>(
             user_id: record.user_id,
             platform: record.platform,
             based_on_version: record.seen_version,
+            already_stored,
         });
     }
     done
 }
 
+#[derive(Debug, PartialEq, Eq)]
+enum Restore {
+    Written,
+    /// The item already holds the record's envelopes, one version on.
+    AlreadyStored,
+}
+
 /// Writes a record's token set if its item is still at the version it was based on; the reason
 /// it was kept otherwise.
-async fn restore(store: &DynamoStore, record: &Recovery) -> Result<(), String> {
+async fn restore(store: &DynamoStore, record: &Recovery) -> Result<Restore, String> {
     let update = Update::Refreshed(SealedTokens {
         access_token: record.access_token.clone(),
         refresh_token: record.refresh_token.clone(),
@@ -391,15 +410,23 @@ async fn restore(store: &DynamoStore, record: &Recovery) -> Result<(), String> {
         )
         .await
     {
-        Ok(()) => Ok(()),
-        Err(StoreError::Conflict) => Err(moved_on(store, record).await),
+        Ok(()) => Ok(Restore::Written),
+        Err(StoreError::Conflict) => moved_on(store, record, &update).await,
         Err(err) => Err(format!("the write failed, retry later: {err}")),
     }
 }
 
-/// Why the version condition failed: the item's current version, or that it is gone.
-async fn moved_on(store: &DynamoStore, record: &Recovery) -> String {
-    match store.get(&record.user_id, &record.platform).await {
+/// Why the version condition failed: the item already holds the record's set (fine), the item's
+/// current version, or that it is gone.
+async fn moved_on(
+    store: &DynamoStore,
+    record: &Recovery,
+    update: &Update,
+) -> Result<Restore, String> {
+    Err(match store.get(&record.user_id, &record.platform).await {
+        Ok(Some(item)) if update.is_held_by(&item, record.seen_version) => {
+            return Ok(Restore::AlreadyStored);
+        }
         Ok(Some(item)) => format!(
             "item {}/{} is at version {}, the record is based on version {}: it was written since (kept, not applied)",
             record.user_id, record.platform, item.version, record.seen_version
@@ -412,5 +439,5 @@ async fn moved_on(store: &DynamoStore, record: &Recovery) -> String {
             "the item changed since version {} (kept, not applied); reading it failed: {err}",
             record.seen_version
         ),
-    }
+    })
 }
