@@ -5,7 +5,7 @@
 #   (checkov's pins clash with moto's). Rebuilt when a requirements file changes.
 # - Rust components the checks need (rustfmt, clippy), added through rustup when missing.
 # - The cross-build tools of the Lambda artifact: both Linux targets and cargo-zigbuild.
-# - cargo-deny for the supply-chain check.
+# - cargo-deny for the supply-chain check; cargo-nextest for the tests and their JUnit report.
 # - A cargo target directory outside the clone that persists between runs on one machine
 #   (BUILD-FACTS.md: a fresh clone then rebuilds in seconds, not minutes).
 
@@ -78,12 +78,23 @@ ensure_deny() {
   fi
 }
 
+# The test runner: its JUnit report keeps every test's output for the secret scan. Any installed
+# nextest will do (this machine image ships one); a machine without it builds the pinned one.
+CARGO_NEXTEST_VERSION=0.9.143
+ensure_nextest() {
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    say "installing cargo-nextest $CARGO_NEXTEST_VERSION (once per machine, a few minutes)"
+    cargo install --locked --quiet cargo-nextest --version "$CARGO_NEXTEST_VERSION"
+  fi
+}
+
 setup_environment() {
   ensure_rust
   ensure_venv .venv tools/requirements.txt
   ensure_venv .venv-checkov tools/requirements-checkov.txt
   ensure_cross
   ensure_deny
+  ensure_nextest
   export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/oauth-refresher/target}"
   # Incremental artifacts only slow a from-scratch build and double the target dir.
   export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"

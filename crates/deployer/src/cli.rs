@@ -275,6 +275,10 @@ pub struct InvokeArgs {
     /// Log lines shown with the result (default: 10, or 30 when the run failed; 0 shows none).
     #[arg(long, value_name = "N")]
     pub log_lines: Option<usize>,
+    /// Keep the run's log in a new file in DIR (`<function>-<unix ms>-<pid>.log`), whatever
+    /// `--log-lines` shows: the whole log with `--local`, Lambda's last 4 KB otherwise.
+    #[arg(long, value_name = "DIR", env = "DEPLOYER_INVOKE_LOG_DIR")]
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

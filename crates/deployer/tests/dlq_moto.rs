@@ -97,6 +97,7 @@ impl Fixture {
 
     async fn seal(&mut self, value: &str, user_id: &str, platform: &str) -> Envelope {
         self.secrets.push(value.to_owned());
+        secret_ledger::record("deployer-tests:dlq", value);
         let item = ItemKey { user_id, platform };
         let envelope = self
             .keys

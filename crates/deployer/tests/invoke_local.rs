@@ -69,11 +69,34 @@ async fn the_deployed_zip_runs_locally_and_reports_its_result() {
             "--dry-run",
             "--providers",
             "tiktok,reddit",
+            "--log-lines",
+            "0",
+            "--log-dir",
+            dir.path().join("logs").to_str().unwrap(),
             "--stage",
             &stage,
         ],
     ));
     assert_eq!(ran["ok"], true, "{ran:#}");
+    // None shown, all kept.
+    assert_eq!(ran["log_tail"], serde_json::json!([]), "{ran:#}");
+    let kept: Vec<_> = std::fs::read_dir(dir.path().join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let name = kept[0].file_name().unwrap().to_string_lossy().into_owned();
+    let function = ran["function"].as_str().unwrap();
+    assert!(
+        name.starts_with(&format!("{function}-"))
+            && kept[0].extension().is_some_and(|e| e == "log"),
+        "{name}"
+    );
+    let log = std::fs::read_to_string(&kept[0]).unwrap();
+    assert!(
+        log.contains("\"run_completed\"") && log.contains("\"due_tokens\""),
+        "{log}"
+    );
     assert_eq!(ran["status"], "ok");
     assert_eq!(ran["mode"], "local");
     assert_eq!(ran["payload"]["ok"], true, "{ran:#}");

@@ -83,6 +83,10 @@ impl FakeProviders {
             .await
             .map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
+        for provider in Provider::ALL {
+            let secret = &config.provider(provider).client_secret;
+            secret_ledger::record(&format!("fakes:{provider}:client_secret"), secret);
+        }
         let app = Arc::new(App::new(config));
         let task = tokio::spawn(server::serve(listener, routes::router(Arc::clone(&app))));
         Ok(Self { app, addr, task })

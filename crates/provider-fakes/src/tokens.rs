@@ -36,12 +36,14 @@ impl Kind {
 pub(crate) fn new_token(provider: Provider, kind: Kind) -> String {
     let mut bytes = [0_u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!(
+    let token = format!(
         "{}-{}-{}",
         provider.as_str(),
         kind.tag(),
         URL_SAFE_NO_PAD.encode(bytes)
-    )
+    );
+    secret_ledger::record(&format!("fakes:{provider}:{}", kind.tag()), &token);
+    token
 }
 
 /// A short random id for `log_id`/`fbtrace_id` fields.

@@ -113,6 +113,13 @@ impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // The suite's secret scan reads the stand-in's log too (every request line it served).
+        // Its state is not dumped: `/moto-api/data.json` fails once a Lambda function exists.
+        if let Some(dir) = secret_ledger::capture_subdir(secret_ledger::LOGS_DIR) {
+            let port = self.endpoint.rsplit(':').next().unwrap_or("0");
+            let name = format!("moto-{}-{port}.log", std::process::id());
+            let _ = std::fs::copy(self.log.path(), dir.join(name));
+        }
     }
 }
 

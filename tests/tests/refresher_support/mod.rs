@@ -65,6 +65,14 @@ impl Harness {
 
     /// With the fakes configured (e.g. a shorter rate window for the benchmark).
     pub(crate) async fn start_with(fake_config: FakeConfig) -> Self {
+        // The refresher's events, as the function logs them, on the test's stderr: the test
+        // runner keeps them and the suite's secret scan reads them. A test that captures the log
+        // itself installs its own subscriber for its thread.
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter("warn,refresher=debug")
+            .with_writer(std::io::stderr)
+            .try_init();
         let moto = Moto::start();
         let stage = create_local_stack(&moto).await;
         let fakes = FakeProviders::start(fake_config).await.unwrap();
@@ -170,6 +178,7 @@ impl Harness {
     }
 
     async fn seal(&self, value: &str, key: ItemKey<'_>) -> Envelope {
+        secret_ledger::record("suite-tests:sealed", value);
         let value = SecretString::new(value);
         self.keys.encrypt(&value, key).await.unwrap()
     }

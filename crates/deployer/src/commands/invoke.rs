@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
-use std::time::Duration;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use aws_credential_types::provider::ProvideCredentials;
@@ -168,6 +169,9 @@ pub(super) async fn run(args: &InvokeArgs, ctx: &Ctx) -> Result<Status> {
     } else {
         remote(&aws, &stage, &payload).await?
     };
+    if let Some(dir) = &args.log_dir {
+        keep_log(dir, &stage.function.name, &report.log_tail)?;
+    }
     let shown = args
         .log_lines
         .unwrap_or(if report.ok { LOG_TAIL_OK } else { LOG_TAIL });
@@ -250,6 +254,28 @@ async fn local(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<
         Some(invocation.duration_ms),
         invocation.logs,
     ))
+}
+
+/// Writes a run's log to a new file in `dir`.
+fn keep_log(dir: &Path, function: &str, lines: &[String]) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create the log directory {} (--log-dir)",
+            dir.display()
+        )
+    })?;
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let path = dir.join(format!("{function}-{millis}-{}.log", std::process::id()));
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(&path, text).with_context(|| {
+        format!(
+            "cannot write the function log {} (--log-dir)",
+            path.display()
+        )
+    })
 }
 
 fn report(

@@ -40,15 +40,35 @@ fn command_at(endpoint: &str, args: &[&str]) -> Command {
 
 /// Runs `deployer` with no input against `endpoint` instead of the stand-in itself.
 pub(crate) fn deployer_at(endpoint: &str, args: &[&str]) -> Output {
-    command_at(endpoint, args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    shown(
+        args,
+        command_at(endpoint, args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    )
+}
+
+/// Copies a command's output to the test's own stderr: the test runner keeps it (shown when the
+/// test fails), and the suite's secret scan reads it (RELIABILITY.md, scenario 7).
+#[allow(clippy::print_stderr)] // the test's stderr is where the runner keeps it
+fn shown(args: &[&str], out: Output) -> Output {
+    eprintln!(
+        "$ deployer {} -> exit {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
 
 /// Runs `deployer` with no input.
 pub(crate) fn deployer(moto: &Moto, args: &[&str]) -> Output {
-    command(moto, args).stdin(Stdio::null()).output().unwrap()
+    shown(
+        args,
+        command(moto, args).stdin(Stdio::null()).output().unwrap(),
+    )
 }
 
 /// Starts `deployer` with its output piped, for a test that talks to it while it runs.
@@ -63,6 +83,7 @@ pub(crate) fn spawn(moto: &Moto, args: &[&str]) -> std::process::Child {
 
 /// Runs `deployer` with `input` on stdin (secrets are never passed on the command line).
 pub(crate) fn deployer_stdin(moto: &Moto, args: &[&str], input: &str) -> Output {
+    record_input_secrets(input);
     let mut child = command(moto, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -75,7 +96,25 @@ pub(crate) fn deployer_stdin(moto: &Moto, args: &[&str], input: &str) -> Output 
         .unwrap()
         .write_all(input.as_bytes())
         .unwrap();
-    child.wait_with_output().unwrap()
+    shown(args, child.wait_with_output().unwrap())
+}
+
+/// The secrets of a `secrets set` input: the lines after the client id, or the JSON form's
+/// `client_secret`. Recorded for the suite's secret scan.
+fn record_input_secrets(input: &str) {
+    if let Ok(Value::Object(fields)) = serde_json::from_str::<Value>(input) {
+        for (key, value) in &fields {
+            if key.contains("secret")
+                && let Some(value) = value.as_str()
+            {
+                secret_ledger::record("deployer-tests:stdin", value);
+            }
+        }
+        return;
+    }
+    for line in input.lines().skip(1) {
+        secret_ledger::record("deployer-tests:stdin", line.trim());
+    }
 }
 
 /// The JSON a successful command printed.
@@ -144,6 +183,14 @@ pub(crate) fn set_all_fake_credentials(moto: &Moto, stage: &str) {
 
 /// `deployer --json tokens import` of `rows` (JSON lines), which must succeed; its report.
 pub(crate) fn import_rows(moto: &Moto, stage: &str, dir: &Path, rows: &str) -> Value {
+    for row in rows.lines() {
+        let row: Value = serde_json::from_str(row).unwrap_or(Value::Null);
+        for field in ["accessToken", "refreshToken"] {
+            if let Some(token) = row[field].as_str() {
+                secret_ledger::record("deployer-tests:import", token);
+            }
+        }
+    }
     let file = dir.join("tokens.jsonl");
     std::fs::write(&file, rows).unwrap();
     let args = [

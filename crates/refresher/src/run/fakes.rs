@@ -220,8 +220,11 @@ impl Transport for FakeOAuth {
             .lock()
             .unwrap()
             .insert(refresh.clone(), user.clone());
+        let access = format!("acc-{user}-{n}");
+        secret_ledger::record("refresher-unit:access", &access);
+        secret_ledger::record("refresher-unit:refresh", &refresh);
         let body = format!(
-            r#"{{"access_token":"acc-{user}-{n}","refresh_token":"{refresh}","expires_in":3600,"token_type":"bearer"}}"#
+            r#"{{"access_token":"{access}","refresh_token":"{refresh}","expires_in":3600,"token_type":"bearer"}}"#
         );
         Ok(json_response(200, &body, &[]))
     }
@@ -292,6 +295,13 @@ impl World {
 
     /// A world with these `PROVIDERS` and credentials secret.
     pub(crate) fn with_providers_and_secret(providers: &str, secret: &str) -> Self {
+        // The engine's own events, as JSON on stderr: the suite's secret scan reads them.
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter("refresher=debug")
+            .with_writer(std::io::stderr)
+            .try_init();
+        secret_ledger::record("refresher-unit:client_secret", CLIENT_SECRET);
         let mut env = crate::config::tests::env();
         env.retain(|(k, _)| *k != "PROVIDERS");
         env.push(("PROVIDERS", providers));
@@ -324,6 +334,8 @@ impl World {
     /// An active item with legacy plaintext tokens whose refresh token the fake endpoint knows.
     pub(crate) fn seed(&self, user: &str, platform: &str, expires_at: u64) {
         let refresh = format!("seed-ref-{user}");
+        secret_ledger::record("refresher-unit:seed-refresh", &refresh);
+        secret_ledger::record("refresher-unit:seed-access", &format!("seed-acc-{user}"));
         self.oauth
             .live
             .lock()
