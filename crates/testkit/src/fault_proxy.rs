@@ -25,6 +25,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
+use crate::resource_policy::{self, Policy, Resolver};
+
 /// What a firing rule does to the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Fault {
@@ -55,6 +57,22 @@ struct State {
     rules: Vec<Rule>,
     /// `(target, fault)` -> how many times it fired; `(target, None)` -> forwarded.
     fired: BTreeMap<(String, Option<Fault>), u64>,
+    /// The identity policy every request is checked against, resources included.
+    policy: Option<(Policy, Resolver)>,
+    checks: PolicyChecks,
+}
+
+/// What the resource check of [`FaultProxy::set_policy`] judged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyChecks {
+    /// Calls judged on their action and every resource they name.
+    pub on_resources: u64,
+    /// Calls that name no resource (KMS `Decrypt`), judged on their action.
+    pub on_action_only: u64,
+    /// Calls of a service the check does not read, left to the stand-in.
+    pub not_read: u64,
+    /// `action resource...` of every refused call.
+    pub denied: Vec<String>,
 }
 
 /// The running proxy; dropping it stops it.
@@ -126,6 +144,19 @@ impl FaultProxy {
         self.lock().rules = rules;
     }
 
+    /// Checks every later request against `policy` (see [`crate::resource_policy`]) and refuses
+    /// what it does not allow as AWS does (`AccessDeniedException`); `None` stops checking.
+    pub fn set_policy(&self, policy: Option<(Policy, Resolver)>) {
+        let mut state = self.lock();
+        state.policy = policy;
+        state.checks = PolicyChecks::default();
+    }
+
+    /// What the resource check judged since [`FaultProxy::set_policy`].
+    pub fn policy_checks(&self) -> PolicyChecks {
+        self.lock().checks.clone()
+    }
+
     /// How often each fault fired, per operation target.
     pub fn fired(&self) -> BTreeMap<(String, Fault), u64> {
         self.lock()
@@ -171,8 +202,18 @@ async fn handle(
     let (parts, body) = request.into_parts();
     let body = body.collect().await.map_err(|_| DropConnection)?.to_bytes();
     let text = String::from_utf8_lossy(&body);
+    let region = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(resource_policy::region_of)
+        .unwrap_or("us-east-1")
+        .to_owned();
     let fault = {
         let mut state = state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(refusal) = judge(&mut state, &target, &text, &region) {
+            return Ok(refusal);
+        }
         let fault = state
             .rules
             .iter()
@@ -207,6 +248,59 @@ async fn handle(
     Ok(Response::from_parts(parts, Full::new(body)))
 }
 
+/// The policy check of one request: the refusal to answer, if it is not allowed.
+fn judge(
+    state: &mut State,
+    target: &str,
+    body: &str,
+    region: &str,
+) -> Option<Response<Full<Bytes>>> {
+    let (policy, resolver) = state.policy.as_ref()?;
+    let body: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+    let Some(call) = resolver.call(target, &body, region) else {
+        state.checks.not_read += 1;
+        return None;
+    };
+    let allowed = policy.allows(&call);
+    if call.resources.is_empty() {
+        state.checks.on_action_only += 1;
+    } else {
+        state.checks.on_resources += 1;
+    }
+    if allowed {
+        return None;
+    }
+    let what = format!("{} {}", call.action, call.resources.join(" "));
+    state.checks.denied.push(what.trim_end().to_owned());
+    let kind = if target.starts_with("DynamoDB_") {
+        "com.amazonaws.dynamodb.v20120810#AccessDeniedException"
+    } else {
+        "AccessDeniedException"
+    };
+    let message = format!(
+        "User is not authorized to perform: {} on resource: {} (the fault proxy's resource check)",
+        call.action,
+        call.resources.join(", ")
+    );
+    let body = serde_json::json!({"__type": kind, "message": message}).to_string();
+    Some(
+        Response::builder()
+            .status(StatusCode::BAD_REQUEST)
+            .header("content-type", content_type(target))
+            .body(Full::new(Bytes::from(body)))
+            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new()))),
+    )
+}
+
+/// DynamoDB and SQS speak JSON 1.0, the others 1.1.
+fn content_type(target: &str) -> &'static str {
+    if target.starts_with("DynamoDB_") || target.starts_with("AmazonSQS") {
+        "application/x-amz-json-1.0"
+    } else {
+        "application/x-amz-json-1.1"
+    }
+}
+
 /// The error AWS's JSON protocol answers, as the SDK reads it (`__type` names the error).
 fn error_answer(target: &str, fault: Fault) -> Response<Full<Bytes>> {
     let dynamodb = target.starts_with("DynamoDB_");
@@ -222,11 +316,7 @@ fn error_answer(target: &str, fault: Fault) -> Response<Full<Bytes>> {
         ),
         (_, false) => (StatusCode::INTERNAL_SERVER_ERROR, "KMSInternalException"),
     };
-    let content_type = if dynamodb {
-        "application/x-amz-json-1.0"
-    } else {
-        "application/x-amz-json-1.1"
-    };
+    let content_type = content_type(target);
     let body = format!(r#"{{"__type":"{kind}","message":"injected by the fault proxy"}}"#);
     Response::builder()
         .status(status)

@@ -8,4 +8,5 @@
 
 pub mod fault_proxy;
 pub mod moto;
+pub mod resource_policy;
 pub mod tools;

@@ -1,0 +1,431 @@
+//! A resource-level check of AWS calls against an identity policy, for the least-privilege proof
+//! (RELIABILITY.md, scenario 6). moto enforces a policy's *actions*, but matches its resources
+//! only as `*` for DynamoDB, KMS and Secrets Manager (it checks SQS queues); with this check in
+//! the fault proxy, a call on a resource the policy does not name is refused as AWS refuses it.
+//!
+//! It understands what the project's policies use: `Allow` and `Deny` statements with `Action` and
+//! `Resource` (strings or lists, `*` and `?` wildcards). A policy with `NotAction`, `NotResource`
+//! or `Condition` is refused when parsed rather than judged wrongly. Written here because no crate
+//! evaluates IAM policies offline, and the part needed is small.
+//!
+//! Which resource a call is on comes from its JSON-protocol body: DynamoDB's `TableName` (and
+//! `IndexName`), KMS's `KeyId`, SQS's `QueueUrl`, `EventBridge`'s `EventBusName` of each entry,
+//! Secrets Manager's `SecretId`. Names are turned into ARNs with the request's region, the
+//! account, and a map of names the test resolved (a KMS alias to its key, a secret's name to its
+//! ARN with AWS's random suffix). A call that names no resource (KMS `Decrypt` takes the key from
+//! the ciphertext) is judged on its action alone, and counted as such.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+/// One parsed statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Statement {
+    allow: bool,
+    actions: Vec<String>,
+    resources: Vec<String>,
+}
+
+/// An identity policy, as far as this check understands one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    statements: Vec<Statement>,
+}
+
+/// What a request asks: `service:Operation` and the ARNs it touches (empty: names none).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    pub action: String,
+    pub resources: Vec<String>,
+}
+
+/// Turns names into ARNs for one account.
+#[derive(Debug, Clone, Default)]
+pub struct Resolver {
+    pub account: String,
+    /// A name as calls give it (`alias/x`, a secret's name) -> its ARN.
+    pub names: BTreeMap<String, String>,
+}
+
+fn strings(value: &Value, field: &str, sid: &str) -> Result<Vec<String>, String> {
+    match value {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| format!("statement {sid}: {field} holds a non-string"))
+            })
+            .collect(),
+        _ => Err(format!(
+            "statement {sid}: {field} is missing or not a string or list"
+        )),
+    }
+}
+
+impl Policy {
+    /// # Errors
+    /// When the document is not a policy, or uses what this check does not evaluate.
+    pub fn parse(document: &Value) -> Result<Self, String> {
+        let statements = match &document["Statement"] {
+            Value::Array(items) => items.clone(),
+            single @ Value::Object(_) => vec![single.clone()],
+            _ => return Err("the policy has no Statement".to_owned()),
+        };
+        let mut parsed = Vec::new();
+        for (i, statement) in statements.iter().enumerate() {
+            let sid = statement["Sid"]
+                .as_str()
+                .map_or_else(|| format!("#{i}"), str::to_owned);
+            for unsupported in ["NotAction", "NotResource", "Condition", "Principal"] {
+                if statement.get(unsupported).is_some() {
+                    return Err(format!(
+                        "statement {sid}: {unsupported} is not evaluated by this check"
+                    ));
+                }
+            }
+            let allow = match statement["Effect"].as_str() {
+                Some("Allow") => true,
+                Some("Deny") => false,
+                _ => return Err(format!("statement {sid}: Effect must be Allow or Deny")),
+            };
+            parsed.push(Statement {
+                allow,
+                actions: strings(&statement["Action"], "Action", &sid)?,
+                resources: strings(&statement["Resource"], "Resource", &sid)?,
+            });
+        }
+        Ok(Self { statements: parsed })
+    }
+
+    /// Whether `call` is allowed: every resource it names by an `Allow` statement for its action
+    /// and by no `Deny` (a call naming none: any statement for its action).
+    #[must_use]
+    pub fn allows(&self, call: &Call) -> bool {
+        let concerned = |s: &&Statement| s.actions.iter().any(|a| matches(a, &call.action, true));
+        let on = |s: &Statement, resource: Option<&str>| {
+            resource.is_none_or(|r| s.resources.iter().any(|p| matches(p, r, false)))
+        };
+        let resources: Vec<Option<&str>> = if call.resources.is_empty() {
+            vec![None]
+        } else {
+            call.resources.iter().map(|r| Some(r.as_str())).collect()
+        };
+        resources.iter().all(|resource| {
+            let mut statements = self.statements.iter().filter(concerned);
+            let denied = statements.clone().any(|s| !s.allow && on(s, *resource));
+            !denied && statements.any(|s| s.allow && on(s, *resource))
+        })
+    }
+}
+
+/// IAM's wildcard match: `*` any run, `?` one character; actions ignore case.
+fn matches(pattern: &str, value: &str, ignore_case: bool) -> bool {
+    let fold = |s: &str| {
+        if ignore_case {
+            s.to_ascii_lowercase().into_bytes()
+        } else {
+            s.as_bytes().to_vec()
+        }
+    };
+    let (p, v) = (fold(pattern), fold(value));
+    // Iterative glob with one backtrack point: linear enough for ARNs.
+    let (mut pi, mut vi, mut star, mut mark) = (0, 0, None, 0);
+    while vi < v.len() {
+        if pi < p.len() && (p[pi] == b'?' || p[pi] == v[vi]) {
+            pi += 1;
+            vi += 1;
+        } else if pi < p.len() && p[pi] == b'*' {
+            star = Some(pi);
+            mark = vi;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            vi = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == b'*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// The service of a JSON-protocol `X-Amz-Target` prefix.
+fn service(prefix: &str) -> Option<&'static str> {
+    Some(match prefix {
+        "DynamoDB_20120810" => "dynamodb",
+        "TrentService" => "kms",
+        "AmazonSQS" => "sqs",
+        "AWSEvents" => "events",
+        "secretsmanager" => "secretsmanager",
+        _ => return None,
+    })
+}
+
+/// The region of a `SigV4` `Authorization` header (`Credential=AKID/DATE/REGION/SERVICE/...`).
+#[must_use]
+pub fn region_of(authorization: &str) -> Option<&str> {
+    let credential = authorization.split("Credential=").nth(1)?;
+    credential.split('/').nth(2)
+}
+
+impl Resolver {
+    /// The call a JSON-protocol request makes, or `None` for a protocol or service this check
+    /// does not read (those are judged by moto alone).
+    #[must_use]
+    pub fn call(&self, target: &str, body: &Value, region: &str) -> Option<Call> {
+        let (prefix, operation) = target.split_once('.')?;
+        let service = service(prefix)?;
+        let account = &self.account;
+        let named = |name: &str, arn: String| {
+            if name.starts_with("arn:") {
+                name.to_owned()
+            } else {
+                self.names.get(name).cloned().unwrap_or(arn)
+            }
+        };
+        let text = |field: &str| body[field].as_str();
+        let resources = match service {
+            "dynamodb" => {
+                let mut tables: Vec<String> =
+                    text("TableName").map(str::to_owned).into_iter().collect();
+                if let Some(items) = body["RequestItems"].as_object() {
+                    tables.extend(items.keys().cloned());
+                }
+                tables
+                    .iter()
+                    .map(|table| {
+                        let arn = named(
+                            table,
+                            format!("arn:aws:dynamodb:{region}:{account}:table/{table}"),
+                        );
+                        match text("IndexName") {
+                            Some(index) => format!("{arn}/index/{index}"),
+                            None => arn,
+                        }
+                    })
+                    .collect()
+            }
+            "kms" => text("KeyId")
+                .map(|key| named(key, format!("arn:aws:kms:{region}:{account}:key/{key}")))
+                .into_iter()
+                .collect(),
+            "sqs" => text("QueueUrl")
+                .and_then(|url| url.rsplit('/').next())
+                .map(|queue| format!("arn:aws:sqs:{region}:{account}:{queue}"))
+                .into_iter()
+                .collect(),
+            "events" => {
+                let mut buses: Vec<String> = body["Entries"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(|entry| {
+                        entry["EventBusName"]
+                            .as_str()
+                            .unwrap_or("default")
+                            .to_owned()
+                    })
+                    .collect();
+                buses.extend(text("EventBusName").map(str::to_owned));
+                buses.sort();
+                buses.dedup();
+                buses
+                    .iter()
+                    .map(|bus| {
+                        named(
+                            bus,
+                            format!("arn:aws:events:{region}:{account}:event-bus/{bus}"),
+                        )
+                    })
+                    .collect()
+            }
+            _ => text("SecretId")
+                .map(|id| {
+                    named(
+                        id,
+                        format!("arn:aws:secretsmanager:{region}:{account}:secret:{id}"),
+                    )
+                })
+                .into_iter()
+                .collect(),
+        };
+        Some(Call {
+            action: format!("{service}:{operation}"),
+            resources,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use serde_json::json;
+
+    const TABLE: &str = "arn:aws:dynamodb:us-east-1:123456789012:table/tokens";
+
+    fn policy() -> Policy {
+        Policy::parse(&json!({"Version": "2012-10-17", "Statement": [
+            {"Sid": "Q", "Effect": "Allow", "Action": ["dynamodb:Query"], "Resource": format!("{TABLE}/index/byExpiry")},
+            {"Sid": "RW", "Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:UpdateItem"], "Resource": TABLE},
+            {"Sid": "S", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:creds-??????"},
+            {"Sid": "K", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+             "Resource": "arn:aws:kms:us-east-1:123456789012:key/k1"},
+            {"Sid": "NoDelete", "Effect": "Deny", "Action": "dynamodb:*Item", "Resource": format!("{TABLE}-archive")}
+        ]}))
+        .unwrap()
+    }
+
+    fn resolver() -> Resolver {
+        Resolver {
+            account: "123456789012".to_owned(),
+            names: [
+                (
+                    "alias/tokens".to_owned(),
+                    "arn:aws:kms:us-east-1:123456789012:key/k1".to_owned(),
+                ),
+                (
+                    "creds".to_owned(),
+                    "arn:aws:secretsmanager:us-east-1:123456789012:secret:creds-AbC123".to_owned(),
+                ),
+            ]
+            .into(),
+        }
+    }
+
+    fn allowed(target: &str, body: &Value) -> bool {
+        let call = resolver().call(target, body, "us-east-1").unwrap();
+        policy().allows(&call)
+    }
+
+    #[test]
+    fn calls_on_the_named_resources_are_allowed() {
+        assert!(allowed(
+            "DynamoDB_20120810.Query",
+            &json!({"TableName": "tokens", "IndexName": "byExpiry"})
+        ));
+        assert!(allowed(
+            "DynamoDB_20120810.UpdateItem",
+            &json!({"TableName": "tokens"})
+        ));
+        assert!(allowed(
+            "secretsmanager.GetSecretValue",
+            &json!({"SecretId": "creds"})
+        ));
+        assert!(allowed(
+            "TrentService.GenerateDataKey",
+            &json!({"KeyId": "alias/tokens"})
+        ));
+        // Decrypt names no key: judged on its action.
+        assert!(allowed(
+            "TrentService.Decrypt",
+            &json!({"CiphertextBlob": "AAAA"})
+        ));
+    }
+
+    #[test]
+    fn the_same_actions_on_other_resources_are_denied() {
+        assert!(
+            !allowed("DynamoDB_20120810.Query", &json!({"TableName": "tokens"})),
+            "the table, not its index"
+        );
+        assert!(!allowed(
+            "DynamoDB_20120810.Query",
+            &json!({"TableName": "analytics", "IndexName": "byExpiry"})
+        ));
+        assert!(!allowed(
+            "DynamoDB_20120810.GetItem",
+            &json!({"TableName": "other"})
+        ));
+        assert!(!allowed(
+            "secretsmanager.GetSecretValue",
+            &json!({"SecretId": "other-secret"})
+        ));
+        assert!(!allowed(
+            "TrentService.GenerateDataKey",
+            &json!({"KeyId": "k2"})
+        ));
+        assert!(
+            !allowed("DynamoDB_20120810.Scan", &json!({"TableName": "tokens"})),
+            "an action not granted"
+        );
+    }
+
+    #[test]
+    fn an_explicit_deny_wins_and_every_resource_of_a_call_must_pass() {
+        let mut p = policy();
+        p.statements.push(Statement {
+            allow: true,
+            actions: vec!["dynamodb:*".to_owned()],
+            resources: vec!["*".to_owned()],
+        });
+        let call = |table: &str| {
+            resolver()
+                .call(
+                    "DynamoDB_20120810.DeleteItem",
+                    &json!({"TableName": table}),
+                    "us-east-1",
+                )
+                .unwrap()
+        };
+        assert!(p.allows(&call("anything")));
+        assert!(!p.allows(&call("tokens-archive")));
+        let batch = resolver()
+            .call(
+                "DynamoDB_20120810.BatchGetItem",
+                &json!({"RequestItems": {"tokens": {}, "other": {}}}),
+                "us-east-1",
+            )
+            .unwrap();
+        assert_eq!(batch.resources.len(), 2);
+        assert!(!policy().allows(&batch));
+    }
+
+    #[test]
+    fn wildcards_follow_iam() {
+        assert!(matches("dynamodb:*Item", "dynamodb:GetItem", true));
+        assert!(matches("DynamoDB:getitem", "dynamodb:GetItem", true));
+        assert!(!matches("arn:aws:s3:::b", "arn:aws:s3:::B", false));
+        assert!(matches("secret:creds-??????", "secret:creds-AbC123", false));
+        assert!(!matches("secret:creds-??????", "secret:creds-AbC12", false));
+        assert!(matches("a*b*c", "axxbyyc", false));
+        assert!(!matches("a*b*c", "axxbyy", false));
+    }
+
+    #[test]
+    fn what_the_check_cannot_judge_is_refused() {
+        let conditioned = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": "x"}}}]});
+        assert!(
+            Policy::parse(&conditioned)
+                .unwrap_err()
+                .contains("Condition")
+        );
+        assert!(
+            Policy::parse(
+                &json!({"Statement": [{"Effect": "Allow", "NotAction": "x", "Resource": "*"}]})
+            )
+            .is_err()
+        );
+        assert!(
+            resolver()
+                .call("Logs_20140328.PutLogEvents", &json!({}), "us-east-1")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_region_comes_from_the_signature() {
+        let auth = "AWS4-HMAC-SHA256 Credential=AKID/20261124/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=abc";
+        assert_eq!(region_of(auth), Some("eu-west-1"));
+        assert_eq!(region_of("Bearer x"), None);
+    }
+}
