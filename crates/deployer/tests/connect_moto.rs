@@ -12,15 +12,10 @@ use std::process::Output;
 use std::thread;
 
 use provider_fakes::{FakeConfig, FakeProviders, Provider};
-use refresher::crypto::{ItemKey, KeyCache};
-use refresher::kms::KmsKeySource;
-use refresher::store::{DynamoStore, TokenStatus, TokenStore};
+use refresher::store::{TokenStatus, TokenStore};
 use serde_json::Value;
-use support::{deploy, deployer, deployer_stdin, json, local_stage, spawn};
+use support::{LocalTokens, deploy, deployer, deployer_stdin, json, local_stage, spawn};
 use testkit::moto::Moto;
-
-const TABLE: &str = "oauth-tokens-local";
-const KEY: &str = "alias/oauth-refresher-local";
 
 /// The stage's provider names and the fakes that stand for them.
 const PROVIDERS: [(&str, Provider); 4] = [
@@ -150,9 +145,7 @@ async fn connect_stores_the_grant_the_provider_issued() {
         ],
     ));
 
-    let sdk = moto.sdk_config().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE, "byExpiry");
-    let keys = KeyCache::new(KmsKeySource::new(aws_sdk_kms::Client::new(&sdk), KEY));
+    let tokens = LocalTokens::open(&moto).await;
     let mut printed = String::new();
     let users = PROVIDERS.iter().map(|(p, f)| (*p, *f, "alice")).chain([(
         "tiktok",
@@ -169,28 +162,25 @@ async fn connect_stores_the_grant_the_provider_issued() {
         assert_eq!(report["platform"], provider);
 
         let issued = fakes.current(fake, user).unwrap();
-        let item = store.get(user, provider).await.unwrap().unwrap();
+        let stored = tokens.read(user, provider).await;
+        let item = &stored.item;
         assert_eq!(item.status, TokenStatus::Active);
         assert_eq!(item.version, report["version"].as_u64().unwrap());
-        let key = ItemKey {
-            user_id: user,
-            platform: provider,
-        };
-        let access = keys
-            .read(item.access_token.as_ref().unwrap(), key)
-            .await
-            .unwrap();
-        let refresh = keys
-            .read(item.refresh_token.as_ref().unwrap(), key)
-            .await
-            .unwrap();
-        assert_eq!(access.value.expose(), issued.access_token, "{provider}");
+        assert_eq!(
+            stored.access.as_ref(),
+            Some(&issued.access_token),
+            "{provider}"
+        );
         // Instagram has no refresh token: its long-lived token refreshes itself.
         let expected_refresh = issued
             .refresh_token
             .clone()
             .unwrap_or(issued.access_token.clone());
-        assert_eq!(refresh.value.expose(), expected_refresh, "{provider}");
+        assert_eq!(
+            stored.refresh.as_ref(),
+            Some(&expected_refresh),
+            "{provider}"
+        );
         assert!(item.expires_at.unwrap() > issued.issued_at, "{provider}");
         for value in [&issued.access_token, &expected_refresh] {
             assert!(
@@ -210,5 +200,12 @@ async fn connect_stores_the_grant_the_provider_issued() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`state` does not match"), "{err}");
-    assert!(store.get("mallory", "schwab").await.unwrap().is_none());
+    assert!(
+        tokens
+            .store
+            .get("mallory", "schwab")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -14,11 +14,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use provider_fakes::demo::{SAMPLES, Sample};
 use provider_fakes::{FakeConfig, FakeProviders};
-use refresher::crypto::{ItemKey, KeyCache};
-use refresher::kms::KmsKeySource;
-use refresher::store::{DynamoStore, TokenStore};
 use serde_json::Value;
-use support::{deploy, deployer, fakes_stage, import_rows, json, set_all_fake_credentials};
+use support::{
+    LocalTokens, deploy, deployer, fakes_stage, import_rows, json, set_all_fake_credentials,
+};
 use testkit::moto::Moto;
 
 /// `(user, platform)` -> `(version, expires_at)`, from `tokens list --json`.
@@ -111,43 +110,22 @@ async fn the_demo_loop_refreshes_exactly_the_due_tokens() {
     }
 
     // What is stored is the grant's newest pair: rotated refresh tokens were kept.
-    let sdk = moto.sdk_config().await;
-    let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        "oauth-tokens-local",
-        "byExpiry",
-    );
-    let keys = KeyCache::new(KmsKeySource::new(
-        aws_sdk_kms::Client::new(&sdk),
-        "alias/oauth-refresher-local",
-    ));
+    let tokens = LocalTokens::open(&moto).await;
     let stats = fakes.stats();
     for s in SAMPLES.iter().filter(|s| !s.dead) {
         let current = fakes.current(s.provider, s.user).unwrap();
         assert!(!current.revoked, "{}'s grant was revoked", s.user);
-        let item = store.get(s.user, s.platform).await.unwrap().unwrap();
-        let item_key = ItemKey {
-            user_id: s.user,
-            platform: s.platform,
-        };
-        let access = keys
-            .read(item.access_token.as_ref().unwrap(), item_key)
-            .await
-            .unwrap();
+        let stored = tokens.read(s.user, s.platform).await;
         assert_eq!(
-            access.value.expose(),
-            current.access_token,
+            stored.access.as_deref(),
+            Some(current.access_token.as_str()),
             "{} {}",
             s.user,
             s.platform
         );
         // Instagram has no refresh token: its long-lived access token refreshes itself.
         if let Some(newest) = current.refresh_token {
-            let refresh = keys
-                .read(item.refresh_token.as_ref().unwrap(), item_key)
-                .await
-                .unwrap();
-            assert_eq!(refresh.value.expose(), newest, "{} {}", s.user, s.platform);
+            assert_eq!(stored.refresh, Some(newest), "{} {}", s.user, s.platform);
         }
         let calls = stats.grant_calls(s.provider, s.user);
         assert_eq!(
@@ -177,7 +155,7 @@ async fn the_demo_loop_refreshes_exactly_the_due_tokens() {
             .code(),
         Some(0)
     );
-    aws_sdk_eventbridge::Client::new(&sdk)
+    aws_sdk_eventbridge::Client::new(&moto.sdk_config().await)
         .disable_rule()
         .name("RefreshOAuthRate15m-local")
         .send()

@@ -15,11 +15,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use provider_fakes::{FakeConfig, FakeProviders, Provider, SeedOptions};
-use refresher::crypto::{ItemKey, KeyCache};
-use refresher::kms::KmsKeySource;
-use refresher::store::{DynamoStore, TokenStatus, TokenStore};
+use refresher::store::TokenStatus;
 use serde_json::{Value, json};
-use support::{deploy, deployer, fakes_stage, import_rows, json, set_all_fake_credentials, spawn};
+use support::{
+    LocalTokens, deploy, deployer, fakes_stage, import_rows, json, set_all_fake_credentials, spawn,
+};
 use testkit::moto::Moto;
 
 const TOKENS: usize = 150;
@@ -154,26 +154,15 @@ async fn a_killed_run_loses_only_answers_in_flight_and_its_lock_is_taken_over() 
     let payload = &takeover["payload"];
     assert!(payload.get("refreshed").is_some(), "{takeover:#}");
 
-    let store = DynamoStore::new(dynamodb, "oauth-tokens-local", "byExpiry");
-    let keys = KeyCache::new(KmsKeySource::new(
-        aws_sdk_kms::Client::new(&sdk),
-        "alias/oauth-refresher-local",
-    ));
+    let tokens = LocalTokens::open(&moto).await;
     let stats = fakes.stats();
     let (mut current, mut cut_off, mut lost_in_window, mut other) = (0, 0, 0, Vec::new());
     for user in &users {
         let live = fakes.current(Provider::Tiktok, user).unwrap();
         let calls = stats.grant_calls(Provider::Tiktok, user);
-        let item = store.get(user, "tiktok").await.unwrap().unwrap();
-        let key = ItemKey {
-            user_id: user,
-            platform: "tiktok",
-        };
-        let stored = keys
-            .read(item.refresh_token.as_ref().unwrap(), key)
-            .await
-            .unwrap();
-        let holds_live = Some(stored.value.expose().to_owned()) == live.refresh_token;
+        let stored = tokens.read(user, "tiktok").await;
+        let item = stored.item;
+        let holds_live = stored.refresh == live.refresh_token;
         if item.status == TokenStatus::Active && !live.revoked && holds_live {
             current += 1;
             // A second call: the killed run's request was cut off before the provider acted on it.

@@ -19,12 +19,11 @@ use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use provider_fakes::{FakeConfig, FakeProviders, Provider, SeedOptions};
-use refresher::crypto::{ItemKey, KeyCache};
-use refresher::kms::KmsKeySource;
-use refresher::store::{DynamoStore, TokenStatus, TokenStore};
+use refresher::store::TokenStatus;
 use serde_json::{Value, json};
 use support::{
-    deploy, deployer, deployer_at, fakes_stage, import_rows, json, set_all_fake_credentials,
+    LocalTokens, deploy, deployer, deployer_at, fakes_stage, import_rows, json,
+    set_all_fake_credentials,
 };
 use testkit::fault_proxy::{Fault, FaultProxy, Rule};
 use testkit::moto::Moto;
@@ -140,35 +139,18 @@ impl Bed {
 
     /// Users whose item does not hold its grant's live refresh token (with why).
     async fn not_current(&self) -> Vec<String> {
-        let sdk = self.moto.sdk_config().await;
-        let store = DynamoStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            "oauth-tokens-local",
-            "byExpiry",
-        );
-        let keys = KeyCache::new(KmsKeySource::new(
-            aws_sdk_kms::Client::new(&sdk),
-            "alias/oauth-refresher-local",
-        ));
+        let tokens = LocalTokens::open(&self.moto).await;
         let mut stale = Vec::new();
         for user in &self.users {
             let live = self.fakes.current(Provider::Tiktok, user).unwrap();
-            let item = store.get(user, "tiktok").await.unwrap().unwrap();
-            let key = ItemKey {
-                user_id: user,
-                platform: "tiktok",
-            };
-            let stored = keys
-                .read(item.refresh_token.as_ref().unwrap(), key)
-                .await
-                .unwrap();
-            if item.status != TokenStatus::Active
+            let stored = tokens.read(user, "tiktok").await;
+            if stored.item.status != TokenStatus::Active
                 || live.revoked
-                || Some(stored.value.expose().to_owned()) != live.refresh_token
+                || stored.refresh != live.refresh_token
             {
                 stale.push(format!(
                     "{user}: status {:?}, revoked {}, version {}",
-                    item.status, live.revoked, item.version
+                    stored.item.status, live.revoked, stored.item.version
                 ));
             }
         }

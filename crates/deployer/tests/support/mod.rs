@@ -8,6 +8,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use refresher::crypto::{ItemKey, KeyCache};
+use refresher::kms::KmsKeySource;
+use refresher::store::{DynamoStore, TokenItem, TokenStore};
 use serde_json::Value;
 use testkit::moto::Moto;
 
@@ -202,4 +205,70 @@ pub(crate) fn import_rows(moto: &Moto, stage: &str, dir: &Path, rows: &str) -> V
         file.to_str().unwrap(),
     ];
     json(&deployer(moto, &args))
+}
+
+/// The `local` stage's tokens table and key, read with the refresher's own code.
+pub(crate) struct LocalTokens {
+    pub(crate) store: DynamoStore,
+    pub(crate) keys: KeyCache<KmsKeySource>,
+}
+
+/// An item and its tokens, decrypted.
+pub(crate) struct StoredTokens {
+    pub(crate) item: TokenItem,
+    pub(crate) access: Option<String>,
+    pub(crate) refresh: Option<String>,
+}
+
+impl LocalTokens {
+    pub(crate) async fn open(moto: &Moto) -> Self {
+        let sdk = moto.sdk_config().await;
+        Self {
+            store: DynamoStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                "oauth-tokens-local",
+                "byExpiry",
+            ),
+            keys: KeyCache::new(KmsKeySource::new(
+                aws_sdk_kms::Client::new(&sdk),
+                "alias/oauth-refresher-local",
+            )),
+        }
+    }
+
+    /// `user`'s item on `platform` (which must exist), its tokens opened.
+    pub(crate) async fn read(&self, user: &str, platform: &str) -> StoredTokens {
+        let item = self
+            .store
+            .get(user, platform)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no item {user}/{platform}"));
+        let key = ItemKey {
+            user_id: user,
+            platform,
+        };
+        let mut open = Vec::new();
+        for stored in [&item.access_token, &item.refresh_token] {
+            open.push(match stored {
+                Some(stored) => Some(
+                    self.keys
+                        .read(stored, key)
+                        .await
+                        .unwrap()
+                        .value
+                        .expose()
+                        .to_owned(),
+                ),
+                None => None,
+            });
+        }
+        let refresh = open.pop().flatten();
+        let access = open.pop().flatten();
+        StoredTokens {
+            item,
+            access,
+            refresh,
+        }
+    }
 }
