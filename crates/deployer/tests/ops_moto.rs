@@ -171,6 +171,7 @@ fn alarms_ask_for_every_alarm_of_the_stage() {
         "RefreshOAuthIG-local-failed-invocations",
         "RefreshOAuth-local-dlq-not-empty",
         "RefreshOAuth-local-refresh-failures",
+        "RefreshOAuth-local-token-sets-lost",
         "RefreshOAuth-local-reauth-required",
         "RefreshOAuth-local-no-successful-run-tiktok",
         "RefreshOAuth-local-no-successful-run-schwab",

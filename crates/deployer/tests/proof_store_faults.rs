@@ -307,6 +307,13 @@ async fn with_the_table_and_the_queue_down_every_loss_is_named_and_bounded() {
         log.iter().any(|l| l.contains("refreshes_halted")),
         "{log:#?}"
     );
+    // The metric behind the `-token-sets-lost` alarm counts them.
+    let metric: u64 = log
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["TokenSetsLost"].as_u64())
+        .sum();
+    assert_eq!(usize::try_from(metric).unwrap(), lost.len(), "{log:#?}");
     let mut dead = reauth.clone();
     dead.sort();
     let mut expected = lost.clone();

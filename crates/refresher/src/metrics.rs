@@ -18,15 +18,18 @@ pub struct ProviderStats {
     pub needs_reauth: u64,
     pub skipped: u64,
     pub missing_expiration: u64,
+    /// Token sets a provider issued that could be neither stored nor queued for recovery.
+    pub token_sets_lost: u64,
     /// Wall time spent on this provider's tokens, milliseconds.
     pub duration_ms: u64,
 }
 
-const METRICS: [(&str, &str); 6] = [
+const METRICS: [(&str, &str); 7] = [
     ("Refreshed", "Count"),
     ("Failed", "Count"),
     ("NeedsReauth", "Count"),
     ("MissingExpiration", "Count"),
+    ("TokenSetsLost", "Count"),
     ("Duration", "Milliseconds"),
     ("RunCompleted", "Count"),
 ];
@@ -58,6 +61,7 @@ pub fn emf_line(
         "Failed": stats.failed,
         "NeedsReauth": stats.needs_reauth,
         "MissingExpiration": stats.missing_expiration,
+        "TokenSetsLost": stats.token_sets_lost,
         "Duration": stats.duration_ms,
         "RunCompleted": 1,
     })
@@ -129,17 +133,39 @@ mod tests {
             directive["Dimensions"],
             json!([["Stage"], ["Stage", "Provider"]])
         );
-        let units = ["Count", "Count", "Count", "Count", "Milliseconds", "Count"];
+        let units = [
+            "Count",
+            "Count",
+            "Count",
+            "Count",
+            "Count",
+            "Milliseconds",
+            "Count",
+        ];
         let expected: Vec<Value> = ["Refreshed", "Failed", "NeedsReauth", "MissingExpiration"]
             .iter()
-            .chain(&["Duration", "RunCompleted"])
+            .chain(&["TokenSetsLost", "Duration", "RunCompleted"])
             .zip(units)
             .map(|(name, unit)| json!({"Name": name, "Unit": unit}))
             .collect();
         assert_eq!(directive["Metrics"], json!(expected));
         assert_eq!(value["_aws"]["Timestamp"], 1_700_000_000_000_u64);
-        let keys = ["Refreshed", "Failed", "RunCompleted", "Stage", "Provider"];
-        let expected = [json!(3), json!(1), json!(1), json!("prod"), json!("tiktok")];
+        let keys = [
+            "Refreshed",
+            "Failed",
+            "TokenSetsLost",
+            "RunCompleted",
+            "Stage",
+            "Provider",
+        ];
+        let expected = [
+            json!(3),
+            json!(1),
+            json!(0),
+            json!(1),
+            json!("prod"),
+            json!("tiktok"),
+        ];
         assert_eq!(keys.map(|k| value[k].clone()), expected);
     }
 }

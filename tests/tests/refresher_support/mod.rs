@@ -65,13 +65,13 @@ impl Harness {
 
     /// With the fakes configured (e.g. a shorter rate window for the benchmark).
     pub(crate) async fn start_with(fake_config: FakeConfig) -> Self {
-        // The refresher's events, as the function logs them, on the test's stderr: the test
+        // The refresher's events, as the function logs them, on the test's output: the test
         // runner keeps them and the suite's secret scan reads them. A test that captures the log
         // itself installs its own subscriber for its thread.
         let _ = tracing_subscriber::fmt()
             .json()
             .with_env_filter("warn,refresher=debug")
-            .with_writer(std::io::stderr)
+            .with_test_writer()
             .try_init();
         let moto = Moto::start();
         let stage = create_local_stack(&moto).await;

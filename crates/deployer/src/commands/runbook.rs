@@ -126,6 +126,7 @@ fn section(logical_id: &str) -> &'static str {
         "DlqDepthAlarm" => "dead-letter-queue",
         "RefreshFailuresAlarm" => "refresh-failures-and-rate-limiting",
         "NeedsReauthAlarm" => "re-authorise-a-token",
+        "TokenSetsLostAlarm" => "token-sets-lost",
         id if id.ends_with("FailedInvocationsAlarm") => "failed-invocations",
         id if id.starts_with("NoSuccessfulRun") => "no-successful-run",
         _ => "alarms",

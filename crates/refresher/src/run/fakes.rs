@@ -295,11 +295,11 @@ impl World {
 
     /// A world with these `PROVIDERS` and credentials secret.
     pub(crate) fn with_providers_and_secret(providers: &str, secret: &str) -> Self {
-        // The engine's own events, as JSON on stderr: the suite's secret scan reads them.
+        // The engine's own events, as JSON on the test's output: the suite's secret scan reads them.
         let _ = tracing_subscriber::fmt()
             .json()
             .with_env_filter("refresher=debug")
-            .with_writer(std::io::stderr)
+            .with_test_writer()
             .try_init();
         secret_ledger::record("refresher-unit:client_secret", CLIENT_SECRET);
         let mut env = crate::config::tests::env();

@@ -401,6 +401,7 @@ impl Done {
             Outcome::NeedsReauth => stats.needs_reauth += 1,
         }
         stats.missing_expiration += u64::from(self.missing_expiration);
+        stats.token_sets_lost += u64::from(self.result.reason == outcome::TOKEN_SET_LOST);
         stats.duration_ms = stats.duration_ms.max(elapsed_ms);
     }
 }

@@ -16,6 +16,9 @@ use crate::providers::{ProviderError, TokenSecrets, TokenSet};
 use crate::secret::SecretString;
 use crate::store::{DueToken, SealedTokens, StoreError, TokenItem, Update};
 
+/// The reason of a set that could be neither stored nor queued (its own metric and alarm).
+pub(crate) const TOKEN_SET_LOST: &str = "token_set_lost";
+
 /// Write attempts after a provider success before the recovery path.
 const WRITE_ATTEMPTS: u32 = 3;
 
@@ -251,7 +254,7 @@ fn lost(run: &Run, due: &DueToken, error: &str, attempts: u32) -> Done {
     if !run.halted.swap(true, Ordering::SeqCst) {
         tracing::error!(event = "refreshes_halted", run_id = %run.id, reason = "token_set_lost");
     }
-    done(due, Outcome::Failed, "token_set_lost", attempts)
+    done(due, Outcome::Failed, TOKEN_SET_LOST, attempts)
 }
 
 /// A provider refusal: reauth, salvage a rotated refresh token, or count the failure.

@@ -185,6 +185,8 @@ async fn a_lost_set_stops_new_refreshes_for_the_run() {
     assert!((1..=4).contains(&lost), "{:?}", s.results);
     assert_eq!(lost + halted, 6, "{:?}", s.results);
     assert!(!s.ok, "a run that lost a set is not ok");
+    let emf: serde_json::Value = serde_json::from_str(&world.metrics.lines()[0]).unwrap();
+    assert_eq!(emf["TokenSetsLost"], lost, "{emf}");
     let calls = world.oauth.calls.load(Ordering::SeqCst);
     assert_eq!(usize::try_from(calls).unwrap(), lost);
     for user in ["a1", "a2", "a3", "a4", "a5", "a6"] {
