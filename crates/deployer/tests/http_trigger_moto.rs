@@ -218,3 +218,92 @@ async fn the_http_trigger_is_in_sync_as_created_and_drifts_when_changed_out_of_b
         ],
     );
 }
+
+/// A rotated header secret must reach the connection: `deploy` and `plan` pass the secret's
+/// current version as a stack parameter (the dynamic reference names it), so a rotation changes
+/// the stack's parameters and the next deploy updates the connection. A missing secret is
+/// refused before anything is built or uploaded, naming the stage field. (moto cannot create the
+/// connection through CloudFormation, so the parameters are checked rather than a deploy.)
+#[tokio::test(flavor = "multi_thread")]
+async fn the_header_secrets_current_version_is_a_stack_parameter() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let stage_file = support::local_stage(dir.path(), |t| {
+        format!(
+            "{t}\nhttp_trigger:\n  url: https://app.example.com/api/cron/refresh-oauth\n  \
+             schedule: rate(30 minutes)\n  secret: oauth-refresher-local/cron-secret\n"
+        )
+    });
+
+    let out = support::deployer(&moto, &["plan", "--stage", &stage_file]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("http_trigger.secret `oauth-refresher-local/cron-secret` does not exist")
+            && err.contains("aws secretsmanager create-secret"),
+        "{err}"
+    );
+
+    let sdk = moto.sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    secrets
+        .create_secret()
+        .name("oauth-refresher-local/cron-secret")
+        .secret_string("cron-header-value-one")
+        .send()
+        .await
+        .unwrap();
+    let stage = deployer::stage::load(std::path::Path::new(&stage_file)).unwrap();
+    let aws = deployer::aws::Aws {
+        config: sdk.clone(),
+        custom_endpoint: Some(moto.endpoint().to_owned()),
+    };
+    let parameters = |version| deployer::deploy::stack_parameters("refresher/a.zip", version);
+    let first = parameters(
+        deployer::deploy::http_trigger_secret_version(&aws, &stage)
+            .await
+            .unwrap(),
+    );
+    secrets
+        .put_secret_value()
+        .secret_id("oauth-refresher-local/cron-secret")
+        .secret_string("cron-header-value-two")
+        .send()
+        .await
+        .unwrap();
+    let rotated = parameters(
+        deployer::deploy::http_trigger_secret_version(&aws, &stage)
+            .await
+            .unwrap(),
+    );
+    let version = |p: &BTreeMap<String, String>| p["HttpTriggerSecretVersion"].clone();
+    assert_eq!(first["ArtifactKey"], "refresher/a.zip");
+    assert_ne!(
+        version(&first),
+        version(&rotated),
+        "rotation changes the parameter"
+    );
+    let described = secrets
+        .describe_secret()
+        .secret_id("oauth-refresher-local/cron-secret")
+        .send()
+        .await
+        .unwrap();
+    let stages = described.version_ids_to_stages().unwrap();
+    assert!(
+        stages[&version(&rotated)].iter().any(|s| s == "AWSCURRENT"),
+        "{stages:?}"
+    );
+
+    // The template names that parameter in the connection's header value.
+    let rendered = deployer::template::render(&stage).unwrap().value;
+    assert_eq!(
+        rendered["Resources"]["HttpTriggerConnection"]["Properties"]["AuthParameters"]["ApiKeyAuthParameters"]
+            ["ApiKeyValue"]["Fn::Sub"],
+        "{{resolve:secretsmanager:oauth-refresher-local/cron-secret:SecretString:::${HttpTriggerSecretVersion}}}"
+    );
+    assert_eq!(
+        rendered["Parameters"]["HttpTriggerSecretVersion"]["Type"],
+        "String"
+    );
+}

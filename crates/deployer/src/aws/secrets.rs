@@ -1,5 +1,6 @@
 //! Secrets Manager, as `deployer secrets` needs it: read, create (under the stack's KMS key) and
-//! put a new version of the credentials secret. Errors name the secret, never its value.
+//! put a new version of the credentials secret; and, for `deploy`/`plan`, the current version of
+//! the HTTP trigger's header secret. Errors name the secret, never its value.
 
 use anyhow::{Context, Result};
 use aws_sdk_secretsmanager::Client;
@@ -24,6 +25,35 @@ pub async fn get(client: &Client, id: &str) -> Result<Option<SecretString>> {
         }
         Err(err) => Err(anyhow::anyhow!(
             "cannot read the secret `{id}` (secretsmanager:GetSecretValue): {}",
+            DisplayErrorContext(&err)
+        )),
+    }
+}
+
+/// The id of the secret's current version (staged `AWSCURRENT`), `None` when the secret does not
+/// exist. Reads metadata only, never the value.
+pub async fn current_version(client: &Client, id: &str) -> Result<Option<String>> {
+    match client.describe_secret().secret_id(id).send().await {
+        Ok(out) => {
+            let current = out
+                .version_ids_to_stages()
+                .into_iter()
+                .flatten()
+                .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+                .map(|(version, _)| version.clone());
+            current.map(Some).with_context(|| {
+                format!("the secret `{id}` has no current (AWSCURRENT) version; put a value in it")
+            })
+        }
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.code() == Some("ResourceNotFoundException")) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(anyhow::anyhow!(
+            "cannot describe the secret `{id}` (secretsmanager:DescribeSecret): {}",
             DisplayErrorContext(&err)
         )),
     }

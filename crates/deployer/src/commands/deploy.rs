@@ -38,7 +38,9 @@ pub(super) async fn run(args: &DeployArgs, ctx: &Ctx) -> Result<Status> {
             .map_or(String::new(), |e| format!(" (endpoint {e})"))
     ));
     let account = deploy::check_account(&aws, &stage).await?;
+    let secret_version = deploy::http_trigger_secret_version(&aws, &stage).await?;
     let artifact = build_artifact(ctx, &stage, &args.cargo_profile)?;
+    let parameters = deploy::stack_parameters(&artifact.key, secret_version);
     let uploaded = deploy::upload_artifact(&aws, &stage, &artifact).await?;
     note(&format!(
         "artifact s3://{}/{} ({})",
@@ -60,6 +62,7 @@ pub(super) async fn run(args: &DeployArgs, ctx: &Ctx) -> Result<Status> {
         &stage,
         &rendered,
         uploaded,
+        parameters,
         account,
         &options,
     )

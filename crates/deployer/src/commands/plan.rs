@@ -17,11 +17,12 @@ pub(super) async fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Status> {
     let rendered = template::render(&stage)?;
     let aws = ctx.aws(&stage).await;
     deploy::check_account(&aws, &stage).await?;
+    let secret_version = deploy::http_trigger_secret_version(&aws, &stage).await?;
     let artifact = build_artifact(ctx, &stage, &args.cargo_profile)?;
     let request = StackRequest {
         stack_name: stage.stack_name.clone(),
         template_body: rendered.text.clone(),
-        parameters: [("ArtifactKey".to_owned(), artifact.key.clone())].into(),
+        parameters: deploy::stack_parameters(&artifact.key, secret_version),
         tags: stage.tags.clone(),
     };
     let client = aws.cloudformation();

@@ -6,6 +6,7 @@ pub mod progress;
 pub mod state;
 pub mod wait;
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -14,12 +15,12 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
 use crate::aws::cfn::{self, StackOutput, StackRequest};
-use crate::aws::{Aws, s3};
+use crate::aws::{Aws, s3, secrets};
 use crate::output::note;
 use crate::package::Artifact;
 use crate::plan::{Change, Plan};
 use crate::stage::Stage;
-use crate::template::Rendered;
+use crate::template::{self, Rendered};
 use progress::Progress;
 use state::StackState;
 
@@ -123,6 +124,43 @@ pub async fn upload_artifact(
     })
 }
 
+/// With an HTTP trigger, the current version of its header secret: a stack parameter that the
+/// connection's dynamic reference names, so a rotated secret changes it and the next deploy
+/// updates the connection. A missing secret is refused, naming the stage field; `deploy` and
+/// `plan` ask before building anything.
+pub async fn http_trigger_secret_version(aws: &Aws, stage: &Stage) -> Result<Option<String>> {
+    let Some(trigger) = &stage.http_trigger else {
+        return Ok(None);
+    };
+    let version = secrets::current_version(&aws.secretsmanager(), &trigger.secret)
+        .await?
+        .with_context(|| {
+            format!(
+                "http_trigger.secret `{}` does not exist in {} (account {}); create it with the \
+                 header value before deploying (`aws secretsmanager create-secret --name {} \
+                 --secret-string file://value.txt`)",
+                trigger.secret, stage.region, stage.account_id, trigger.secret
+            )
+        })?;
+    Ok(Some(version))
+}
+
+/// The stack's parameters: the artifact's key, and the header secret's version when there is one.
+#[must_use]
+pub fn stack_parameters(
+    artifact_key: &str,
+    secret_version: Option<String>,
+) -> BTreeMap<String, String> {
+    let mut parameters = BTreeMap::from([("ArtifactKey".to_owned(), artifact_key.to_owned())]);
+    if let Some(version) = secret_version {
+        parameters.insert(
+            template::context::HTTP_TRIGGER_SECRET_VERSION.to_owned(),
+            version,
+        );
+    }
+    parameters
+}
+
 /// Refuses to touch an account other than the stage's.
 pub async fn check_account(aws: &Aws, stage: &Stage) -> Result<String> {
     let account = aws.account_id().await?;
@@ -143,6 +181,7 @@ pub async fn apply(
     stage: &Stage,
     rendered: &Rendered,
     artifact: ArtifactReport,
+    parameters: BTreeMap<String, String>,
     account: String,
     opts: &DeployOptions,
 ) -> Result<DeployReport> {
@@ -150,7 +189,7 @@ pub async fn apply(
     let request = StackRequest {
         stack_name: stage.stack_name.clone(),
         template_body: rendered.text.clone(),
-        parameters: [("ArtifactKey".to_owned(), artifact.key.clone())].into(),
+        parameters,
         tags: stage.tags.clone(),
     };
     let progress = Progress::new(opts.plain);

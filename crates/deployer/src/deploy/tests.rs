@@ -41,6 +41,7 @@ async fn apply_local(cfn: &Client) -> anyhow::Result<super::DeployReport> {
         &stage,
         &rendered,
         artifact(),
+        [("ArtifactKey".to_owned(), artifact().key)].into(),
         "123456789012".into(),
         &DeployOptions {
             yes: true,

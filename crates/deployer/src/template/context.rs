@@ -16,6 +16,9 @@ pub const METRICS_NAMESPACE: &str = "OAuthRefresher";
 pub const EXPIRY_INDEX: &str = "byExpiry";
 /// The header the HTTP trigger's connection sends, with the value from the stage's secret.
 pub const HTTP_TRIGGER_HEADER: &str = "x-cron-secret";
+/// The stack parameter holding the version id of the HTTP trigger's header secret, which
+/// `deploy` and `plan` set to the secret's current version.
+pub const HTTP_TRIGGER_SECRET_VERSION: &str = "HttpTriggerSecretVersion";
 /// CloudWatch evaluates an alarm over at most this many seconds.
 const MAX_ALARM_RANGE_S: u64 = 7 * 86_400;
 
@@ -91,8 +94,11 @@ pub struct HttpTriggerContext {
     pub url: String,
     pub method: &'static str,
     pub header: &'static str,
-    /// A CloudFormation dynamic reference to the header value: CloudFormation reads the secret
-    /// when it applies the template, so the value is never in it.
+    /// The Secrets Manager secret (name or ARN) holding the header value.
+    pub secret: String,
+    /// A CloudFormation dynamic reference to the header value, as a `Fn::Sub` string naming the
+    /// secret's version through the [`HTTP_TRIGGER_SECRET_VERSION`] parameter: CloudFormation
+    /// reads the secret when it applies the template, so the value is never in it.
     pub header_value_reference: String,
     pub rate_per_second: u32,
     pub retry_attempts: u32,
@@ -233,13 +239,14 @@ pub fn http_trigger_names(trigger: &HttpTrigger) -> (String, String) {
 
 fn http_trigger(t: &HttpTrigger) -> HttpTriggerContext {
     let (connection_name, destination_name) = http_trigger_names(t);
-    let reference = match &t.secret_key {
-        Some(key) => format!(
-            "{{{{resolve:secretsmanager:{}:SecretString:{key}}}}}",
-            t.secret
-        ),
-        None => format!("{{{{resolve:secretsmanager:{}}}}}", t.secret),
-    };
+    // Pinned to the version the deploy passes as a parameter: CloudFormation re-reads a dynamic
+    // reference only when the resource's properties change, so a rotated secret would otherwise
+    // never reach the connection. A `Fn::Sub` string (the version is `${...}`).
+    let reference = format!(
+        "{{{{resolve:secretsmanager:{}:SecretString:{}::${{{HTTP_TRIGGER_SECRET_VERSION}}}}}}}",
+        t.secret,
+        t.secret_key.as_deref().unwrap_or_default()
+    );
     HttpTriggerContext {
         // Not the URL: a rule's description holds 512 characters, an endpoint 2048.
         rule_description: format!(
@@ -263,6 +270,7 @@ fn http_trigger(t: &HttpTrigger) -> HttpTriggerContext {
         url: t.url.clone(),
         method: t.method.as_str(),
         header: HTTP_TRIGGER_HEADER,
+        secret: t.secret.clone(),
         header_value_reference: reference,
         rate_per_second: t.invocation_rate_per_second,
         retry_attempts: t.retry_attempts,
