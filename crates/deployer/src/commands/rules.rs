@@ -205,7 +205,7 @@ pub(super) fn row(stage: &Stage, group: &RuleGroup, live: Option<&Value>) -> Rul
 }
 
 /// The HTTP trigger's row: what `EventBridge` has, checked against the stage's API destination.
-fn http_row(trigger: &HttpTrigger, live: Option<&Value>) -> RuleRow {
+pub(super) fn http_row(trigger: &HttpTrigger, live: Option<&Value>) -> RuleRow {
     let Some(live) = live else {
         return RuleRow {
             name: trigger.rule_name.clone(),

@@ -206,6 +206,29 @@ mod tests {
     }
 
     #[test]
+    fn the_staging_runbook_runs_its_http_trigger() {
+        let stage = stage::parse(
+            include_str!("../../../../stages/staging.yaml"),
+            std::path::Path::new("staging.yaml"),
+        )
+        .expect("the staging stage is valid");
+        let text = render(&stage).expect("the staging runbook renders");
+        for want in [
+            "| HTTP trigger | `RefreshOAuthHttp-staging`: `rate(30 minutes)` (UTC), POST https://staging.app.example.com/api/cron/refresh-oauth with header `x-cron-secret` from secret `oauth-refresher-staging/cron-secret` |",
+            "## HTTP trigger",
+            "deployer rules --stage staging disable RefreshOAuthHttp-staging",
+            "aws secretsmanager put-secret-value --secret-id oauth-refresher-staging/cron-secret",
+            "`RefreshOAuthHttp-staging-failed-invocations`",
+        ] {
+            assert!(text.contains(want), "the runbook lacks `{want}`:\n{text}");
+        }
+        assert!(
+            !render(&prod()).unwrap().contains("## HTTP trigger"),
+            "prod has no HTTP trigger"
+        );
+    }
+
+    #[test]
     fn runbook_names_the_live_resources_and_commands() {
         let stage = prod();
         let text = render(&stage).expect("the prod runbook renders");

@@ -111,15 +111,67 @@ pub(super) fn rule(stage: &str, row: &RuleRow) -> Check {
             row.name
         ));
     }
+    // The HTTP trigger's rule names no provider: it calls the web app through its destination.
+    let input = if row.providers.is_empty() {
+        "calls the web app's endpoint through its API destination".to_owned()
+    } else {
+        format!(
+            "input {}",
+            serde_json::json!({ "providers": row.providers })
+        )
+    };
     check(
         name,
         Verdict::Pass,
-        format!(
-            "ENABLED, {}, input {}",
-            row.schedule,
-            serde_json::json!({ "providers": row.providers })
-        ),
+        format!("ENABLED, {}, {input}", row.schedule),
     )
+}
+
+/// The HTTP trigger's header secret exists, and the stack was deployed with its current version
+/// (after a rotation the connection keeps sending the old value until the next deploy).
+/// `current`: the secret's current version id, `None` when it does not exist; `Err` why it could
+/// not be read. `deployed`: the stack's `HttpTriggerSecretVersion` parameter.
+pub(super) fn http_trigger_secret(
+    stage: &str,
+    secret: &str,
+    current: &Result<Option<String>, String>,
+    deployed: Option<&str>,
+) -> Check {
+    let name = "http trigger header secret";
+    match (current, deployed) {
+        (Err(problem), _) => check(
+            name,
+            Verdict::Warn,
+            format!("`{secret}` could not be read: {problem}"),
+        ),
+        (Ok(None), _) => check(name, Verdict::Fail, format!("`{secret}` does not exist")).fix(
+            format!(
+                "aws secretsmanager create-secret --name {secret} --secret-string file://value.txt; then {}",
+                deploy(stage)
+            ),
+        ),
+        (Ok(Some(version)), Some(deployed)) if deployed == version => check(
+            name,
+            Verdict::Pass,
+            format!("`{secret}`: the connection sends its current version"),
+        ),
+        (Ok(Some(_)), Some(_)) => check(
+            name,
+            Verdict::Fail,
+            format!(
+                "`{secret}` was rotated after the last deploy: the connection still sends the previous value"
+            ),
+        )
+        .fix(deploy(stage)),
+        (Ok(Some(_)), None) => check(
+            name,
+            Verdict::Fail,
+            format!(
+                "the stack has no HttpTriggerSecretVersion parameter: it was deployed before the connection followed `{secret}`'s versions"
+            ),
+        )
+        .fix(deploy(stage)),
+    }
 }
 
 /// Every rule may invoke the function: a statement allowing `lambda:InvokeFunction` to

@@ -3,7 +3,9 @@
 //!
 //! Checked, in order: the stack is in a healthy `*_COMPLETE` state; every schedule rule of the
 //! stage is enabled and targets the function with `{"providers":[...]}` (as `deployer rules list`
-//! reads them); the function's resource policy lets every rule invoke it (WARN when the endpoint
+//! reads them); with an HTTP trigger, its rule is enabled and targets its API destination, and
+//! its header secret exists with the version the stack was deployed with (a rotation not yet
+//! deployed is a FAIL); the function's resource policy lets every rule invoke it (WARN when the endpoint
 //! cannot answer `GetPolicy`); the function has every environment variable the rendered template
 //! sets; the credentials secret holds every provider's client credentials (as `deployer secrets
 //! list` reads it); the DLQ is empty; no alarm is in ALARM or missing (WARN when `CloudWatch`
@@ -109,6 +111,26 @@ async fn infrastructure(
         let rule = events::rule(&bridge, &group.name).await?;
         let row = super::rules::row(stage, group, rule.as_ref());
         list.push(checks::rule(given, &row));
+    }
+    if let Some(trigger) = &stage.http_trigger {
+        let rule = events::rule(&bridge, &trigger.rule_name).await?;
+        list.push(checks::rule(
+            given,
+            &super::rules::http_row(trigger, rule.as_ref()),
+        ));
+        let current = secrets::current_version(&aws.secretsmanager(), &trigger.secret)
+            .await
+            .map_err(|e| format!("{e:#}"));
+        let deployed = live
+            .parameters
+            .get(context::HTTP_TRIGGER_SECRET_VERSION)
+            .map(String::as_str);
+        list.push(checks::http_trigger_secret(
+            given,
+            &trigger.secret,
+            &current,
+            deployed,
+        ));
     }
     let client = aws.lambda();
     let function = &stage.function.name;

@@ -293,3 +293,36 @@ fn the_report_counts_and_shows_fixes() {
         "{text}"
     );
 }
+
+#[test]
+fn the_http_trigger_rule_says_what_it_calls() {
+    let mut http = row("ENABLED", None);
+    http.providers.clear();
+    let passed = checks::rule("staging", &http);
+    assert_eq!(passed.verdict, Verdict::Pass, "{passed:?}");
+    assert!(passed.detail.contains("API destination"), "{passed:?}");
+}
+
+#[test]
+fn http_trigger_secret_states() {
+    let secret = "oauth-refresher-staging/cron-secret";
+    let current = |v: &str| Ok(Some(v.to_owned()));
+    let ok = checks::http_trigger_secret("staging", secret, &current("v2"), Some("v2"));
+    assert_eq!(ok.verdict, Verdict::Pass, "{ok:?}");
+    let rotated = checks::http_trigger_secret("staging", secret, &current("v2"), Some("v1"));
+    assert_fail(&rotated, "deployer deploy --stage staging");
+    assert!(
+        rotated.detail.contains("rotated after the last deploy"),
+        "{rotated:?}"
+    );
+    let old_stack = checks::http_trigger_secret("staging", secret, &current("v2"), None);
+    assert_fail(&old_stack, "deployer deploy --stage staging");
+    let missing = checks::http_trigger_secret("staging", secret, &Ok(None), Some("v1"));
+    assert_fail(
+        &missing,
+        "aws secretsmanager create-secret --name oauth-refresher-staging/cron-secret",
+    );
+    let unreadable =
+        checks::http_trigger_secret("staging", secret, &Err("AccessDenied".to_owned()), None);
+    assert_eq!(unreadable.verdict, Verdict::Warn, "{unreadable:?}");
+}
