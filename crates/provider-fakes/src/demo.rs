@@ -73,18 +73,17 @@ pub fn seed(fakes: &FakeProviders, now: u64) -> String {
             revoked: s.dead,
         };
         let pair = fakes.seed(s.provider, s.user, options);
-        // Instagram has no refresh token: the long-lived token is its own refresh credential.
-        let refresh = pair
-            .refresh_token
-            .unwrap_or_else(|| pair.access_token.clone());
-        let row = json!({
+        let mut row = json!({
             "userId": s.user,
             "platform": s.platform,
             "accessToken": pair.access_token,
-            "refreshToken": refresh,
             "expiresAt": expires_at,
             "status": if s.dead { "needs_reauth" } else { "active" },
         });
+        // Instagram has no refresh token: the long-lived token is its own refresh credential.
+        if let Some(refresh) = pair.refresh_token {
+            row["refreshToken"] = json!(refresh);
+        }
         lines.push_str(&row.to_string());
         lines.push('\n');
     }

@@ -285,12 +285,12 @@ async fn store(
             .with_context(|| {
                 format!("cannot encrypt with the stage's KMS key {key_alias}; {lost}")
             })?,
-        refresh_token: keys
-            .encrypt(&connected.refresh_token, key)
-            .await
-            .with_context(|| {
+        refresh_token: match &connected.refresh_token {
+            Some(refresh) => Some(keys.encrypt(refresh, key).await.with_context(|| {
                 format!("cannot encrypt with the stage's KMS key {key_alias}; {lost}")
-            })?,
+            })?),
+            None => None,
+        },
         expires_at: connected.expires_at,
         refresh_expires_at: connected.refresh_expires_at,
         status: TokenStatus::Active,

@@ -6,7 +6,7 @@
 //! `--due`), as the refresher does; items without `expiresAt` are not in that index and are not
 //! listed (finding them takes a `Scan`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use anyhow::{Context, Result, bail};
@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::{TokensArgs, TokensCommand, TokensImportArgs, TokensListArgs};
-use crate::stage::{self, Stage, duration};
+use crate::stage::{self, ProviderKind, Stage, duration};
 use crate::template::context::{self, EXPIRY_INDEX};
 use crate::tokens::{self, RowError, import::Importer, import::Outcome};
 use crate::{Status, output};
@@ -67,6 +67,15 @@ fn platforms(stage: &Stage) -> BTreeSet<String> {
     stage.providers.keys().cloned().collect()
 }
 
+/// The stage's providers with their kinds, for the import's rules (Instagram's refresh token).
+fn kinds(stage: &Stage) -> BTreeMap<String, ProviderKind> {
+    stage
+        .providers
+        .iter()
+        .map(|(name, provider)| (name.clone(), provider.kind))
+        .collect()
+}
+
 fn store(aws: &crate::aws::Aws, stage: &Stage) -> DynamoStore {
     DynamoStore::new(aws.dynamodb(), &stage.tables.tokens.name, EXPIRY_INDEX)
 }
@@ -75,7 +84,7 @@ async fn import(args: &TokensImportArgs, ctx: &Ctx) -> Result<Status> {
     let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let parsed = tokens::parse(&text, &platforms(&stage))
+    let parsed = tokens::parse(&text, &kinds(&stage))
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     let aws = ctx.aws(&stage).await;
     let key_alias = context::build(&stage).names.key_alias;

@@ -42,7 +42,8 @@ pub enum Exchanged {
 #[derive(Debug)]
 pub struct Connected {
     pub access_token: SecretString,
-    pub refresh_token: SecretString,
+    /// `None` for Instagram, whose long-lived access token refreshes itself.
+    pub refresh_token: Option<SecretString>,
     pub expires_at: u64,
     pub refresh_expires_at: Option<u64>,
     pub scope: Option<String>,
@@ -192,9 +193,9 @@ pub fn to_item(kind: ProviderKind, set: TokenSet) -> Result<Connected, String> {
         return Err("the provider's answer has no `expires_in`, so the refresher could not tell when to refresh the token".to_owned());
     };
     let refresh_token = match (kind, set.refresh_token) {
-        // The long-lived token is Instagram's refresh credential.
-        (ProviderKind::Instagram, _) => set.access_token.clone(),
-        (_, Some(token)) if !token.is_empty() => token,
+        // The long-lived access token is Instagram's refresh credential: nothing else to keep.
+        (ProviderKind::Instagram, _) => None,
+        (_, Some(token)) if !token.is_empty() => Some(token),
         (ProviderKind::Reddit, _) => {
             return Err("Reddit issued no refresh token; the consent must ask `duration=permanent` (the deployer does: was the app changed?)".to_owned());
         }
@@ -294,7 +295,7 @@ mod tests {
         };
         let item = to_item(ProviderKind::Oauth2, set).unwrap();
         assert_eq!(item.expires_at, 2800);
-        assert_eq!(item.refresh_token.expose(), "r");
+        assert_eq!(item.refresh_token.unwrap().expose(), "r");
     }
 
     #[test]
@@ -331,7 +332,8 @@ mod tests {
         let long = br#"{"access_token":"long","token_type":"bearer","expires_in":5184000}"#;
         let set = x.read_long_lived(200, &[], long, 100).unwrap();
         let item = to_item(ProviderKind::Instagram, set).unwrap();
-        assert_eq!(item.refresh_token.expose(), "long");
+        assert_eq!(item.access_token.expose(), "long");
+        assert!(item.refresh_token.is_none(), "no second copy of the token");
         assert_eq!(item.expires_at, 5_184_100);
         let err = x
             .read_code_response(

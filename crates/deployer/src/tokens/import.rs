@@ -8,7 +8,7 @@
 //! legacy plaintext, is replaced, at the version read.
 
 use anyhow::{Context, Result};
-use refresher::crypto::{ItemKey, KeyCache, KeySource};
+use refresher::crypto::{CryptoError, ItemKey, KeyCache, KeySource};
 use refresher::store::dynamo::import::{Expect, ImportedItem};
 use refresher::store::{DynamoStore, StoreError, TokenItem, TokenStore};
 
@@ -71,7 +71,10 @@ impl<S: KeySource> Importer<S> {
         };
         let access = self.keys.encrypt(&row.access_token, key).await;
         let access = access.context("cannot encrypt with the stage's KMS key")?;
-        let refresh = self.keys.encrypt(&row.refresh_token, key).await?;
+        let refresh = match &row.refresh_token {
+            Some(refresh) => Some(self.keys.encrypt(refresh, key).await?),
+            None => None,
+        };
         Ok(ImportedItem {
             user_id: row.user_id.clone(),
             platform: row.platform.clone(),
@@ -88,21 +91,29 @@ impl<S: KeySource> Importer<S> {
             user_id: &row.user_id,
             platform: &row.platform,
         };
-        let (Some(access), Some(refresh)) = (&item.access_token, &item.refresh_token) else {
-            return Ok(differ("the stored item has no tokens"));
+        let Some(access) = &item.access_token else {
+            return Ok(differ("the stored item has no access token"));
         };
-        let (access, refresh) = match (
-            self.keys.read(access, key).await,
-            self.keys.read(refresh, key).await,
-        ) {
-            (Ok(a), Ok(r)) => (a, r),
-            (Err(err), _) | (_, Err(err)) => {
-                return Ok(differ(&format!(
-                    "the stored tokens cannot be opened ({err})"
-                )));
-            }
+        if item.refresh_token.is_some() != row.refresh_token.is_some() {
+            return Ok(differ(
+                "one of the stored item and the row has a refresh token, the other none",
+            ));
+        }
+        let unopenable =
+            |err: CryptoError| differ(&format!("the stored tokens cannot be opened ({err})"));
+        let access = match self.keys.read(access, key).await {
+            Ok(access) => access,
+            Err(err) => return Ok(unopenable(err)),
         };
-        if access.value != row.access_token || refresh.value != row.refresh_token {
+        let refresh = match &item.refresh_token {
+            Some(stored) => match self.keys.read(stored, key).await {
+                Ok(refresh) => Some(refresh),
+                Err(err) => return Ok(unopenable(err)),
+            },
+            None => None,
+        };
+        let same_refresh = refresh.as_ref().map(|r| &r.value) == row.refresh_token.as_ref();
+        if access.value != row.access_token || !same_refresh {
             return Ok(differ(
                 "the stored tokens differ (refreshed since this file was made, or another grant)",
             ));
@@ -110,7 +121,7 @@ impl<S: KeySource> Importer<S> {
         let same_meta = item.expires_at == Some(row.expires_at)
             && item.refresh_expires_at == row.refresh_expires_at
             && item.status == row.status;
-        let legacy = access.needs_reencryption || refresh.needs_reencryption;
+        let legacy = access.needs_reencryption || refresh.is_some_and(|r| r.needs_reencryption);
         Ok(if same_meta && !legacy {
             Compared::Same
         } else {

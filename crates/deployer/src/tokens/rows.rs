@@ -1,12 +1,13 @@
 //! An import file parsed into rows. JSON lines when the first non-blank line starts with `{`, else
-//! CSV whose first line is the header. Fields: `userId`, `platform`, `accessToken`, `refreshToken`,
+//! CSV whose first line is the header. Fields: `userId`, `platform`, `accessToken`, `refreshToken`
+//! (optional for an Instagram provider, which refreshes with its long-lived access token),
 //! `expiresAt` (epoch seconds), optional `refreshExpiresAt` (epoch seconds) and `status`
 //! (`active`, the default, `needs_reauth` or `inactive`).
 //!
 //! A bad row is reported by its line number and field and skipped; errors never quote a value,
 //! since any cell may hold a token (a JSON parser's own message could, so it is not passed on).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use refresher::secret::SecretString;
@@ -15,6 +16,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::csv;
+use crate::stage::ProviderKind;
 
 const FIELDS: [&str; 7] = [
     "userId",
@@ -34,7 +36,8 @@ pub struct Row {
     pub user_id: String,
     pub platform: String,
     pub access_token: SecretString,
-    pub refresh_token: SecretString,
+    /// `None` only for an Instagram provider's row.
+    pub refresh_token: Option<SecretString>,
     pub expires_at: u64,
     pub refresh_expires_at: Option<u64>,
     pub status: TokenStatus,
@@ -73,9 +76,9 @@ pub struct Parsed {
     pub errors: Vec<RowError>,
 }
 
-/// Parses `text`; `platforms` are the stage's providers (a row for another platform is bad).
-/// `Err`: the file as a whole is unusable (no header, unknown CSV columns).
-pub fn parse(text: &str, platforms: &BTreeSet<String>) -> Result<Parsed, String> {
+/// Parses `text`; `platforms` are the stage's providers and their kinds (a row for another
+/// platform is bad). `Err`: the file as a whole is unusable (no header, unknown CSV columns).
+pub fn parse(text: &str, platforms: &BTreeMap<String, ProviderKind>) -> Result<Parsed, String> {
     let records = match text.lines().find(|l| !l.trim().is_empty()) {
         None => return Ok(Parsed::default()),
         Some(first) if first.trim_start().starts_with('{') => json_records(text),
@@ -195,7 +198,7 @@ fn csv_records(text: &str) -> Result<Vec<Record>, String> {
 fn row(
     line: usize,
     fields: &BTreeMap<String, Field>,
-    platforms: &BTreeSet<String>,
+    platforms: &BTreeMap<String, ProviderKind>,
 ) -> Result<Row, RowError> {
     if let Some(unknown) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(error(line, Some(unknown), "is not a field of a token item"));
@@ -210,16 +213,21 @@ fn row(
         }
     };
     let platform = text("platform")?;
-    if !platforms.contains(&platform) {
-        let known = platforms.iter().cloned().collect::<Vec<_>>().join(", ");
+    let Some(kind) = platforms.get(&platform) else {
+        let known = platforms.keys().cloned().collect::<Vec<_>>().join(", ");
         let why = format!("is not a provider of this stage (one of {known})");
         return Err(error(line, Some("platform"), why));
-    }
+    };
+    // Instagram refreshes with the long-lived access token: a refresh token would be a copy.
+    let refresh_token = match fields.get("refreshToken") {
+        None if *kind == ProviderKind::Instagram => None,
+        _ => Some(SecretString::new(text("refreshToken")?)),
+    };
     Ok(Row {
         line,
         user_id: text("userId")?,
         access_token: SecretString::new(text("accessToken")?),
-        refresh_token: SecretString::new(text("refreshToken")?),
+        refresh_token,
         expires_at: epoch(line, "expiresAt", fields.get("expiresAt"))?
             .ok_or_else(|| error(line, Some("expiresAt"), "is missing"))?,
         refresh_expires_at: epoch(line, "refreshExpiresAt", fields.get("refreshExpiresAt"))?,

@@ -2,11 +2,33 @@
 
 use super::*;
 
-fn platforms() -> BTreeSet<String> {
-    ["tiktok", "reddit"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect()
+fn platforms() -> BTreeMap<String, ProviderKind> {
+    [
+        ("tiktok", ProviderKind::Tiktok),
+        ("reddit", ProviderKind::Reddit),
+        ("ig", ProviderKind::Instagram),
+    ]
+    .iter()
+    .map(|(name, kind)| ((*name).to_owned(), *kind))
+    .collect()
+}
+
+#[test]
+fn only_an_instagram_row_may_leave_out_its_refresh_token() {
+    let parsed = parse(
+        r#"{"userId":"u1","platform":"ig","accessToken":"IG-LONG-LIVED","expiresAt":1}
+{"userId":"u2","platform":"tiktok","accessToken":"AT","expiresAt":1}
+{"userId":"u3","platform":"ig","accessToken":"IG-2","refreshToken":"IG-2","expiresAt":1}"#,
+        &platforms(),
+    )
+    .unwrap();
+    assert_eq!(parsed.rows.len(), 2, "{:?}", parsed.errors);
+    assert_eq!(parsed.rows[0].refresh_token, None);
+    assert!(parsed.rows[1].refresh_token.is_some(), "given, it is kept");
+    assert_eq!(
+        parsed.errors[0].to_string(),
+        "line 2: `refreshToken`: is missing"
+    );
 }
 
 const JSONL: &str = r#"{"userId":"u1","platform":"tiktok","accessToken":"AT-SECRET-1","refreshToken":"RT-SECRET-1","expiresAt":1700000000}
@@ -36,7 +58,7 @@ fn json_lines_good_and_bad_rows() {
     assert_eq!(
         shown,
         [
-            "line 4: `platform`: is not a provider of this stage (one of reddit, tiktok)",
+            "line 4: `platform`: is not a provider of this stage (one of ig, reddit, tiktok)",
             "line 5: `refreshToken`: is missing",
             "line 6: `expiresAt`: is not a whole number of epoch seconds",
             "line 7: is not valid JSON (column 43)",

@@ -22,7 +22,9 @@ pub struct ImportedItem {
     pub user_id: String,
     pub platform: String,
     pub access_token: Envelope,
-    pub refresh_token: Envelope,
+    /// `None` for a provider that refreshes with the access token itself (Instagram): the item
+    /// then has no `refreshToken`, rather than a second copy of the access token.
+    pub refresh_token: Option<Envelope>,
     pub expires_at: u64,
     pub refresh_expires_at: Option<u64>,
     pub status: TokenStatus,
@@ -43,10 +45,6 @@ impl ImportedItem {
             ("userId".to_owned(), s(&self.user_id)),
             ("platform".to_owned(), s(&self.platform)),
             ("accessToken".to_owned(), envelope_value(&self.access_token)),
-            (
-                "refreshToken".to_owned(),
-                envelope_value(&self.refresh_token),
-            ),
             ("expiresAt".to_owned(), n(self.expires_at)),
             ("status".to_owned(), s(self.status.as_str())),
             ("version".to_owned(), n(version)),
@@ -55,6 +53,9 @@ impl ImportedItem {
         ]);
         if let Some(at) = self.refresh_expires_at {
             item.insert("refreshExpiresAt".to_owned(), n(at));
+        }
+        if let Some(refresh) = &self.refresh_token {
+            item.insert("refreshToken".to_owned(), envelope_value(refresh));
         }
         item
     }
@@ -108,7 +109,7 @@ mod tests {
             user_id: "u".to_owned(),
             platform: "tiktok".to_owned(),
             access_token: env.clone(),
-            refresh_token: env,
+            refresh_token: Some(env),
             expires_at: 100,
             refresh_expires_at: None,
             status: TokenStatus::Active,
@@ -118,6 +119,21 @@ mod tests {
         assert_eq!(parsed.version, 4);
         assert_eq!(parsed.expires_at, Some(100));
         assert_eq!(parsed.refresh_expires_at, None);
+        assert!(parsed.refresh_token.is_some());
         assert!(!attrs.contains_key("refreshExpiresAt"));
+
+        // Instagram: no refresh token, no attribute (not an empty one).
+        let instagram = ImportedItem {
+            refresh_token: None,
+            ..item
+        };
+        let attrs = instagram.attributes(1, 50);
+        assert!(!attrs.contains_key("refreshToken"));
+        assert_eq!(
+            crate::store::item::token_item(&attrs)
+                .unwrap()
+                .refresh_token,
+            None
+        );
     }
 }
