@@ -14,7 +14,6 @@ mod support;
 use std::process::Output;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_sdk_sqs::types::QueueAttributeName;
 use provider_fakes::demo::SAMPLES;
 use provider_fakes::{FakeConfig, FakeProviders, Fault, Provider};
 use serde_json::{Value, json};
@@ -42,71 +41,13 @@ impl Capture {
     }
 }
 
-/// A queue that receives every event of the stage's bus.
-async fn event_queue(sdk: &aws_config::SdkConfig) -> String {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let url = sqs
-        .create_queue()
-        .queue_name("captured-events")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    let arn = attrs.attributes().unwrap()[&QueueAttributeName::QueueArn].clone();
-    let events = aws_sdk_eventbridge::Client::new(sdk);
-    let bus = "oauth-tokens-local";
-    events
-        .put_rule()
-        .name("capture")
-        .event_bus_name(bus)
-        .event_pattern(json!({"source": [{"prefix": ""}]}).to_string())
-        .send()
-        .await
-        .unwrap();
-    let target = aws_sdk_eventbridge::types::Target::builder()
-        .id("sqs")
-        .arn(arn)
-        .build()
-        .unwrap();
-    events
-        .put_targets()
-        .rule("capture")
-        .event_bus_name(bus)
-        .targets(target)
-        .send()
-        .await
-        .unwrap();
-    url
-}
-
+/// Every message of the capture queue, into the capture.
 async fn drain(sdk: &aws_config::SdkConfig, url: &str, capture: &mut Capture) -> usize {
-    let sqs = aws_sdk_sqs::Client::new(sdk);
-    let mut count = 0;
-    loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        if out.messages().is_empty() {
-            return count;
-        }
-        for message in out.messages() {
-            capture.add(message.body().unwrap_or_default());
-            count += 1;
-        }
+    let messages = testkit::bus_capture::drain(sdk, url).await;
+    for message in &messages {
+        capture.add(message.body().unwrap_or_default());
     }
+    messages.len()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -135,7 +76,8 @@ async fn no_token_or_secret_value_appears_anywhere() {
     }
     run(&mut capture, &["secrets", "list", "--stage", &stage]);
     let sdk = moto.sdk_config().await;
-    let events = event_queue(&sdk).await;
+    let events =
+        testkit::bus_capture::bus_to_queue(&sdk, "oauth-tokens-local", "captured-events").await;
 
     // The demo's tokens, plus one more whose grant the provider revokes before the run.
     let now = SystemTime::now()

@@ -6,6 +6,7 @@
 // A harness fails a test by panicking with the reason; saying so on every function adds nothing.
 #![allow(clippy::missing_panics_doc)]
 
+pub mod bus_capture;
 pub mod fault_proxy;
 pub mod moto;
 pub mod resource_policy;

@@ -14,7 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use aws_sdk_sqs::types::Message;
 use deployer::stage::Stage;
 use provider_fakes::{FakeConfig, FakeProviders, Provider, SeedOptions, TokenPair};
 use refresher::crypto::{Envelope, ItemKey, KeyCache, StoredToken};
@@ -209,62 +209,17 @@ impl Harness {
 
     /// A queue receiving every event the refresher puts on the stack's bus.
     pub(crate) async fn event_queue(&self) -> String {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
-        let url = sqs
-            .create_queue()
-            .queue_name("refresher-events")
-            .send()
-            .await
-            .unwrap()
-            .queue_url()
-            .unwrap()
-            .to_owned();
-        let arn = queue_arn(&sqs, &url).await;
-        let events = aws_sdk_eventbridge::Client::new(&self.sdk);
-        let bus = &self.env["EVENT_BUS_NAME"];
-        events
-            .put_rule()
-            .name("refresher-events-to-sqs")
-            .event_bus_name(bus)
-            .event_pattern(json!({"source": ["oauth-refresher"]}).to_string())
-            .send()
-            .await
-            .unwrap();
-        let target = aws_sdk_eventbridge::types::Target::builder()
-            .id("sqs")
-            .arn(arn)
-            .build()
-            .unwrap();
-        events
-            .put_targets()
-            .rule("refresher-events-to-sqs")
-            .event_bus_name(bus)
-            .targets(target)
-            .send()
-            .await
-            .unwrap();
-        url
+        testkit::bus_capture::bus_to_queue(
+            &self.sdk,
+            &self.env["EVENT_BUS_NAME"],
+            "refresher-events",
+        )
+        .await
     }
 
     /// Every message in a queue (received, not deleted; each is seen once per visibility timeout).
     pub(crate) async fn drain(&self, url: &str) -> Vec<Message> {
-        let sqs = aws_sdk_sqs::Client::new(&self.sdk);
-        let mut messages = Vec::new();
-        loop {
-            let out = sqs
-                .receive_message()
-                .queue_url(url)
-                .max_number_of_messages(10)
-                .message_attribute_names("All")
-                .message_system_attribute_names(MessageSystemAttributeName::All)
-                .send()
-                .await
-                .unwrap();
-            if out.messages().is_empty() {
-                return messages;
-            }
-            messages.extend(out.messages().iter().cloned());
-        }
+        testkit::bus_capture::drain(&self.sdk, url).await
     }
 }
 
@@ -299,17 +254,6 @@ async fn create_secret(sdk: &SdkConfig, id: &str, fakes: &FakeProviders) {
         .send()
         .await
         .unwrap();
-}
-
-async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
-    let attrs = sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap();
-    attrs.attributes().unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn].clone()
 }
 
 /// An item's envelope attribute.

@@ -4,47 +4,52 @@
 
 use anyhow::{Context, Result};
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use refresher::secret::SecretString;
 
 /// The secret's string value, `None` when the secret does not exist.
 pub async fn get(client: &Client, id: &str) -> Result<Option<SecretString>> {
-    match client.get_secret_value().secret_id(id).send().await {
-        Ok(out) => {
-            let value = out
-                .secret_string()
-                .with_context(|| format!("the secret `{id}` has no string value (binary?)"))?;
-            Ok(Some(SecretString::new(value)))
-        }
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.code() == Some("ResourceNotFoundException")) =>
-        {
-            Ok(None)
-        }
-        Err(err) => Err(anyhow::anyhow!(
-            "cannot read the secret `{id}` (secretsmanager:GetSecretValue): {}",
-            DisplayErrorContext(&err)
-        )),
-    }
+    let result = client.get_secret_value().secret_id(id).send().await;
+    let Some(out) = found(result, id, "secretsmanager:GetSecretValue", "read")? else {
+        return Ok(None);
+    };
+    let value = out
+        .secret_string()
+        .with_context(|| format!("the secret `{id}` has no string value (binary?)"))?;
+    Ok(Some(SecretString::new(value)))
 }
 
 /// The id of the secret's current version (staged `AWSCURRENT`), `None` when the secret does not
 /// exist. Reads metadata only, never the value.
 pub async fn current_version(client: &Client, id: &str) -> Result<Option<String>> {
-    match client.describe_secret().secret_id(id).send().await {
-        Ok(out) => {
-            let current = out
-                .version_ids_to_stages()
-                .into_iter()
-                .flatten()
-                .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
-                .map(|(version, _)| version.clone());
-            current.map(Some).with_context(|| {
-                format!("the secret `{id}` has no current (AWSCURRENT) version; put a value in it")
-            })
-        }
+    let result = client.describe_secret().secret_id(id).send().await;
+    let Some(out) = found(result, id, "secretsmanager:DescribeSecret", "describe")? else {
+        return Ok(None);
+    };
+    let current = out
+        .version_ids_to_stages()
+        .into_iter()
+        .flatten()
+        .find(|(_, stages)| stages.iter().any(|s| s == "AWSCURRENT"))
+        .map(|(version, _)| version.clone());
+    current.map(Some).with_context(|| {
+        format!("the secret `{id}` has no current (AWSCURRENT) version; put a value in it")
+    })
+}
+
+/// A call's answer; `None` when the secret does not exist; an error naming the call otherwise.
+fn found<T, E, R>(
+    result: Result<T, SdkError<E, R>>,
+    id: &str,
+    action: &str,
+    verb: &str,
+) -> Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
         Err(err)
             if err
                 .as_service_error()
@@ -53,7 +58,7 @@ pub async fn current_version(client: &Client, id: &str) -> Result<Option<String>
             Ok(None)
         }
         Err(err) => Err(anyhow::anyhow!(
-            "cannot describe the secret `{id}` (secretsmanager:DescribeSecret): {}",
+            "cannot {verb} the secret `{id}` ({action}): {}",
             DisplayErrorContext(&err)
         )),
     }
