@@ -51,6 +51,9 @@ impl fmt::Display for InvokeReport {
                     for line in result_lines(payload) {
                         writeln!(f, "  {line}")?;
                     }
+                    if let Some(why) = not_ok(payload) {
+                        writeln!(f, "the run is not ok: {why}")?;
+                    }
                 } else {
                     writeln!(f, "{} ({}) returned{timing}:", self.function, self.mode)?;
                     let pretty = serde_json::to_string_pretty(payload).map_err(|_| fmt::Error)?;
@@ -111,6 +114,25 @@ fn run_summary(payload: &serde_json::Value) -> Option<String> {
         count("skipped")?,
         count("needsReauth")?,
     ))
+}
+
+/// Why a completed run reports `"ok": false`, if it does: work it could not attempt, which the
+/// next run picks up (the token results say the rest).
+fn not_ok(payload: &serde_json::Value) -> Option<&'static str> {
+    if payload.get("ok") != Some(&json!(false)) {
+        return None;
+    }
+    let halted = payload
+        .get("results")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|r| r.iter().any(|r| r["reason"] == "store_unavailable"));
+    Some(if halted {
+        "a token set could be neither stored nor queued (`token_set_lost`), so the run stopped \
+         starting refreshes (`store_unavailable`; those tokens stay due)"
+    } else {
+        "a provider's due tokens could not be listed (`due_query_failed` in the log); its tokens \
+         stay due"
+    })
 }
 
 /// One aligned line per token of a run summary's `results`: outcome, user, platform, reason.
@@ -288,7 +310,7 @@ fn report(
     InvokeReport {
         function: stage.function.name.clone(),
         mode,
-        ok: matches!(outcome, Outcome::Ok { .. }),
+        ok: matches!(&outcome, Outcome::Ok { payload } if not_ok(payload).is_none()),
         outcome,
         duration_ms,
         log_tail,
@@ -366,5 +388,42 @@ mod tests {
                 .contains("another run holds the lock")
         );
         assert_eq!(run_summary(&json!({"other": 1})), None);
+        assert_eq!(not_ok(&payload), None);
+    }
+
+    #[test]
+    fn a_completed_run_that_is_not_ok_says_why_and_fails_the_command() {
+        let halted = json!({"ok": false, "refreshed": 0, "failed": 1, "skipped": 1,
+        "needsReauth": 0, "results": [
+            {"outcome": "failed", "userId": "a", "platform": "tiktok", "reason": "token_set_lost"},
+            {"outcome": "skipped", "userId": "b", "platform": "tiktok", "reason": "store_unavailable"}
+        ]});
+        assert!(
+            not_ok(&halted)
+                .unwrap()
+                .contains("stopped starting refreshes")
+        );
+        let unlisted = json!({"ok": false, "refreshed": 0, "failed": 0, "skipped": 0,
+            "needsReauth": 0, "results": []});
+        assert!(not_ok(&unlisted).unwrap().contains("could not be listed"));
+        let stage = stage::parse(
+            include_str!("../../../../stages/local.yaml"),
+            std::path::Path::new("local.yaml"),
+        )
+        .unwrap();
+        let report = report(
+            &stage,
+            "local",
+            Outcome::Ok { payload: halted },
+            Some(5),
+            Vec::new(),
+        );
+        assert!(!report.ok, "the command exits 1");
+        assert!(
+            report
+                .to_string()
+                .contains("the run is not ok: a token set"),
+            "{report}"
+        );
     }
 }
