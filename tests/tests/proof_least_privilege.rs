@@ -316,7 +316,11 @@ async fn the_refresher_runs_on_its_role_alone_and_nothing_more() {
         "the refresher needed a resource its role does not name: {:?}",
         run_checks.denied
     );
-    assert!(run_checks.on_resources > 0, "{run_checks:?}");
+    // Every call the refresher made was judged on the resources it names.
+    assert!(
+        run_checks.on_resources > 0 && run_checks.on_action_only == 0 && run_checks.not_read == 0,
+        "{run_checks:?}"
+    );
     assert!(allowed.is_empty(), "allowed beyond the role: {allowed:?}");
     assert_eq!(
         by_proxy,

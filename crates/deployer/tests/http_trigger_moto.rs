@@ -49,6 +49,7 @@ fn text<'a>(v: &'a Value, pointer: &str) -> &'a str {
 /// returns the API destination's ARN.
 async fn create_like_cloudformation(client: &Client, template: &Value) -> String {
     let c = properties(template, "HttpTriggerConnection");
+    secret_ledger::record("deployer-tests:cron-header", "value-from-the-secret");
     let key = CreateConnectionApiKeyAuthRequestParameters::builder()
         .api_key_name(text(c, "/AuthParameters/ApiKeyAuthParameters/ApiKeyName"))
         .api_key_value("value-from-the-secret")
@@ -245,6 +246,9 @@ async fn the_header_secrets_current_version_is_a_stack_parameter() {
     );
 
     let sdk = moto.sdk_config().await;
+    for value in ["cron-header-value-one", "cron-header-value-two"] {
+        secret_ledger::record("deployer-tests:cron-header", value);
+    }
     let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
     secrets
         .create_secret()

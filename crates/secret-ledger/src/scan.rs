@@ -1,5 +1,6 @@
-//! The scan: every ledger value searched for at once (Aho-Corasick) in captured text, as it is and
-//! URL-encoded, with the XML entities of a `JUnit` report undone first. A hit names the file, the
+//! The scan: every ledger value searched for at once (Aho-Corasick) in captured text, as it is,
+//! URL-encoded (either case of hex digits) and JSON-escaped (`\/`), with the XML entities of a
+//! `JUnit` report undone first. A hit names the file, the
 //! line, the test case and where the value came from, never the value.
 
 use std::borrow::Cow;
@@ -67,14 +68,14 @@ impl Scanner {
                 too_short += 1;
                 continue;
             }
+            let mut forms = vec![(*value).to_owned()];
             let encoded = percent_encode(value);
-            for form in [
-                Some((*value).to_owned()),
-                (encoded != *value).then_some(encoded),
-            ]
-            .into_iter()
-            .flatten()
-            {
+            forms.push(encoded.to_ascii_lowercase());
+            forms.push(encoded);
+            forms.push(value.replace('/', "\\/"));
+            forms.sort();
+            forms.dedup();
+            for form in forms {
                 patterns.push(form);
                 owners.push(((*label).to_owned(), value.len()));
             }
@@ -233,6 +234,9 @@ mod tests {
         assert_eq!(labels, ["b", "a"]);
         assert_eq!(line_of(text, hits[1].offset), 2);
         assert!(scanner.find("abc and tiktok-rt-AAAA").is_empty());
+        // Lower-case hex digits, and a JSON writer's escaped slash.
+        assert_eq!(scanner.find("v=s3cr%2bt%2fvalue%3d%3d").len(), 1);
+        assert_eq!(scanner.find(r#"{"t":"s3cr+t\/value=="}"#).len(), 1);
     }
 
     #[test]

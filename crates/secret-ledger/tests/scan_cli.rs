@@ -92,3 +92,29 @@ fn an_empty_ledger_or_capture_proves_nothing_and_is_refused() {
     assert_eq!(out.status.code(), Some(2), "no JUnit report given");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to check"));
 }
+
+#[test]
+fn a_hit_is_blamed_on_its_own_test_even_after_escaped_markup() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    std::fs::create_dir_all(dir.path().join("capture/ledger")).unwrap();
+    std::fs::write(
+        dir.path().join("capture/ledger/1.tsv"),
+        format!("fakes:tiktok:refresh\t{LEAKED}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        &junit,
+        format!(
+            "<testsuites><testcase name=\"first\" classname=\"a\"><system-err>prints \
+             &lt;testcase name=&quot;decoy&quot;&gt;\n{LEAKED}</system-err></testcase>\n\
+             <testcase name=\"second\" classname=\"b\"><system-out>fine</system-out></testcase></testsuites>"
+        ),
+    )
+    .unwrap();
+    let out = scan(dir.path(), &junit);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("junit.xml:2 (test a first)"), "{stdout}");
+    assert!(stdout.contains("2 test cases"), "{stdout}");
+}

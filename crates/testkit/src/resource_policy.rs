@@ -101,12 +101,15 @@ impl Policy {
     }
 
     /// Whether `call` is allowed: every resource it names by an `Allow` statement for its action
-    /// and by no `Deny` (a call naming none: any statement for its action).
+    /// and by no `Deny`. A call naming none is allowed by any `Allow` for its action, and denied
+    /// only by a `Deny` on every resource (`*`): which resource it acts on is unknown here.
     #[must_use]
     pub fn allows(&self, call: &Call) -> bool {
         let concerned = |s: &&Statement| s.actions.iter().any(|a| matches(a, &call.action, true));
-        let on = |s: &Statement, resource: Option<&str>| {
-            resource.is_none_or(|r| s.resources.iter().any(|p| matches(p, r, false)))
+        let on = |s: &Statement, resource: Option<&str>| match resource {
+            Some(r) => s.resources.iter().any(|p| matches(p, r, false)),
+            None if s.allow => true,
+            None => s.resources.iter().any(|p| p == "*"),
         };
         let resources: Vec<Option<&str>> = if call.resources.is_empty() {
             vec![None]
@@ -211,8 +214,20 @@ impl Resolver {
                     })
                     .collect()
             }
+            // An alias (by name or ARN) stands for its key when the test resolved it.
             "kms" => text("KeyId")
-                .map(|key| named(key, format!("arn:aws:kms:{region}:{account}:key/{key}")))
+                .map(|key| {
+                    let prefix = format!("arn:aws:kms:{region}:{account}:");
+                    let alias = key.strip_prefix(&prefix).unwrap_or(key);
+                    if alias.starts_with("alias/") {
+                        self.names
+                            .get(alias)
+                            .cloned()
+                            .unwrap_or_else(|| format!("{prefix}{alias}"))
+                    } else {
+                        named(key, format!("{prefix}key/{key}"))
+                    }
+                })
                 .into_iter()
                 .collect(),
             "sqs" => text("QueueUrl")
@@ -387,6 +402,50 @@ mod tests {
             .unwrap();
         assert_eq!(batch.resources.len(), 2);
         assert!(!policy().allows(&batch));
+    }
+
+    #[test]
+    fn a_call_naming_no_resource_is_denied_only_by_a_deny_on_everything() {
+        let decrypt = resolver()
+            .call("TrentService.Decrypt", &json!({}), "us-east-1")
+            .unwrap();
+        let mut p = policy();
+        p.statements.push(Statement {
+            allow: false,
+            actions: vec!["kms:Decrypt".to_owned()],
+            resources: vec!["arn:aws:kms:us-east-1:123456789012:key/other".to_owned()],
+        });
+        assert!(p.allows(&decrypt), "a deny on another key says nothing");
+        p.statements.push(Statement {
+            allow: false,
+            actions: vec!["kms:*".to_owned()],
+            resources: vec!["*".to_owned()],
+        });
+        assert!(!p.allows(&decrypt));
+    }
+
+    #[test]
+    fn an_alias_stands_for_its_key() {
+        let by_arn = json!({"KeyId": "arn:aws:kms:us-east-1:123456789012:alias/tokens"});
+        let call = resolver()
+            .call("TrentService.GenerateDataKey", &by_arn, "us-east-1")
+            .unwrap();
+        assert_eq!(
+            call.resources,
+            ["arn:aws:kms:us-east-1:123456789012:key/k1"]
+        );
+        let unknown = resolver()
+            .call(
+                "TrentService.GenerateDataKey",
+                &json!({"KeyId": "alias/nope"}),
+                "us-east-1",
+            )
+            .unwrap();
+        assert_eq!(
+            unknown.resources,
+            ["arn:aws:kms:us-east-1:123456789012:alias/nope"]
+        );
+        assert!(!policy().allows(&unknown));
     }
 
     #[test]

@@ -122,13 +122,17 @@ fn not_ok(payload: &serde_json::Value) -> Option<&'static str> {
     if payload.get("ok") != Some(&json!(false)) {
         return None;
     }
+    // A lost set halts the run; when nothing was left to start, only the loss shows.
     let halted = payload
         .get("results")
         .and_then(serde_json::Value::as_array)
-        .is_some_and(|r| r.iter().any(|r| r["reason"] == "store_unavailable"));
+        .is_some_and(|r| {
+            r.iter()
+                .any(|r| r["reason"] == "store_unavailable" || r["reason"] == "token_set_lost")
+        });
     Some(if halted {
         "a token set could be neither stored nor queued (`token_set_lost`), so the run stopped \
-         starting refreshes (`store_unavailable`; those tokens stay due)"
+         starting refreshes (any left show as `store_unavailable` and stay due)"
     } else {
         "a provider's due tokens could not be listed (`due_query_failed` in the log); its tokens \
          stay due"
@@ -191,8 +195,11 @@ pub(super) async fn run(args: &InvokeArgs, ctx: &Ctx) -> Result<Status> {
     } else {
         remote(&aws, &stage, &payload).await?
     };
-    if let Some(dir) = &args.log_dir {
-        keep_log(dir, &stage.function.name, &report.log_tail)?;
+    if let Some(dir) = &args.log_dir
+        && let Err(err) = keep_log(dir, &stage.function.name, &report.log_tail)
+    {
+        // The run happened: its result is shown whatever became of the log file.
+        output::note(&format!("{err:#}"));
     }
     let shown = args
         .log_lines
@@ -403,6 +410,9 @@ mod tests {
                 .unwrap()
                 .contains("stopped starting refreshes")
         );
+        let only_lost = json!({"ok": false, "results": [
+            {"outcome": "failed", "userId": "a", "platform": "tiktok", "reason": "token_set_lost"}]});
+        assert!(not_ok(&only_lost).unwrap().contains("token_set_lost"));
         let unlisted = json!({"ok": false, "refreshed": 0, "failed": 0, "skipped": 0,
             "needsReauth": 0, "results": []});
         assert!(not_ok(&unlisted).unwrap().contains("could not be listed"));

@@ -136,13 +136,27 @@ pub async fn http_trigger_secret_version(aws: &Aws, stage: &Stage) -> Result<Opt
         .await?
         .with_context(|| {
             format!(
-                "http_trigger.secret `{}` does not exist in {} (account {}); create it with the \
-                 header value before deploying (`aws secretsmanager create-secret --name {} \
-                 --secret-string file://value.txt`)",
-                trigger.secret, stage.region, stage.account_id, trigger.secret
+                "http_trigger.secret `{}` does not exist in {} (account {}); {}",
+                trigger.secret,
+                stage.region,
+                stage.account_id,
+                create_secret_hint(&trigger.secret)
             )
         })?;
     Ok(Some(version))
+}
+
+/// How to create the header secret: by name; an ARN names a secret that must already exist.
+#[must_use]
+pub fn create_secret_hint(secret: &str) -> String {
+    if secret.starts_with("arn:") {
+        "check the ARN in the stage file, or create the secret and put its ARN there".to_owned()
+    } else {
+        format!(
+            "create it with the header value before deploying (`aws secretsmanager create-secret \
+             --name {secret} --secret-string file://value.txt`)"
+        )
+    }
 }
 
 /// The stack's parameters: the artifact's key, and the header secret's version when there is one.

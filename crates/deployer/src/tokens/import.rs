@@ -94,11 +94,6 @@ impl<S: KeySource> Importer<S> {
         let Some(access) = &item.access_token else {
             return Ok(differ("the stored item has no access token"));
         };
-        if item.refresh_token.is_some() != row.refresh_token.is_some() {
-            return Ok(differ(
-                "one of the stored item and the row has a refresh token, the other none",
-            ));
-        }
         let unopenable =
             |err: CryptoError| differ(&format!("the stored tokens cannot be opened ({err})"));
         let access = match self.keys.read(access, key).await {
@@ -112,7 +107,12 @@ impl<S: KeySource> Importer<S> {
             },
             None => None,
         };
-        let same_refresh = refresh.as_ref().map(|r| &r.value) == row.refresh_token.as_ref();
+        // An Instagram item written before rows could leave the refresh token out holds a copy
+        // of its access token there: the same grant, and rewriting it drops the copy.
+        let stale_copy = row.refresh_token.is_none()
+            && refresh.as_ref().is_some_and(|r| r.value == access.value);
+        let same_refresh =
+            stale_copy || refresh.as_ref().map(|r| &r.value) == row.refresh_token.as_ref();
         if access.value != row.access_token || !same_refresh {
             return Ok(differ(
                 "the stored tokens differ (refreshed since this file was made, or another grant)",
@@ -121,7 +121,9 @@ impl<S: KeySource> Importer<S> {
         let same_meta = item.expires_at == Some(row.expires_at)
             && item.refresh_expires_at == row.refresh_expires_at
             && item.status == row.status;
-        let legacy = access.needs_reencryption || refresh.is_some_and(|r| r.needs_reencryption);
+        let legacy = stale_copy
+            || access.needs_reencryption
+            || refresh.is_some_and(|r| r.needs_reencryption);
         Ok(if same_meta && !legacy {
             Compared::Same
         } else {

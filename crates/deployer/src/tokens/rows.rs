@@ -221,7 +221,11 @@ fn row(
     // Instagram refreshes with the long-lived access token: a refresh token would be a copy.
     let refresh_token = match fields.get("refreshToken") {
         None if *kind == ProviderKind::Instagram => None,
-        _ => Some(SecretString::new(text("refreshToken")?)),
+        None => {
+            let why = "is missing (only an Instagram provider's rows may leave it out)";
+            return Err(error(line, Some("refreshToken"), why));
+        }
+        Some(_) => Some(SecretString::new(text("refreshToken")?)),
     };
     Ok(Row {
         line,

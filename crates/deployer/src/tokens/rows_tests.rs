@@ -27,7 +27,7 @@ fn only_an_instagram_row_may_leave_out_its_refresh_token() {
     assert!(parsed.rows[1].refresh_token.is_some(), "given, it is kept");
     assert_eq!(
         parsed.errors[0].to_string(),
-        "line 2: `refreshToken`: is missing"
+        "line 2: `refreshToken`: is missing (only an Instagram provider's rows may leave it out)"
     );
 }
 
@@ -59,7 +59,7 @@ fn json_lines_good_and_bad_rows() {
         shown,
         [
             "line 4: `platform`: is not a provider of this stage (one of ig, reddit, tiktok)",
-            "line 5: `refreshToken`: is missing",
+            "line 5: `refreshToken`: is missing (only an Instagram provider's rows may leave it out)",
             "line 6: `expiresAt`: is not a whole number of epoch seconds",
             "line 7: is not valid JSON (column 43)",
             "line 8: is not a JSON object",

@@ -98,7 +98,7 @@ async fn a_last_attempt_applied_without_an_answer_is_recognised() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_sibling_write_after_a_lost_answer_is_still_a_conflict() {
+async fn a_sibling_write_after_a_failed_attempt_is_still_a_conflict() {
     let world = World::new();
     world.seed("a1", "acme", NOW);
     // The first attempt fails without being applied, and a sibling writes before the retry.

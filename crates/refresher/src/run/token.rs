@@ -85,11 +85,11 @@ async fn decide(run: &Run, provider: &ProviderRun, due: &DueToken) -> Step {
             };
         }
     }
-    if run.halted.load(Ordering::SeqCst) {
+    let (result, attempts) = match call(run, provider, &secrets).await {
         // A set was lost this run: spending another refresh token could lose it too.
-        return Step::skip("store_unavailable");
-    }
-    let (result, attempts) = call(run, provider, &secrets).await;
+        Called::Halted => return Step::skip("store_unavailable"),
+        Called::Sent(result, attempts) => (result, attempts),
+    };
     if attempts == 0 && matches!(result, Err(ProviderError::Transient { .. })) {
         return Step::skip("out_of_time");
     }
@@ -127,22 +127,30 @@ async fn open(run: &Run, item: &TokenItem) -> Result<TokenSecrets, String> {
     })
 }
 
-/// Calls the provider, retrying 429/5xx/timeouts with backoff under the rate limit. Returns the
-/// result and the number of requests sent.
-async fn call(
-    run: &Run,
-    provider: &ProviderRun,
-    secrets: &TokenSecrets,
-) -> (Result<TokenSet, ProviderError>, u32) {
+/// What [`call`] did.
+enum Called {
+    /// The result and the number of requests sent.
+    Sent(Result<TokenSet, ProviderError>, u32),
+    /// The run halted (a token set was lost) before a request could go out: nothing was spent
+    /// but failed attempts, if any.
+    Halted,
+}
+
+/// Calls the provider, retrying 429/5xx/timeouts with backoff under the rate limit.
+async fn call(run: &Run, provider: &ProviderRun, secrets: &TokenSecrets) -> Called {
     let request = match provider.adapter.request(secrets, &provider.credentials) {
         Ok(request) => request,
-        Err(err) => return (Err(err), 0),
+        Err(err) => return Called::Sent(Err(err), 0),
     };
     let clock = &run.options.clock;
     let mut attempts = 0;
     loop {
         if !provider.request_slot(clock, latest_start(run)).await {
-            return (Err(out_of_time()), attempts);
+            return Called::Sent(Err(out_of_time()), attempts);
+        }
+        // Checked before every request, a retry's included: the wait for a slot may be long.
+        if run.halted.load(Ordering::SeqCst) {
+            return Called::Halted;
         }
         attempts += 1;
         let now = run.now();
@@ -159,14 +167,14 @@ async fn call(
             Err(err) => Err(err),
         };
         let err = match result {
-            Ok(set) => return (Ok(set), attempts),
+            Ok(set) => return Called::Sent(Ok(set), attempts),
             Err(err) if err.is_retryable() => err,
-            Err(err) => return (Err(err), attempts),
+            Err(err) => return Called::Sent(Err(err), attempts),
         };
         let hint = err.retry_after().map(Duration::from_secs);
         let delay = run.options.backoff.delay(attempts, hint, &mut rand::rng());
         let Some(delay) = delay.filter(|d| fits(run, *d)) else {
-            return (Err(err), attempts);
+            return Called::Sent(Err(err), attempts);
         };
         if matches!(err, ProviderError::RateLimited { .. }) {
             provider.pause(clock, delay);

@@ -136,12 +136,12 @@ impl Update {
                 refresh_token: Some(refresh),
                 ..
             } => item.refresh_token == envelope(refresh),
-            // Nothing of its own to recognise: a sibling's failure looks the same.
+            // Nothing of its own to recognise: a sibling's failure or re-auth mark looks the same.
             Self::Failed {
                 refresh_token: None,
                 ..
-            } => false,
-            Self::NeedsReauth { .. } => item.status == TokenStatus::NeedsReauth,
+            }
+            | Self::NeedsReauth { .. } => false,
         }
     }
 }
@@ -255,12 +255,12 @@ mod tests {
             refresh_token: None,
         };
         assert!(!plain.is_held_by(&item(2, "a1", "r1"), 1));
+        // A re-auth mark carries nothing of its own: a sibling's would look the same.
         let reauth = Update::NeedsReauth {
             reason: "invalid_grant".to_owned(),
         };
         let mut dead = item(2, "a1", "r1");
-        assert!(!reauth.is_held_by(&dead, 1));
         dead.status = TokenStatus::NeedsReauth;
-        assert!(reauth.is_held_by(&dead, 1));
+        assert!(!reauth.is_held_by(&dead, 1));
     }
 }

@@ -146,7 +146,8 @@ pub(super) fn http_trigger_secret(
         ),
         (Ok(None), _) => check(name, Verdict::Fail, format!("`{secret}` does not exist")).fix(
             format!(
-                "aws secretsmanager create-secret --name {secret} --secret-string file://value.txt; then {}",
+                "{}; then {}",
+                crate::deploy::create_secret_hint(secret),
                 deploy(stage)
             ),
         ),
