@@ -97,3 +97,24 @@ pub fn note(message: &str) {
     let mut err = anstream::stderr().lock();
     let _ = writeln!(err, "{message}");
 }
+
+/// Asks the operator on stderr and reads one line of stdin; the answer, trimmed. Callers check
+/// for a terminal first: a pipeline is never asked.
+pub fn ask(prompt: &str) -> Result<String> {
+    let mut err = std::io::stderr().lock();
+    write!(err, "{prompt} ").context("cannot write to stderr")?;
+    err.flush().context("cannot write to stderr")?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .context("cannot read the answer")?;
+    Ok(answer.trim().to_owned())
+}
+
+/// [`ask`] with `[y/N]`: whether the answer is yes.
+pub fn ask_yes(question: &str) -> Result<bool> {
+    Ok(matches!(
+        ask(&format!("{question} [y/N]"))?.as_str(),
+        "y" | "Y" | "yes"
+    ))
+}

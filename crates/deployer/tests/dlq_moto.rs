@@ -11,7 +11,6 @@
 mod support;
 
 use std::process::Output;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_sqs::types::MessageAttributeValue;
 use refresher::crypto::{Envelope, ItemKey, KeyCache};
@@ -20,7 +19,7 @@ use refresher::kms::KmsKeySource;
 use refresher::secret::SecretString;
 use refresher::store::{DynamoStore, TokenStore};
 use serde_json::Value;
-use support::{deploy, deployer, local_stage};
+use support::{Seen, deploy, deployer, local_stage, now};
 use testkit::moto::Moto;
 
 const DLQ: &str = "RefreshOAuth-local-dlq";
@@ -28,23 +27,9 @@ const TABLE: &str = "oauth-tokens-local";
 const KEY_ALIAS: &str = "alias/oauth-refresher-local";
 const RULE_ARN: &str = "arn:aws:events:us-east-1:123456789012:rule/RefreshOAuthRate15m-local";
 
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Every output, kept to check for leaked values at the end.
-#[derive(Default)]
-struct Seen(String);
-
 impl Seen {
     fn run(&mut self, moto: &Moto, args: &[&str]) -> Output {
-        let out = deployer(moto, args);
-        self.0.push_str(&String::from_utf8_lossy(&out.stdout));
-        self.0.push_str(&String::from_utf8_lossy(&out.stderr));
-        out
+        self.keep(deployer(moto, args))
     }
 
     /// Runs a `--json` command, checks its exit code and parses stdout.

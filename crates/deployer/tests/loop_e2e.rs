@@ -10,13 +10,12 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use provider_fakes::demo::{SAMPLES, Sample};
 use provider_fakes::{FakeConfig, FakeProviders};
 use serde_json::Value;
 use support::{
-    LocalTokens, deploy, deployer, fakes_stage, import_rows, json, set_all_fake_credentials,
+    LocalTokens, deploy, deployer, fakes_stage, import_rows, json, now, set_all_fake_credentials,
 };
 use testkit::moto::Moto;
 
@@ -71,10 +70,7 @@ async fn the_demo_loop_refreshes_exactly_the_due_tokens() {
     deploy(&moto, &stage);
     set_all_fake_credentials(&moto, &stage);
 
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = now();
     let imported = import_rows(
         &moto,
         &stage,

@@ -18,20 +18,14 @@ use provider_fakes::{FakeConfig, FakeProviders, Provider, SeedOptions};
 use refresher::store::TokenStatus;
 use serde_json::{Value, json};
 use support::{
-    LocalTokens, deploy, deployer, fakes_stage, import_rows, json, set_all_fake_credentials, spawn,
+    LocalTokens, deploy, deployer, fakes_stage, import_rows, json, now, set_all_fake_credentials,
+    spawn,
 };
 use testkit::moto::Moto;
 
 const TOKENS: usize = 150;
 /// In flight at once: the most a kill can catch between a provider's answer and its write.
 const CONCURRENCY: usize = 4;
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// The pid of `parent`'s child process named `bootstrap`, once it exists.
 fn bootstrap_of(parent: u32) -> u32 {

@@ -16,13 +16,12 @@
 mod support;
 
 use std::process::Output;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use provider_fakes::{FakeConfig, FakeProviders, Provider, SeedOptions};
 use refresher::store::TokenStatus;
 use serde_json::{Value, json};
 use support::{
-    LocalTokens, deploy, deployer, deployer_at, fakes_stage, import_rows, json,
+    LocalTokens, deploy, deployer, deployer_at, fakes_stage, import_rows, json, now,
     set_all_fake_credentials,
 };
 use testkit::fault_proxy::{Fault, FaultProxy, Rule};
@@ -75,10 +74,7 @@ impl Bed {
         });
         deploy(&moto, &stage);
         set_all_fake_credentials(&moto, &stage);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = now();
         let users: Vec<String> = (0..count).map(|i| format!("s{i:03}")).collect();
         let mut rows = String::new();
         for user in &users {

@@ -7,14 +7,13 @@
 mod support;
 
 use std::process::Output;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use refresher::crypto::{ItemKey, KeyCache};
 use refresher::kms::KmsKeySource;
 use refresher::store::{DynamoStore, TokenStore};
 use serde_json::Value;
-use support::{deploy, deployer, deployer_stdin, json, local_stage};
+use support::{Seen, deploy, deployer, deployer_stdin, json, local_stage, now};
 use testkit::moto::Moto;
 
 const TABLE: &str = "oauth-tokens-local";
@@ -30,25 +29,6 @@ const VALUES: [&str; 8] = [
     "CLIENT-SECRET-TT",
     "CLIENT-SECRET-RD",
 ];
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Records every command's output to check for leaked values at the end.
-#[derive(Default)]
-struct Seen(String);
-
-impl Seen {
-    fn keep(&mut self, out: Output) -> Output {
-        self.0.push_str(&String::from_utf8_lossy(&out.stdout));
-        self.0.push_str(&String::from_utf8_lossy(&out.stderr));
-        out
-    }
-}
 
 fn import_file(dir: &std::path::Path, t: u64) -> String {
     let rows = [

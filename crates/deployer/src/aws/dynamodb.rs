@@ -176,18 +176,20 @@ pub async fn analytics_since(
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot query `{pk}` in the analytics table {table}: {}; check that the stack is deployed and the credentials allow dynamodb:Query on it",
-                    describe_error(&e)
-                )
-            })?;
+            .map_err(|e| analytics_query_failed(pk, table, &describe_error(&e)))?;
         records.extend(out.items().iter().map(analytics_record));
         start = out.last_evaluated_key().cloned();
         if start.is_none() {
             return Ok(records);
         }
     }
+}
+
+/// Why a Query of the analytics table failed, with what to check.
+fn analytics_query_failed(pk: &str, table: &str, error: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "cannot query `{pk}` in the analytics table {table}: {error}; check that the stack is deployed and the credentials allow dynamodb:Query on it"
+    )
 }
 
 /// The newest record of partition `pk` with this `outcome`, newest first page by page, stopping at
@@ -214,12 +216,7 @@ pub async fn newest_analytics(
             .set_exclusive_start_key(start)
             .send()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot query `{pk}` in the analytics table {table}: {}; check that the stack is deployed and the credentials allow dynamodb:Query on it",
-                    describe_error(&e)
-                )
-            })?;
+            .map_err(|e| analytics_query_failed(pk, table, &describe_error(&e)))?;
         if let Some(item) = out.items().first() {
             return Ok(Some(analytics_record(item)));
         }

@@ -47,14 +47,7 @@ async fn attributes(
         .await
     {
         Ok(out) => Ok(Some(out.attributes().cloned().unwrap_or_default())),
-        Err(err)
-            if matches!(
-                err.code(),
-                Some("AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist")
-            ) =>
-        {
-            Ok(None)
-        }
+        Err(err) if no_such_queue(err.code()) => Ok(None),
         Err(err) => bail!(
             "cannot read {what} of queue {url} (sqs:GetQueueAttributes): {}",
             describe_error(&err)
@@ -105,14 +98,7 @@ pub struct Received {
 pub async fn queue_url(client: &Client, name: &str) -> Result<Option<String>> {
     match client.get_queue_url().queue_name(name).send().await {
         Ok(out) => Ok(out.queue_url().map(str::to_owned)),
-        Err(err)
-            if matches!(
-                err.code(),
-                Some("AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist")
-            ) =>
-        {
-            Ok(None)
-        }
+        Err(err) if no_such_queue(err.code()) => Ok(None),
         Err(err) => bail!(
             "cannot find queue {name} (sqs:GetQueueUrl): {}",
             describe_error(&err)
@@ -349,4 +335,13 @@ pub async fn start_move_task(client: &Client, dlq_arn: &str) -> Result<Option<St
             describe_error(&err)
         ),
     }
+}
+
+/// Whether an error code says the queue does not exist (the query protocol's name, and the JSON
+/// protocol's).
+fn no_such_queue(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("AWS.SimpleQueueService.NonExistentQueue" | "QueueDoesNotExist")
+    )
 }

@@ -3,16 +3,16 @@
 //! report names them.
 
 use std::fmt;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::IsTerminal;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::Ctx;
 use crate::aws::cfn;
 use crate::cli::DestroyArgs;
 use crate::deploy::{progress::Progress, wait};
-use crate::output::note;
+use crate::output::{self, note};
 use crate::{Status, stage, template};
 
 #[derive(Debug, Serialize)]
@@ -101,16 +101,7 @@ fn confirm_by_name(stack: &str) -> Result<()> {
     if !std::io::stdin().is_terminal() {
         bail!("no terminal to confirm deleting {stack}; pass --yes");
     }
-    let mut err = std::io::stderr().lock();
-    write!(err, "Type the stack name ({stack}) to delete it: ")
-        .context("cannot write to stderr")?;
-    err.flush().context("cannot write to stderr")?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .context("cannot read the answer")?;
-    if answer.trim() != stack {
+    if output::ask(&format!("Type the stack name ({stack}) to delete it:"))? != stack {
         bail!("the name did not match; nothing was deleted");
     }
     Ok(())

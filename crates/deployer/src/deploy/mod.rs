@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::aws::cfn::{self, StackOutput, StackRequest};
 use crate::aws::{Aws, s3, secrets};
-use crate::output::note;
+use crate::output::{self, note};
 use crate::package::Artifact;
 use crate::plan::{Change, Plan};
 use crate::stage::Stage;
@@ -327,7 +327,8 @@ async fn update(
         );
     }
     note(&plan.plan.to_string());
-    if !opts.yes && std::io::stdin().is_terminal() && !confirm("Execute this change set?")? {
+    if !opts.yes && std::io::stdin().is_terminal() && !output::ask_yes("Execute this change set?")?
+    {
         cfn::delete_change_set(cfn_client, &stage.stack_name, name).await?;
         return Ok(("declined".to_owned(), Some(plan.plan)));
     }
@@ -421,18 +422,6 @@ fn failure_message(stack: &str, done: &wait::Finished) -> String {
             done.status
         ),
     }
-}
-
-fn confirm(question: &str) -> Result<bool> {
-    use std::io::Write;
-    let mut err = std::io::stderr().lock();
-    write!(err, "{question} [y/N] ").context("cannot write to stderr")?;
-    err.flush().context("cannot write to stderr")?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .context("cannot read the answer")?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 #[cfg(test)]

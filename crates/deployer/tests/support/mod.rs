@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use refresher::crypto::{ItemKey, KeyCache};
 use refresher::kms::KmsKeySource;
@@ -19,6 +20,26 @@ pub(crate) const DEV_BUILD: [&str; 2] = ["--cargo-profile", "dev"];
 
 pub(crate) fn project() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Every command output a test saw, kept to check for leaked values at the end.
+#[derive(Default)]
+pub(crate) struct Seen(pub(crate) String);
+
+impl Seen {
+    pub(crate) fn keep(&mut self, out: Output) -> Output {
+        self.0.push_str(&String::from_utf8_lossy(&out.stdout));
+        self.0.push_str(&String::from_utf8_lossy(&out.stderr));
+        out
+    }
 }
 
 /// `deployer` against the stand-in with dummy credentials, as the README's local set-up runs it.

@@ -309,17 +309,9 @@ fn confirmable(yes: bool, action: &str) -> Result<()> {
 
 /// `--yes`, or the operator's answer on the terminal (never asked without one).
 fn confirm(yes: bool, question: &str) -> Result<bool> {
-    use std::io::Write;
     if yes {
         return Ok(true);
     }
     confirmable(yes, "this")?;
-    let mut err = std::io::stderr().lock();
-    write!(err, "{question} [y/N] ").context("cannot write to stderr")?;
-    err.flush().context("cannot write to stderr")?;
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .context("cannot read the answer")?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+    crate::output::ask_yes(question)
 }
