@@ -36,6 +36,9 @@ pub(crate) struct FakeStore {
     pub(crate) lost_answers: AtomicU32,
     /// Platforms whose due query fails.
     pub(crate) failing_due: Mutex<Vec<String>>,
+    /// Due queries to fail, whatever the platform, before they answer again.
+    pub(crate) due_failures: AtomicU32,
+    pub(crate) due_queries: AtomicU32,
 }
 
 impl FakeStore {
@@ -52,6 +55,12 @@ impl FakeStore {
 #[async_trait]
 impl TokenStore for FakeStore {
     async fn due(&self, platform: &str, before: u64) -> Result<Vec<DueToken>, StoreError> {
+        self.due_queries.fetch_add(1, Ordering::SeqCst);
+        let failing = self.due_failures.load(Ordering::SeqCst);
+        if failing > 0 {
+            self.due_failures.store(failing - 1, Ordering::SeqCst);
+            return Err(StoreError::Failed("ThrottlingException".to_owned()));
+        }
         if self
             .failing_due
             .lock()

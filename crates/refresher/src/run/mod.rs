@@ -39,7 +39,7 @@ use crate::events::Signals;
 use crate::http::Transport;
 use crate::metrics::{LineSink, ProviderStats, emf_line};
 use crate::retry::{Backoff, start_jitter};
-use crate::store::TokenStore;
+use crate::store::{DueToken, StoreError, TokenStore};
 
 use gate::ProviderRun;
 
@@ -287,6 +287,25 @@ async fn take_lock(run: &Run) -> Result<bool, RunError> {
         .map_err(|err| RunError::Lock(err.to_string()))
 }
 
+/// Attempts of a provider's due Query: a failure costs the provider its whole run.
+const DUE_ATTEMPTS: u32 = 3;
+
+/// The provider's due tokens; a Query that failed (throttled, a dropped connection) is tried
+/// again, a malformed row is not.
+async fn due(run: &Run, name: &str, before: u64) -> Result<Vec<DueToken>, StoreError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match run.deps.store.due(name, before).await {
+            Err(StoreError::Failed(err)) if tries < DUE_ATTEMPTS => {
+                tracing::warn!(event = "due_query_retry", provider = %name, attempt = tries, error = %err);
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(tries))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Queries every provider, refreshes what is due, emits the metrics and builds the summary.
 async fn refresh_all(run: &Arc<Run>, names: &[String]) -> RunSummary {
     let started_ms = run.options.clock.now_ms();
@@ -300,7 +319,7 @@ async fn refresh_all(run: &Arc<Run>, names: &[String]) -> RunSummary {
             continue;
         };
         let before = run.now() + provider.window_seconds;
-        let rows = match run.deps.store.due(name, before).await {
+        let rows = match due(run, name, before).await {
             Ok(rows) => rows,
             Err(err) => {
                 // No `RunCompleted` for this provider: its no-successful-run alarm must see it.

@@ -241,9 +241,21 @@ async fn a_failed_due_query_is_not_a_completed_run_for_that_provider() {
     let s = summary(&world, options()).await;
     assert!(!s.ok);
     assert_eq!(s.refreshed, 1);
+    // acme's one Query, tiktok's three attempts.
+    assert_eq!(world.store.due_queries.load(Ordering::SeqCst), 4);
     let lines = world.metrics.lines();
     assert_eq!(lines.len(), 1, "no RunCompleted for tiktok: {lines:?}");
     assert!(lines[0].contains(r#""Provider":"acme""#));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_due_query_that_fails_once_is_tried_again() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    world.store.due_failures.store(1, Ordering::SeqCst);
+    let s = summary(&world, options()).await;
+    assert!(s.ok, "{s:?}");
+    assert_eq!(s.refreshed, 1);
 }
 
 #[derive(Clone, Default)]
