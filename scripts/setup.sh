@@ -6,6 +6,8 @@
 # - Rust components the checks need (rustfmt, clippy), added through rustup when missing.
 # - The cross-build tools of the Lambda artifact: both Linux targets and cargo-zigbuild.
 # - cargo-deny for the supply-chain check; cargo-nextest for the tests and their JUnit report.
+# - The readers under clients/: the TypeScript one's npm packages (`npm ci`, from its lock file)
+#   and .venv-clients with the Python one installed editable, with its dev tools.
 # - A cargo target directory outside the clone that persists between runs on one machine
 #   (BUILD-FACTS.md: a fresh clone then rebuilds in seconds, not minutes).
 
@@ -88,10 +90,45 @@ ensure_nextest() {
   fi
 }
 
+# stamp DIR NAME FILE...: true when DIR/NAME holds the hash of FILEs (nothing to do); else
+# records it after the caller's install by `stamp_write`.
+stamp_matches() {
+  local stamp="$1" want
+  shift
+  want="$(cat "$@" | sha256sum | cut -d' ' -f1)"
+  [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]
+}
+stamp_write() {
+  local stamp="$1"
+  shift
+  cat "$@" | sha256sum | cut -d' ' -f1 > "$stamp"
+}
+
+# The readers' own test suites (clients/): npm packages exactly as locked, and a venv with the
+# Python reader installed editable plus its pinned dev tools (pytest, mypy, ruff, moto).
+ensure_clients() {
+  local ts="$project_root/clients/typescript" py="$project_root/clients/python"
+  command -v npm >/dev/null 2>&1 || { echo "npm not found; install Node.js 20+ (the TypeScript reader's tests need it)" >&2; return 1; }
+  if ! stamp_matches "$ts/node_modules/.lock.sha256" "$ts/package-lock.json"; then
+    say "installing the TypeScript reader's packages (npm ci)"
+    (cd "$ts" && npm ci --no-audit --no-fund --loglevel=error)
+    stamp_write "$ts/node_modules/.lock.sha256" "$ts/package-lock.json"
+  fi
+  local venv="$project_root/.venv-clients"
+  if ! stamp_matches "$venv/.pyproject.sha256" "$py/pyproject.toml"; then
+    say "installing the Python reader and its dev tools into .venv-clients"
+    rm -rf "$venv"
+    "$(find_python)" -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -e "$py[dev]"
+    stamp_write "$venv/.pyproject.sha256" "$py/pyproject.toml"
+  fi
+}
+
 setup_environment() {
   ensure_rust
   ensure_venv .venv tools/requirements.txt
   ensure_venv .venv-checkov tools/requirements-checkov.txt
+  ensure_clients
   ensure_cross
   ensure_deny
   ensure_nextest

@@ -28,7 +28,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use refresher::run::{self, RunInput, RunOptions, RunResponse};
 use refresher_support::Harness;
-use serde_json::{Value, json};
+use serde_json::Value;
+use suite::iam::{config, denied, enforce, for_moto, key_arn, user_with};
 use testkit::fault_proxy::FaultProxy;
 use testkit::resource_policy::{Policy, Resolver};
 
@@ -48,61 +49,7 @@ async fn role_policy(h: &Harness) -> Value {
         .send()
         .await
         .unwrap();
-    let text = policy.policy_document();
-    // moto 5.2 answers with the Python repr of the document for a role CloudFormation created
-    // (single quotes); this document has no quote inside a value.
-    let decoded = urlencoding_decode(text).replace('\'', "\"");
-    serde_json::from_str(&decoded).unwrap_or_else(|e| panic!("{e}: {decoded}"))
-}
-
-/// IAM returns policy documents URL-encoded.
-fn urlencoding_decode(text: &str) -> String {
-    if text.trim_start().starts_with('{') {
-        return text.to_owned();
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-/// Every statement's resources become `*` for moto, which matches policy resources only when they
-/// are `*` (DynamoDB, Secrets Manager; `?` wildcards even fail its matcher): moto holds the role
-/// to its actions, the proxy's check to its resources.
-fn for_moto(mut policy: Value) -> (Value, usize) {
-    let statements = policy["Statement"].as_array_mut().unwrap();
-    for statement in statements.iter_mut() {
-        statement["Resource"] = json!("*");
-    }
-    let count = statements.len();
-    (policy, count)
-}
-
-/// Whether a call was refused for lack of permission (not for any other reason).
-fn denied<T, E: std::fmt::Debug>(result: Result<T, E>) -> bool {
-    match result {
-        Ok(_) => false,
-        Err(err) => {
-            let text = format!("{err:?}");
-            text.contains("AccessDenied") || text.contains("not authorized")
-        }
-    }
+    suite::iam::document(policy.policy_document())
 }
 
 /// Resources outside the role, made before enforcement starts, and the names the proxy's check
@@ -143,20 +90,8 @@ async fn others(h: &Harness) -> Others {
     let key = key.key_metadata().unwrap().arn().unwrap().to_owned();
     // The stack's alias and the key it names.
     let alias = h.env["KMS_KEY_ID"].clone();
-    let aliases = kms.list_aliases().send().await.unwrap();
-    let target = aliases
-        .aliases()
-        .iter()
-        .find(|a| a.alias_name() == Some(alias.as_str()))
-        .and_then(|a| a.target_key_id())
-        .unwrap_or_else(|| panic!("no alias {alias}"))
-        .to_owned();
-    // Its ARN as AWS forms it (moto's DescribeKey fails on a key CloudFormation made).
-    let own_key = if target.starts_with("arn:") {
-        target.clone()
-    } else {
-        format!("arn:aws:kms:us-east-1:123456789012:key/{target}")
-    };
+    let own_key = key_arn(&h.sdk, &alias, "us-east-1", "123456789012").await;
+    let target = own_key.rsplit('/').next().unwrap().to_owned();
     let secrets = aws_sdk_secretsmanager::Client::new(&h.sdk);
     secrets
         .create_secret()
@@ -205,33 +140,7 @@ async fn the_refresher_runs_on_its_role_alone_and_nothing_more() {
     let resolved = role_policy(&h).await;
     let others = others(&h).await;
     let (policy, widened) = for_moto(resolved.clone());
-    let iam = aws_sdk_iam::Client::new(&h.sdk);
-    iam.create_user()
-        .user_name("refresher")
-        .send()
-        .await
-        .unwrap();
-    iam.put_user_policy()
-        .user_name("refresher")
-        .policy_name("refresher")
-        .policy_document(policy.to_string())
-        .send()
-        .await
-        .unwrap();
-    let key = iam
-        .create_access_key()
-        .user_name("refresher")
-        .send()
-        .await
-        .unwrap();
-    let key = key.access_key().unwrap();
-    let creds = aws_sdk_s3::config::Credentials::new(
-        key.access_key_id(),
-        key.secret_access_key(),
-        None,
-        None,
-        "iam-user",
-    );
+    let creds = user_with(&h.sdk, "refresher", &policy).await;
     let proxy = FaultProxy::start(h.moto.endpoint()).await;
     proxy.set_policy(Some((
         Policy::parse(&resolved).unwrap(),
@@ -240,27 +149,11 @@ async fn the_refresher_runs_on_its_role_alone_and_nothing_more() {
             names: others.names.clone(),
         },
     )));
-    let config = |endpoint: String| {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(endpoint)
-            .credentials_provider(creds.clone())
-            .load()
-    };
     // The refresher and the resource checks through both layers; the action checks straight to
     // moto, so that its enforcement is what refuses them.
-    let sdk = config(proxy.endpoint()).await;
-    let direct = config(h.moto.endpoint().to_owned()).await;
-
-    // IAM enforcement on from the next request.
-    let client = reqwest::Client::new();
-    let reset = client
-        .post(format!("{}/moto-api/reset-auth", h.moto.endpoint()))
-        .body("0")
-        .send()
-        .await
-        .unwrap();
-    assert!(reset.status().is_success());
+    let sdk = config(&proxy.endpoint(), &creds).await;
+    let direct = config(h.moto.endpoint(), &creds).await;
+    enforce(h.moto.endpoint()).await;
 
     let deps = refresher::handler::build_deps(&sdk, h.env.clone(), h.emf.clone())
         .await

@@ -107,6 +107,39 @@ pub enum TokensCommand {
     /// Connect (or re-authorise) a user: print the provider's consent URL, receive the redirect on
     /// a loopback listener, exchange the code and store the tokens encrypted, status `active`.
     Connect(TokensConnectArgs),
+    /// Check items as a reader would (format, status, expiry, whether they open with the stage's
+    /// key), never printing a value; exit 1 if any needs attention.
+    Check(TokensCheckArgs),
+    /// Convert the items still in the other format to the stage's `tables.tokens.format`, each
+    /// with the version check; resumable (run it again).
+    Migrate(TokensMigrateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokensCheckArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// The item's user (with --platform).
+    #[arg(long, value_name = "ID", requires = "platform", conflicts_with = "all")]
+    pub user: Option<String>,
+    /// The item's provider (with --user).
+    #[arg(long, value_name = "NAME", requires = "user", conflicts_with = "all")]
+    pub platform: Option<String>,
+    /// Every item of the table: a Scan, which reads (and bills) the whole table.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TokensMigrateArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// The format to convert to: `envelope` or `plaintext` (must be the stage's format).
+    #[arg(long, value_name = "FORMAT")]
+    pub to: String,
+    /// Stop after converting this many items (run again to go on).
+    #[arg(long, value_name = "N")]
+    pub max_items: Option<usize>,
 }
 
 #[derive(Debug, Args)]

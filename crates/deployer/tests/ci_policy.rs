@@ -133,6 +133,18 @@ const VIA_CLOUDFORMATION: &[(&[&str], &str)] = &[
     ),
     (
         &[
+            "iam:CreatePolicy",
+            "iam:CreatePolicyVersion",
+            "iam:DeletePolicy",
+            "iam:DeletePolicyVersion",
+            "iam:GetPolicy",
+            "iam:GetPolicyVersion",
+            "iam:ListPolicyVersions",
+        ],
+        "IAM::ManagedPolicy TokenReaderPolicy (the apps' reader policy): created, updated as a new version (old ones deleted, at most five kept), deleted with the stack",
+    ),
+    (
+        &[
             "dynamodb:CreateTable",
             "dynamodb:UpdateTable",
             "dynamodb:DeleteTable",

@@ -9,7 +9,7 @@ mod support;
 use std::process::Output;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use refresher::crypto::{ItemKey, KeyCache};
+use refresher::crypto::{ItemKey, KeyCache, TokenFormat};
 use refresher::kms::KmsKeySource;
 use refresher::store::{DynamoStore, TokenStore};
 use serde_json::Value;
@@ -120,7 +120,11 @@ async fn check_items_open_with_the_refreshers_code(moto: &Moto) {
         .read(item.access_token.as_ref().unwrap(), key)
         .await
         .unwrap();
-    assert!(!access.needs_reencryption, "stored as an envelope");
+    assert_eq!(
+        access.format,
+        TokenFormat::Envelope,
+        "stored as an envelope"
+    );
     assert_eq!(access.value.expose(), "AT-SECRET-TIKTOK");
     let refresh = keys
         .read(item.refresh_token.as_ref().unwrap(), key)

@@ -27,18 +27,18 @@
 //! - No token, client secret or data key appears in any `Debug`, `Display`, log line, event,
 //!   metric or error message; a recovery record holds envelopes only.
 
+// The tokens table's contract lives in its own crate (shared with the deployer and apps' Rust
+// services); its modules keep their paths here.
+pub use token_store::{crypto, kms, secret, store};
+
 pub mod clock;
 pub mod config;
-pub mod crypto;
 pub mod events;
 pub mod handler;
 pub mod http;
-pub mod kms;
 pub mod limiter;
 pub mod metrics;
 pub mod providers;
 pub mod retry;
 pub mod run;
-pub mod secret;
 pub mod secrets;
-pub mod store;

@@ -276,19 +276,21 @@ async fn store(
         user_id: &args.user,
         platform: &args.provider,
     };
+    let format = stage.tables.tokens.format;
+    let encrypt = || format!("cannot encrypt with the stage's KMS key {key_alias}; {lost}");
     let item = ImportedItem {
         user_id: args.user.clone(),
         platform: args.provider.clone(),
         access_token: keys
-            .encrypt(&connected.access_token, key)
+            .store(&connected.access_token, key, format)
             .await
-            .with_context(|| {
-                format!("cannot encrypt with the stage's KMS key {key_alias}; {lost}")
-            })?,
+            .with_context(encrypt)?,
         refresh_token: match &connected.refresh_token {
-            Some(refresh) => Some(keys.encrypt(refresh, key).await.with_context(|| {
-                format!("cannot encrypt with the stage's KMS key {key_alias}; {lost}")
-            })?),
+            Some(refresh) => Some(
+                keys.store(refresh, key, format)
+                    .await
+                    .with_context(encrypt)?,
+            ),
             None => None,
         },
         expires_at: connected.expires_at,

@@ -2,6 +2,7 @@
 //! [`Status`], and writes its result only through the printer.
 
 mod alarms;
+mod check;
 mod completions;
 mod connect;
 mod deploy;
@@ -9,6 +10,7 @@ mod destroy;
 mod dlq;
 mod drift;
 mod invoke;
+mod migrate;
 mod outputs;
 mod package;
 mod plan;

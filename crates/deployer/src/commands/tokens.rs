@@ -28,6 +28,8 @@ pub(super) async fn run(args: &TokensArgs, ctx: &Ctx) -> Result<Status> {
         TokensCommand::Import(args) => import(args, ctx).await,
         TokensCommand::List(args) => list(args, ctx).await,
         TokensCommand::Connect(args) => super::connect::run(args, ctx).await,
+        TokensCommand::Check(args) => super::check::run(args, ctx).await,
+        TokensCommand::Migrate(args) => super::migrate::run(args, ctx).await,
     }
 }
 
@@ -89,7 +91,12 @@ async fn import(args: &TokensImportArgs, ctx: &Ctx) -> Result<Status> {
     let aws = ctx.aws(&stage).await;
     let key_alias = context::build(&stage).names.key_alias;
     let keys = KeyCache::new(KmsKeySource::new(aws.kms(), key_alias));
-    let importer = Importer::new(store(&aws, &stage), keys, Clock::system().now());
+    let importer = Importer::new(
+        store(&aws, &stage),
+        keys,
+        stage.tables.tokens.format,
+        Clock::system().now(),
+    );
     let mut report = ImportReport {
         table: stage.tables.tokens.name.clone(),
         read: parsed.rows.len() + parsed.errors.len(),

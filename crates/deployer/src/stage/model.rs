@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use refresher::crypto::TokenFormat;
 use serde::Serialize;
 
 use super::schedule::Schedule;
@@ -70,8 +71,16 @@ pub struct Function {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Tables {
-    pub tokens: Table,
+    pub tokens: TokensTable,
     pub analytics: Table,
+}
+
+/// The tokens table and the format every write to it uses.
+#[derive(Debug, Clone, Serialize)]
+pub struct TokensTable {
+    pub name: String,
+    pub create: bool,
+    pub format: TokenFormat,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -96,7 +96,7 @@ fn default_reserved_concurrency() -> Option<u32> {
 #[schemars(deny_unknown_fields)]
 pub struct RawTables {
     /// Table holding one item per (userId, platform) token set.
-    pub tokens: RawTable,
+    pub tokens: RawTokensTable,
     /// Table receiving a `token.refresh` record per outcome.
     pub analytics: RawTable,
 }
@@ -110,6 +110,32 @@ pub struct RawTable {
     /// `true`: the stack creates the table. `false`: adopt an existing table of that name.
     #[serde(default = "default_true")]
     pub create: bool,
+}
+
+/// The tokens table: a [`RawTable`] plus the format token values are written in.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawTokensTable {
+    /// Table name.
+    pub name: String,
+    /// `true`: the stack creates the table. `false`: adopt an existing table of that name (then
+    /// `format` is required).
+    #[serde(default = "default_true")]
+    pub create: bool,
+    /// How token values are written (docs/token-store.md): `envelope` (AES-256-GCM under KMS data
+    /// keys; apps read them with the readers under clients/) or `plaintext` (the strings as
+    /// issued, protected by the table's encryption at rest; for apps that read the table
+    /// directly). Default `envelope` for a table the stack creates; required when adopting one.
+    #[serde(default)]
+    pub format: Option<RawTokenFormat>,
+}
+
+/// `tables.tokens.format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RawTokenFormat {
+    Envelope,
+    Plaintext,
 }
 
 fn default_true() -> bool {

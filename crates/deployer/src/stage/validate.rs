@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 use super::duration::{format_duration, parse_duration};
 use super::model::{
     Alarms, Architecture, ClientAuth, Function, Provider, ProviderKind, RuleGroup, Stage, Table,
-    Tables,
+    Tables, TokensTable,
 };
-use super::raw::{RawAlarms, RawFunction, RawProvider, RawTable};
+use super::raw::{RawAlarms, RawFunction, RawProvider, RawTable, RawTokenFormat, RawTokensTable};
 use super::schedule::Schedule;
 use super::sections::Parts;
 use super::{Problem, http_trigger, names};
+use refresher::crypto::TokenFormat;
 
 /// Retention values CloudWatch Logs accepts (`PutRetentionPolicy`).
 const RETENTION_DAYS: [u32; 22] = [
@@ -233,17 +234,16 @@ impl Checker<'_> {
         }
     }
 
-    fn tables(&mut self, tokens: &RawTable, analytics: &RawTable) -> Tables {
-        for (field, table) in [
-            ("tables.tokens.name", tokens),
-            ("tables.analytics.name", analytics),
+    fn tables(&mut self, tokens: &RawTokensTable, analytics: &RawTable) -> Tables {
+        for (field, name) in [
+            ("tables.tokens.name", &tokens.name),
+            ("tables.analytics.name", &analytics.name),
         ] {
             self.check(
-                names::is_table_name(&table.name),
+                names::is_table_name(name),
                 field,
                 format!(
-                    "`{}` is not a DynamoDB table name; use 3-255 letters, digits, `_`, `-` and `.`",
-                    table.name
+                    "`{name}` is not a DynamoDB table name; use 3-255 letters, digits, `_`, `-` and `.`"
                 ),
             );
         }
@@ -255,13 +255,39 @@ impl Checker<'_> {
                 analytics.name
             ),
         );
-        let table = |t: &RawTable| Table {
-            name: t.name.clone(),
-            create: t.create,
-        };
         Tables {
-            tokens: table(tokens),
-            analytics: table(analytics),
+            tokens: TokensTable {
+                name: tokens.name.clone(),
+                create: tokens.create,
+                format: self.token_format(tokens),
+            },
+            analytics: Table {
+                name: analytics.name.clone(),
+                create: analytics.create,
+            },
+        }
+    }
+
+    /// An adopted table holds an app's items in the app's own format: converting them by default
+    /// would lock the app out of its tokens, keeping them would surprise a stage that meant to
+    /// encrypt. The stage must say which.
+    fn token_format(&mut self, tokens: &RawTokensTable) -> TokenFormat {
+        match (tokens.format, tokens.create) {
+            (Some(RawTokenFormat::Envelope), _) | (None, true) => TokenFormat::Envelope,
+            (Some(RawTokenFormat::Plaintext), _) => TokenFormat::Plaintext,
+            (None, false) => {
+                self.problems.push(Problem::new(
+                    "tables.tokens.format",
+                    "an adopted table (`create: false`) must state how token values are written: \
+                     `plaintext` keeps the strings as the app writes and reads them (protected by \
+                     the table's encryption at rest), `envelope` encrypts each value with the \
+                     stage's KMS key (apps must then read through the readers under clients/); \
+                     items in the other format are converted on their next write \
+                     (docs/token-store.md)"
+                        .to_owned(),
+                ));
+                TokenFormat::Envelope
+            }
         }
     }
 

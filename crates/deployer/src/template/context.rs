@@ -166,6 +166,7 @@ fn env(stage: &Stage, names: &Names) -> BTreeMap<&'static str, EnvValue> {
     BTreeMap::from([
         ("STAGE", lit(&stage.name)),
         ("TOKENS_TABLE", lit(&stage.tables.tokens.name)),
+        ("TOKENS_FORMAT", lit(stage.tables.tokens.format.as_str())),
         ("TOKENS_EXPIRY_INDEX", lit(EXPIRY_INDEX)),
         ("ANALYTICS_TABLE", lit(&stage.tables.analytics.name)),
         ("KMS_KEY_ID", lit(&names.key_alias)),
@@ -354,6 +355,7 @@ fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
         out("AlarmTopicArn", "SNS topic every alarm notifies", json!({"Ref": "AlarmTopic"})),
         out("LogGroupName", "Log group of the refresher", json!({"Ref": "RefresherLogGroup"})),
         out("KmsKeyArn", "KMS key of the token envelopes", json!({"Fn::GetAtt": ["TokensKey", "Arn"]})),
+        out("TokenReaderPolicyArn", "Managed policy for apps reading tokens (attach it to the app's role)", json!({"Ref": "TokenReaderPolicy"})),
         out("KmsKeyAlias", "Alias of the KMS key", json!(names.key_alias)),
         out("CredentialsSecretName", "Secrets Manager secret of provider client credentials (set with `deployer secrets set`)", json!(names.credentials_secret)),
         out(

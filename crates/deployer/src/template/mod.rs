@@ -61,6 +61,10 @@ const TEMPLATES: &[(&str, &str)] = &[
         "policies/dlq.json.tera",
         include_str!("../../../../policies/dlq.json.tera"),
     ),
+    (
+        "policies/token-reader.json.tera",
+        include_str!("../../../../policies/token-reader.json.tera"),
+    ),
 ];
 
 /// Why a template could not be rendered: a bug in `templates/` or `policies/`, never in a stage
@@ -93,6 +97,7 @@ pub fn render(stage: &Stage) -> Result<Rendered, RenderError> {
         ("refresher_policy", "policies/refresher.json.tera"),
         ("key_policy", "policies/key.json.tera"),
         ("dlq_policy", "policies/dlq.json.tera"),
+        ("token_reader_policy", "policies/token-reader.json.tera"),
     ] {
         let doc = render_json(&tera, name, &ctx)?;
         ctx.insert(key, &doc);

@@ -4,11 +4,12 @@
 //!
 //! Idempotence: an item that already holds the row's tokens (compared after decryption) and
 //! metadata is left alone; one that holds other tokens (refreshed since the export, or another
-//! grant) is never overwritten. Only an item holding the same tokens with other metadata, or in
-//! legacy plaintext, is replaced, at the version read.
+//! grant) is never overwritten. Only an item holding the same tokens with other metadata, in the
+//! other format than the stage's, or without a version (an app's own), is updated, at the version
+//! read (an app's item without `version` counts as 0).
 
 use anyhow::{Context, Result};
-use refresher::crypto::{CryptoError, ItemKey, KeyCache, KeySource};
+use refresher::crypto::{CryptoError, ItemKey, KeyCache, KeySource, TokenFormat};
 use refresher::store::dynamo::import::{Expect, ImportedItem};
 use refresher::store::{DynamoStore, StoreError, TokenItem, TokenStore};
 
@@ -24,16 +25,22 @@ pub enum Outcome {
     Skipped(String),
 }
 
-/// Writes rows to one stage's tokens table.
+/// Writes rows to one stage's tokens table, in the stage's format.
 pub struct Importer<S> {
     store: DynamoStore,
     keys: KeyCache<S>,
+    format: TokenFormat,
     now: u64,
 }
 
 impl<S: KeySource> Importer<S> {
-    pub fn new(store: DynamoStore, keys: KeyCache<S>, now: u64) -> Self {
-        Self { store, keys, now }
+    pub fn new(store: DynamoStore, keys: KeyCache<S>, format: TokenFormat, now: u64) -> Self {
+        Self {
+            store,
+            keys,
+            format,
+            now,
+        }
     }
 
     /// Imports one row. `Err` only for failures that would fail every row (table, KMS, network).
@@ -69,10 +76,16 @@ impl<S: KeySource> Importer<S> {
             user_id: &row.user_id,
             platform: &row.platform,
         };
-        let access = self.keys.encrypt(&row.access_token, key).await;
-        let access = access.context("cannot encrypt with the stage's KMS key")?;
+        let encrypt = "cannot encrypt with the stage's KMS key";
+        let access = self.keys.store(&row.access_token, key, self.format).await;
+        let access = access.context(encrypt)?;
         let refresh = match &row.refresh_token {
-            Some(refresh) => Some(self.keys.encrypt(refresh, key).await?),
+            Some(refresh) => Some(
+                self.keys
+                    .store(refresh, key, self.format)
+                    .await
+                    .context(encrypt)?,
+            ),
             None => None,
         };
         Ok(ImportedItem {
@@ -121,10 +134,10 @@ impl<S: KeySource> Importer<S> {
         let same_meta = item.expires_at == Some(row.expires_at)
             && item.refresh_expires_at == row.refresh_expires_at
             && item.status == row.status;
-        let legacy = stale_copy
-            || access.needs_reencryption
-            || refresh.is_some_and(|r| r.needs_reencryption);
-        Ok(if same_meta && !legacy {
+        let other_format = access.format != self.format
+            || refresh.is_some_and(|r| r.format != self.format)
+            || item.version == 0;
+        Ok(if same_meta && !stale_copy && !other_format {
             Compared::Same
         } else {
             Compared::SameTokens
@@ -135,7 +148,8 @@ impl<S: KeySource> Importer<S> {
 enum Compared {
     /// Tokens and metadata as in the file: nothing to write.
     Same,
-    /// The same tokens, other metadata (or plaintext): replace at the version read.
+    /// The same tokens, other metadata (or the other format, or no version yet): update at the
+    /// version read.
     SameTokens,
     /// Other tokens: never overwritten.
     Differ(String),

@@ -14,6 +14,8 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use credentials::{ClientCredentials, Credentials};
+
+use crate::crypto::TokenFormat;
 pub use providers::{ClientAuth, ProviderConfig, ProviderKind};
 
 /// Default for `JITTER_SECONDS`.
@@ -28,6 +30,8 @@ pub struct Config {
     pub stage: String,
     /// `TOKENS_TABLE`: the DynamoDB table holding token items (DESIGN §4).
     pub tokens_table: String,
+    /// `TOKENS_FORMAT`: `envelope` (default) or `plaintext`, the format of every token write.
+    pub tokens_format: TokenFormat,
     /// `TOKENS_EXPIRY_INDEX`: the `byExpiry` GSI of the tokens table.
     pub tokens_expiry_index: String,
     /// `ANALYTICS_TABLE`: where `token.refresh` events are written.
@@ -119,6 +123,7 @@ impl Config {
         let config = Self {
             stage: env.required("STAGE", "the deployer stage name, e.g. prod"),
             tokens_table: env.required("TOKENS_TABLE", "the tokens table name"),
+            tokens_format: env.token_format(),
             tokens_expiry_index: env.required("TOKENS_EXPIRY_INDEX", "the GSI name, e.g. byExpiry"),
             analytics_table: env.required("ANALYTICS_TABLE", "the analytics table name"),
             kms_key_id: env.kms_key_id(),
@@ -198,6 +203,18 @@ impl Env {
         let problem = format!("{name} is `{raw}`: it should be a whole number of seconds");
         self.problems.push(problem);
         default
+    }
+
+    fn token_format(&mut self) -> TokenFormat {
+        let Some(raw) = self.optional("TOKENS_FORMAT") else {
+            return TokenFormat::default();
+        };
+        if let Some(format) = TokenFormat::parse(raw) {
+            return format;
+        }
+        let problem = format!("TOKENS_FORMAT is `{raw}`: it should be `envelope` or `plaintext`");
+        self.problems.push(problem);
+        TokenFormat::default()
     }
 
     fn log_level(&mut self) -> LogLevel {
@@ -301,12 +318,21 @@ pub(crate) mod tests {
 
     #[test]
     fn optional_values_override_defaults() {
+        assert_eq!(with(&[]).unwrap().tokens_format, TokenFormat::Envelope);
         let config = with(&[
             ("JITTER_SECONDS", "0"),
             ("LOG_LEVEL", "DEBUG"),
             ("METRICS_NAMESPACE", "Custom"),
+            ("TOKENS_FORMAT", "plaintext"),
         ])
         .unwrap();
+        assert_eq!(config.tokens_format, TokenFormat::Plaintext);
+        assert!(
+            with(&[("TOKENS_FORMAT", "base64")])
+                .unwrap_err()
+                .to_string()
+                .contains("TOKENS_FORMAT is `base64`: it should be `envelope` or `plaintext`")
+        );
         assert_eq!(config.jitter_seconds, 0);
         assert_eq!(config.log_level, LogLevel::Debug);
         assert_eq!(config.metrics_namespace, "Custom");

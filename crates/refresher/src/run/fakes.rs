@@ -114,9 +114,9 @@ impl TokenStore for FakeStore {
         item.version += 1;
         match update {
             Update::Refreshed(sealed) => {
-                item.access_token = Some(StoredToken::Envelope(sealed.access_token.clone()));
+                item.access_token = Some(sealed.access_token.clone());
                 if let Some(refresh) = &sealed.refresh_token {
-                    item.refresh_token = Some(StoredToken::Envelope(refresh.clone()));
+                    item.refresh_token = Some(refresh.clone());
                 }
                 item.expires_at = sealed.expires_at.or(item.expires_at);
                 item.failures = 0;
@@ -124,11 +124,22 @@ impl TokenStore for FakeStore {
             }
             Update::Failed { refresh_token, .. } => {
                 if let Some(refresh) = refresh_token {
-                    item.refresh_token = Some(StoredToken::Envelope(refresh.clone()));
+                    item.refresh_token = Some(refresh.clone());
                 }
                 item.failures += 1;
             }
             Update::NeedsReauth { .. } => item.status = TokenStatus::NeedsReauth,
+            Update::Converted {
+                access_token,
+                refresh_token,
+            } => {
+                if let Some(access) = access_token {
+                    item.access_token = Some(access.clone());
+                }
+                if let Some(refresh) = refresh_token {
+                    item.refresh_token = Some(refresh.clone());
+                }
+            }
         }
         let lost = self.lost_answers.load(Ordering::SeqCst);
         if lost > 0 {
@@ -359,10 +370,11 @@ impl World {
             refresh_expires_at: None,
             last_refresh_at: None,
             failures: 0,
-            access_token: Some(StoredToken::Legacy(SecretString::new(format!(
+            scope: None,
+            access_token: Some(StoredToken::Plain(SecretString::new(format!(
                 "seed-acc-{user}"
             )))),
-            refresh_token: Some(StoredToken::Legacy(SecretString::new(refresh))),
+            refresh_token: Some(StoredToken::Plain(SecretString::new(refresh))),
         });
     }
 }

@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use super::{Done, Outcome, Run, TokenResult};
-use crate::crypto::{CryptoError, Envelope, ItemKey, StoredToken};
+use crate::crypto::{CryptoError, Envelope, ItemKey, StoredToken, TokenFormat};
 use crate::events::{AnalyticsRow, EventDetail, RecoveryRecord, TokenEvent};
 use crate::providers::{ProviderError, TokenSecrets, TokenSet};
 use crate::secret::SecretString;
@@ -118,8 +118,9 @@ async fn stored(
     result
 }
 
-/// Seals the access token and the refresh token to store: the new one, or the current one when it
-/// is legacy plaintext (migration). Sealing is retried: the provider already answered.
+/// The access token and the refresh token to store, in the stage's format: the new refresh token,
+/// or the current one when it is stored in the other format (converted on this write). Sealing is
+/// retried: the provider already answered.
 async fn seal(
     run: &Run,
     item: &TokenItem,
@@ -127,15 +128,19 @@ async fn seal(
     new_refresh: Option<&SecretString>,
     secrets: &TokenSecrets,
 ) -> Result<SealedTokens, CryptoError> {
-    let legacy = matches!(item.refresh_token, Some(StoredToken::Legacy(_)));
-    let refresh = new_refresh.or(if legacy {
+    let format = run.deps.config.tokens_format;
+    let other_format = item
+        .refresh_token
+        .as_ref()
+        .is_some_and(|stored| stored.format() != format);
+    let refresh = new_refresh.or(if other_format {
         secrets.refresh_token.as_ref()
     } else {
         None
     });
-    let access_token = sealed_value(run, item, access).await?;
+    let access_token = sealed_value(run, item, access, format).await?;
     let refresh_token = match refresh {
-        Some(value) => Some(sealed_value(run, item, value).await?),
+        Some(value) => Some(sealed_value(run, item, value, format).await?),
         None => None,
     };
     Ok(SealedTokens {
@@ -148,6 +153,19 @@ async fn seal(
 }
 
 async fn sealed_value(
+    run: &Run,
+    item: &TokenItem,
+    value: &SecretString,
+    format: TokenFormat,
+) -> Result<StoredToken, CryptoError> {
+    match format {
+        TokenFormat::Envelope => Ok(StoredToken::Envelope(envelope(run, item, value).await?)),
+        TokenFormat::Plaintext => Ok(StoredToken::Plain(value.clone())),
+    }
+}
+
+/// Seals `value` for `item`, retrying the key source (KMS) a few times.
+async fn envelope(
     run: &Run,
     item: &TokenItem,
     value: &SecretString,
@@ -164,6 +182,19 @@ async fn sealed_value(
             Err(err) if tries >= WRITE_ATTEMPTS => return Err(err),
             Err(_) => tokio::time::sleep(Duration::from_millis(200 * u64::from(tries))).await,
         }
+    }
+}
+
+/// A value for a recovery record: records always hold envelopes (they travel through SQS and are
+/// shown by `deployer dlq`), whatever the stage's format.
+async fn recovery_envelope(
+    run: &Run,
+    item: &TokenItem,
+    stored: StoredToken,
+) -> Result<Envelope, CryptoError> {
+    match stored {
+        StoredToken::Envelope(envelope) => Ok(envelope),
+        StoredToken::Plain(value) => envelope(run, item, &value).await,
     }
 }
 
@@ -215,7 +246,7 @@ async fn applied_earlier(run: &Run, item: &TokenItem, update: &Update) -> bool {
     }
 }
 
-/// The write failed after the provider answered: the sealed set goes to the DLQ.
+/// The write failed after the provider answered: the set goes to the DLQ, as envelopes.
 async fn recover(
     run: &Run,
     due: &DueToken,
@@ -224,20 +255,11 @@ async fn recover(
     err: &StoreError,
     attempts: u32,
 ) -> Done {
-    let current_refresh = match &item.refresh_token {
-        Some(StoredToken::Envelope(envelope)) => Some(envelope.clone()),
-        _ => None,
-    };
-    let record = RecoveryRecord {
-        user_id: item.user_id.clone(),
-        platform: item.platform.clone(),
-        seen_version: item.version,
-        expires_at: sealed.expires_at,
-        refresh_expires_at: sealed.refresh_expires_at,
-        access_token: sealed.access_token,
-        refresh_token: sealed.refresh_token.or(current_refresh),
-    };
     tracing::error!(event = "token_write_failed", user_id = %item.user_id, platform = %item.platform, error = %err);
+    let record = match recovery_record(run, item, sealed).await {
+        Ok(record) => record,
+        Err(seal_err) => return lost(run, due, &seal_err.to_string(), attempts),
+    };
     match run.deps.signals.recovery(&record).await {
         Ok(()) => {
             tracing::warn!(event = "token_recovery_queued", user_id = %item.user_id, platform = %item.platform, seen_version = item.version);
@@ -245,6 +267,32 @@ async fn recover(
         }
         Err(send) => lost(run, due, &send.to_string(), attempts),
     }
+}
+
+/// The recovery record of `sealed`: its refresh token, or the stored one when none was issued
+/// (only if it is an envelope already: a plaintext one stays in the item, which replay keeps).
+async fn recovery_record(
+    run: &Run,
+    item: &TokenItem,
+    sealed: SealedTokens,
+) -> Result<RecoveryRecord, CryptoError> {
+    let current_refresh = match &item.refresh_token {
+        Some(StoredToken::Envelope(envelope)) => Some(StoredToken::Envelope(envelope.clone())),
+        _ => None,
+    };
+    let refresh_token = match sealed.refresh_token.or(current_refresh) {
+        Some(stored) => Some(recovery_envelope(run, item, stored).await?),
+        None => None,
+    };
+    Ok(RecoveryRecord {
+        user_id: item.user_id.clone(),
+        platform: item.platform.clone(),
+        seen_version: item.version,
+        expires_at: sealed.expires_at,
+        refresh_expires_at: sealed.refresh_expires_at,
+        access_token: recovery_envelope(run, item, sealed.access_token).await?,
+        refresh_token,
+    })
 }
 
 /// A provider issued a set that could be neither stored nor queued: the grant is likely dead now.

@@ -61,10 +61,11 @@ async fn throughput_at_provider_latency_and_rate_limits() {
                 refresh_expires_at: None,
                 last_refresh_at: None,
                 failures: 0,
-                access_token: Some(StoredToken::Legacy(SecretString::new(pair.access_token))),
+                scope: None,
+                access_token: Some(StoredToken::Plain(SecretString::new(pair.access_token))),
                 refresh_token: pair
                     .refresh_token
-                    .map(|r| StoredToken::Legacy(SecretString::new(r))),
+                    .map(|r| StoredToken::Plain(SecretString::new(r))),
             });
         }
     }

@@ -15,7 +15,8 @@ use tokio::sync::OnceCell;
 use zeroize::Zeroizing;
 
 use super::{
-    CryptoError, Envelope, ItemKey, Opened, StoredToken, check_version, decode, open, seal,
+    CryptoError, Envelope, ItemKey, Opened, StoredToken, TokenFormat, check_version, decode, open,
+    seal,
 };
 use crate::secret::SecretString;
 
@@ -124,22 +125,33 @@ impl<S: KeySource> KeyCache<S> {
         open(key, envelope, item)
     }
 
-    /// Reads a stored token attribute, envelope or legacy plaintext.
+    /// Reads a stored token attribute, envelope or plaintext.
     pub async fn read(
         &self,
         stored: &StoredToken,
         item: ItemKey<'_>,
     ) -> Result<Opened, CryptoError> {
-        match stored {
-            StoredToken::Envelope(envelope) => Ok(Opened {
-                value: self.decrypt(envelope, item).await?,
-                needs_reencryption: false,
-            }),
-            StoredToken::Legacy(value) => Ok(Opened {
-                value: value.clone(),
-                needs_reencryption: true,
-            }),
-        }
+        let value = match stored {
+            StoredToken::Envelope(envelope) => self.decrypt(envelope, item).await?,
+            StoredToken::Plain(value) => value.clone(),
+        };
+        Ok(Opened {
+            value,
+            format: stored.format(),
+        })
+    }
+
+    /// Stores a value for `item` in `format`: sealed under this run's data key, or as it is.
+    pub async fn store(
+        &self,
+        value: &SecretString,
+        item: ItemKey<'_>,
+        format: TokenFormat,
+    ) -> Result<StoredToken, CryptoError> {
+        Ok(match format {
+            TokenFormat::Envelope => StoredToken::Envelope(self.encrypt(value, item).await?),
+            TokenFormat::Plaintext => StoredToken::Plain(value.clone()),
+        })
     }
 
     async fn generate(&self) -> Result<GeneratedKey, CryptoError> {
@@ -318,19 +330,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn legacy_plaintext_is_read_and_flagged() {
+    async fn plaintext_is_read_and_stored_in_either_format() {
         let kms = Arc::new(CountingKms::default());
         let cache = KeyCache::new(Arc::clone(&kms));
-        let stored = StoredToken::Legacy(SecretString::new("plain-token"));
+        let stored = StoredToken::Plain(SecretString::new("plain-token"));
         let opened = cache.read(&stored, item("a")).await.unwrap();
         assert_eq!(opened.value.expose(), "plain-token");
-        assert!(opened.needs_reencryption);
-        let envelope = cache.encrypt(&opened.value, item("a")).await.unwrap();
-        let again = cache
-            .read(&StoredToken::Envelope(envelope), item("a"))
+        assert_eq!(opened.format, TokenFormat::Plaintext);
+        let kept = cache
+            .store(&opened.value, item("a"), TokenFormat::Plaintext)
             .await
             .unwrap();
-        assert!(!again.needs_reencryption);
+        assert_eq!(kept, stored);
+        assert_eq!(kms.counts(), (0, 0), "plaintext needs no KMS call");
+        let sealed = cache
+            .store(&opened.value, item("a"), TokenFormat::Envelope)
+            .await
+            .unwrap();
+        assert!(matches!(sealed, StoredToken::Envelope(_)));
+        let again = cache.read(&sealed, item("a")).await.unwrap();
+        assert_eq!(again.format, TokenFormat::Envelope);
         assert_eq!(again.value.expose(), "plain-token");
     }
 

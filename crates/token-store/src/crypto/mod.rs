@@ -9,9 +9,10 @@
 //! **Storage format.** An envelope is stored as a DynamoDB *map* (`M`) with the attributes
 //! `version` (N), `keyId`, `encryptedKey`, `nonce`, `ciphertext` (S, base64, standard alphabet with
 //! padding), the same names as its serde (JSON) form, which is what travels in DLQ messages. A
-//! legacy item holds the plain token as a string (`S`): the attribute's type alone tells the two
-//! apart, no guessing from content, and [`StoredToken::Legacy`] marks it for re-encryption on the
-//! next write.
+//! stage in `plaintext` format (and an app that writes its own items) holds the plain token as a
+//! string (`S`): the attribute's type alone tells the two apart, no guessing from content
+//! ([`StoredToken::Plain`]). Every write uses the stage's [`TokenFormat`]; a value in the other
+//! format is converted on the item's next write (`docs/token-store.md`).
 //!
 //! [`keys`] holds the seam to KMS ([`KeySource`]) and the per-run [`KeyCache`].
 
@@ -48,21 +49,61 @@ pub struct Envelope {
     pub ciphertext: String,
 }
 
-/// A token attribute as read from an item.
+/// A token attribute as stored in an item: an envelope map or a plain string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoredToken {
-    /// The current format.
+    /// Format `envelope`.
     Envelope(Envelope),
-    /// A plaintext value written before envelopes existed; re-encrypt it on the next write.
-    Legacy(SecretString),
+    /// Format `plaintext` (or an app's own item): the token as the provider issued it.
+    Plain(SecretString),
+}
+
+impl StoredToken {
+    /// The format this value is stored in.
+    pub fn format(&self) -> TokenFormat {
+        match self {
+            Self::Envelope(_) => TokenFormat::Envelope,
+            Self::Plain(_) => TokenFormat::Plaintext,
+        }
+    }
+}
+
+/// The format a stage writes token values in (`tables.tokens.format`, env `TOKENS_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenFormat {
+    /// AES-256-GCM envelopes under KMS data keys (the default).
+    #[default]
+    Envelope,
+    /// The token strings as issued; the table's encryption at rest protects them.
+    Plaintext,
+}
+
+impl TokenFormat {
+    /// The stored name, as stage files and the environment spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Envelope => "envelope",
+            Self::Plaintext => "plaintext",
+        }
+    }
+
+    /// Parses a stage file's or the environment's value.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "envelope" => Some(Self::Envelope),
+            "plaintext" => Some(Self::Plaintext),
+            _ => None,
+        }
+    }
 }
 
 /// A decrypted token value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Opened {
     pub value: SecretString,
-    /// True when the item held plaintext: the writer must store it as an envelope next time.
-    pub needs_reencryption: bool,
+    /// The format it was stored in: a writer converts it when that is not the stage's.
+    pub format: TokenFormat,
 }
 
 /// The item a ciphertext belongs to; its `userId|platform` is the associated data.

@@ -19,10 +19,11 @@ use super::{
     TokenStore, Update,
 };
 
-pub use super::item::envelope_value;
 use super::item::{Item, due_row, n, s, token_item};
+pub use super::item::{envelope_value, stored_value};
 
 pub mod import;
+pub mod scan;
 
 /// The tokens table and its expiry index.
 #[derive(Debug, Clone)]
@@ -88,7 +89,7 @@ fn update_applied<O, R: std::fmt::Debug>(
 
 /// Builds an `UpdateItem`'s expressions: `SET` and `REMOVE` clauses with every name aliased.
 #[derive(Default)]
-struct Expr {
+pub(crate) struct Expr {
     set: Vec<String>,
     remove: Vec<String>,
     names: HashMap<String, String>,
@@ -113,6 +114,16 @@ impl Expr {
         self.remove.push(name);
     }
 
+    /// `version + 1`; an app's own item may have no version (read as 0) and gets one here.
+    fn bump_version(&mut self) {
+        let version = self.name("version");
+        self.set.push(format!(
+            "{version} = if_not_exists({version}, :zero) + :one"
+        ));
+        self.values.insert(":zero".to_owned(), n(0));
+        self.values.insert(":one".to_owned(), n(1));
+    }
+
     fn update_expression(&self) -> String {
         let mut text = format!("SET {}", self.set.join(", "));
         if !self.remove.is_empty() {
@@ -124,9 +135,9 @@ impl Expr {
 }
 
 fn refreshed(expr: &mut Expr, sealed: &SealedTokens, now: u64) {
-    expr.set("accessToken", envelope_value(&sealed.access_token));
+    expr.set("accessToken", stored_value(&sealed.access_token));
     if let Some(refresh) = &sealed.refresh_token {
-        expr.set("refreshToken", envelope_value(refresh));
+        expr.set("refreshToken", stored_value(refresh));
     }
     if let Some(at) = sealed.expires_at {
         expr.set("expiresAt", n(at));
@@ -152,10 +163,9 @@ fn describe(update: &Update, now: u64) -> Expr {
             refresh_token,
         } => {
             if let Some(refresh) = refresh_token {
-                expr.set("refreshToken", envelope_value(refresh));
+                expr.set("refreshToken", stored_value(refresh));
             }
             let failures = expr.name("failures");
-            expr.values.insert(":zero".to_owned(), n(0));
             expr.set.push(format!(
                 "{failures} = if_not_exists({failures}, :zero) + :one"
             ));
@@ -165,12 +175,37 @@ fn describe(update: &Update, now: u64) -> Expr {
             expr.set("status", s(TokenStatus::NeedsReauth.as_str()));
             expr.set("lastError", s(reason));
         }
+        Update::Converted {
+            access_token,
+            refresh_token,
+        } => {
+            if let Some(access) = access_token {
+                expr.set("accessToken", stored_value(access));
+            }
+            if let Some(refresh) = refresh_token {
+                expr.set("refreshToken", stored_value(refresh));
+            }
+        }
     }
     expr.set("updatedAt", n(now));
-    let version = expr.name("version");
-    expr.set.push(format!("{version} = {version} + :one"));
-    expr.values.insert(":one".to_owned(), n(1));
+    expr.bump_version();
     expr
+}
+
+/// The version rule's condition (`docs/token-store.md`): the version read, where an item without
+/// one (an app's own) was read as 0. The item must still exist: an `UpdateItem` would otherwise
+/// create a new one from the write alone.
+pub(crate) fn version_condition(expr: &mut Expr, seen: u64) -> String {
+    let version = expr.name("version");
+    expr.values.insert(":seen".to_owned(), n(seen));
+    if seen == 0 {
+        let user_id = expr.name("userId");
+        format!(
+            "attribute_exists({user_id}) AND (attribute_not_exists({version}) OR {version} = :seen)"
+        )
+    } else {
+        format!("{version} = :seen")
+    }
 }
 
 #[async_trait]
@@ -230,12 +265,11 @@ impl TokenStore for DynamoStore {
         now: u64,
     ) -> Result<(), StoreError> {
         let mut expr = describe(update, now);
-        expr.values.insert(":seen".to_owned(), n(seen));
-        let version = expr.name("version");
+        let condition = version_condition(&mut expr, seen);
         let result = self
             .update_item(user_id, platform)
             .update_expression(expr.update_expression())
-            .condition_expression(format!("{version} = :seen"))
+            .condition_expression(condition)
             .set_expression_attribute_names(Some(expr.names))
             .set_expression_attribute_values(Some(expr.values))
             .send()
@@ -299,11 +333,11 @@ mod tests {
         assert_eq!(
             text,
             "SET #failures = if_not_exists(#failures, :zero) + :one, #lastError = :lastError, \
-             #updatedAt = :updatedAt, #version = #version + :one"
+             #updatedAt = :updatedAt, #version = if_not_exists(#version, :zero) + :one"
         );
         let expr = describe(
             &Update::Refreshed(SealedTokens {
-                access_token: env(),
+                access_token: crate::crypto::StoredToken::Envelope(env()),
                 refresh_token: None,
                 expires_at: None,
                 refresh_expires_at: None,
@@ -315,5 +349,18 @@ mod tests {
         assert!(text.contains("#status = :status") && text.ends_with("REMOVE #lastError"));
         assert!(!text.contains("expiresAt"), "no lifetime keeps expiresAt");
         assert_eq!(expr.names["#status"], "status");
+    }
+
+    #[test]
+    fn an_item_without_a_version_is_written_at_version_zero_only_if_it_exists() {
+        let mut expr = Expr::default();
+        assert_eq!(
+            version_condition(&mut expr, 0),
+            "attribute_exists(#userId) AND (attribute_not_exists(#version) OR #version = :seen)"
+        );
+        assert_eq!(expr.values[":seen"], n(0));
+        let mut expr = Expr::default();
+        assert_eq!(version_condition(&mut expr, 4), "#version = :seen");
+        assert!(!expr.names.contains_key("#userId"));
     }
 }

@@ -59,11 +59,12 @@ pub(crate) fn token_item(item: &Item) -> Result<TokenItem, StoreError> {
     let (user_id, platform) = keys(item)?;
     Ok(TokenItem {
         version: number(item, "version")?.unwrap_or(0),
-        status: TokenStatus::parse(string(item, "status").as_deref()),
+        status: status(item)?,
         expires_at: number(item, "expiresAt")?,
         refresh_expires_at: number(item, "refreshExpiresAt")?,
         last_refresh_at: number(item, "lastRefreshAt")?,
         failures: number(item, "failures")?.unwrap_or(0),
+        scope: string(item, "scope"),
         access_token: stored_token(item, "accessToken")?,
         refresh_token: stored_token(item, "refreshToken")?,
         user_id,
@@ -71,13 +72,22 @@ pub(crate) fn token_item(item: &Item) -> Result<TokenItem, StoreError> {
     })
 }
 
-/// An envelope map, or legacy plaintext (`S`); errors never quote the value.
+/// `status`: absent (or NULL) is active; present but not a string is malformed, not guessed.
+fn status(item: &Item) -> Result<TokenStatus, StoreError> {
+    match item.get("status") {
+        None | Some(AttributeValue::Null(_)) => Ok(TokenStatus::Active),
+        Some(AttributeValue::S(value)) => Ok(TokenStatus::parse(Some(value))),
+        Some(_) => Err(StoreError::Malformed("`status` is not a string".to_owned())),
+    }
+}
+
+/// An envelope map, or plaintext (`S`); errors never quote the value.
 fn stored_token(item: &Item, name: &str) -> Result<Option<StoredToken>, StoreError> {
     match item.get(name) {
         None | Some(AttributeValue::Null(_)) => Ok(None),
         Some(AttributeValue::S(plain)) if plain.is_empty() => Ok(None),
         Some(AttributeValue::S(plain)) => {
-            Ok(Some(StoredToken::Legacy(SecretString::new(plain.as_str()))))
+            Ok(Some(StoredToken::Plain(SecretString::new(plain.as_str()))))
         }
         Some(AttributeValue::M(map)) => envelope(map).map(|e| Some(StoredToken::Envelope(e))),
         Some(_) => Err(StoreError::Malformed(format!(
@@ -101,6 +111,14 @@ fn envelope(map: &Item) -> Result<Envelope, StoreError> {
         nonce: field("nonce")?,
         ciphertext: field("ciphertext")?,
     })
+}
+
+/// A token value as DynamoDB stores it: an envelope map, or the plain string.
+pub fn stored_value(stored: &StoredToken) -> AttributeValue {
+    match stored {
+        StoredToken::Envelope(envelope) => envelope_value(envelope),
+        StoredToken::Plain(value) => s(value.expose()),
+    }
 }
 
 /// An envelope as the map DynamoDB stores.
@@ -149,21 +167,25 @@ pub(super) mod tests {
     }
 
     #[test]
-    fn envelopes_round_trip_and_strings_are_legacy() {
+    fn envelopes_round_trip_and_strings_are_plaintext() {
         let item: Item = HashMap::from([
             ("userId".to_owned(), s("u")),
             ("platform".to_owned(), s("tiktok")),
             ("version".to_owned(), n(3)),
             ("accessToken".to_owned(), envelope_value(&env())),
-            ("refreshToken".to_owned(), s("legacy-plain")),
+            ("refreshToken".to_owned(), s("plain-value")),
         ]);
         let parsed = token_item(&item).unwrap();
         assert_eq!(parsed.version, 3);
         assert_eq!(parsed.status, TokenStatus::Active);
         assert_eq!(parsed.access_token, Some(StoredToken::Envelope(env())));
-        assert!(matches!(parsed.refresh_token, Some(StoredToken::Legacy(_))));
+        assert!(matches!(parsed.refresh_token, Some(StoredToken::Plain(_))));
         let shown = format!("{parsed:?}");
-        assert!(!shown.contains("legacy-plain"), "{shown}");
+        assert!(!shown.contains("plain-value"), "{shown}");
+        assert_eq!(
+            stored_value(parsed.refresh_token.as_ref().unwrap()),
+            s("plain-value")
+        );
     }
 
     #[test]
@@ -183,6 +205,21 @@ pub(super) mod tests {
             ("accessToken".to_owned(), AttributeValue::Bool(true)),
         ]);
         assert!(token_item(&item).is_err());
+    }
+
+    #[test]
+    fn a_status_that_is_not_a_string_is_malformed() {
+        let mut item: Item = HashMap::from([
+            ("userId".to_owned(), s("u")),
+            ("platform".to_owned(), s("p")),
+            ("status".to_owned(), AttributeValue::Bool(true)),
+        ]);
+        assert_eq!(
+            token_item(&item).unwrap_err().to_string(),
+            "the item is malformed: `status` is not a string"
+        );
+        item.insert("status".to_owned(), AttributeValue::Null(true));
+        assert_eq!(token_item(&item).unwrap().status, TokenStatus::Active);
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! The IAM role allows exactly `Query` on the `byExpiry` index, `GetItem` and `UpdateItem` on the table,
 //! so that is all this module does: no `Scan`, no `PutItem`, no batch writes. Every write is an
-//! `UpdateItem` conditioned on the version read (`version = :seen`) that increments the version; the
+//! `UpdateItem` conditioned on the version read that increments the version (the version rule of
+//! `docs/token-store.md`: an app's item without `version` reads as 0 and is written with
+//! `attribute_not_exists(version) OR version = :seen`, so it carries version 1 afterwards); the
 //! run lock is an item of the same table (`userId='cron'`, `platform='refresh-oauth'`) taken and
 //! released with conditional `UpdateItem`s.
 //! The one exception is [`dynamo::import`], the conditional `PutItem` of `deployer tokens import`,
@@ -18,11 +20,11 @@
 //! the same way, so no write ever drops an item out of the index.
 
 pub mod dynamo;
-mod item;
+pub(crate) mod item;
 
 use async_trait::async_trait;
 
-use crate::crypto::{Envelope, StoredToken};
+use crate::crypto::StoredToken;
 
 pub use dynamo::DynamoStore;
 
@@ -69,7 +71,7 @@ pub struct DueToken {
     pub status: TokenStatus,
 }
 
-/// A full token item, as `GetItem` returns it. Token values stay encrypted (or legacy plaintext).
+/// A full token item, as `GetItem` returns it. Token values stay as stored (envelope or plaintext).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenItem {
     pub user_id: String,
@@ -80,17 +82,19 @@ pub struct TokenItem {
     pub refresh_expires_at: Option<u64>,
     pub last_refresh_at: Option<u64>,
     pub failures: u64,
+    /// Granted scopes, as the provider sent them.
+    pub scope: Option<String>,
     pub access_token: Option<StoredToken>,
     pub refresh_token: Option<StoredToken>,
 }
 
-/// A new token set, sealed, ready to store.
+/// A new token set in the stage's format, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedTokens {
-    pub access_token: Envelope,
-    /// The new (rotated) refresh token, or the current one re-encrypted from legacy plaintext;
+    pub access_token: StoredToken,
+    /// The new (rotated) refresh token, or the current one converted to the stage's format;
     /// `None` leaves the stored one as it is.
-    pub refresh_token: Option<Envelope>,
+    pub refresh_token: Option<StoredToken>,
     /// `None` keeps the stored `expiresAt` (the item must not leave the index).
     pub expires_at: Option<u64>,
     pub refresh_expires_at: Option<u64>,
@@ -106,36 +110,54 @@ pub enum Update {
     /// token salvaged from a malformed success.
     Failed {
         reason: String,
-        refresh_token: Option<Envelope>,
+        refresh_token: Option<StoredToken>,
     },
     /// The grant is dead: `status = needs_reauth` and `lastError`.
     NeedsReauth { reason: String },
+    /// The same tokens in another format (`deployer tokens migrate`): only the token attributes
+    /// (and the version) change; `None` leaves an attribute as it is.
+    Converted {
+        access_token: Option<StoredToken>,
+        refresh_token: Option<StoredToken>,
+    },
 }
 
 impl Update {
     /// Whether `item` is what this update made of the version `seen`: the version one past it and
-    /// the new envelopes in place. Envelopes carry fresh nonces and data keys, so an equal one is
-    /// this update's own, never a sibling's. For a write whose answer was lost (a dropped
-    /// connection after DynamoDB applied it), the retry fails its version condition, and this
-    /// tells "applied earlier" from "another writer won".
+    /// the new values in place. Envelopes carry fresh nonces and data keys, and plaintext values
+    /// are the tokens the provider just issued, so an equal one is this update's own, never a
+    /// sibling's. For a write whose answer was lost (a dropped connection after DynamoDB applied
+    /// it), the retry fails its version condition, and this tells "applied earlier" from "another
+    /// writer won".
     #[must_use]
     pub fn is_held_by(&self, item: &TokenItem, seen: u64) -> bool {
-        let envelope = |e: &Envelope| Some(StoredToken::Envelope(e.clone()));
+        let held = |stored: &StoredToken| Some(stored.clone());
         if item.version != seen.saturating_add(1) {
             return false;
         }
         match self {
             Self::Refreshed(sealed) => {
-                item.access_token == envelope(&sealed.access_token)
+                item.access_token == held(&sealed.access_token)
                     && sealed
                         .refresh_token
                         .as_ref()
-                        .is_none_or(|r| item.refresh_token == envelope(r))
+                        .is_none_or(|r| item.refresh_token == held(r))
             }
             Self::Failed {
                 refresh_token: Some(refresh),
                 ..
-            } => item.refresh_token == envelope(refresh),
+            } => item.refresh_token == held(refresh),
+            Self::Converted {
+                access_token,
+                refresh_token,
+            } => {
+                access_token
+                    .as_ref()
+                    .is_none_or(|a| item.access_token == held(a))
+                    && refresh_token
+                        .as_ref()
+                        .is_none_or(|r| item.refresh_token == held(r))
+            }
             // Nothing of its own to recognise: a sibling's failure or re-auth mark looks the same.
             Self::Failed {
                 refresh_token: None,
@@ -184,6 +206,7 @@ pub trait TokenStore: Send + Sync {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::Envelope;
 
     fn envelope(nonce: &str) -> Envelope {
         Envelope {
@@ -205,6 +228,7 @@ mod tests {
             refresh_expires_at: None,
             last_refresh_at: None,
             failures: 0,
+            scope: None,
             access_token: Some(StoredToken::Envelope(envelope(access))),
             refresh_token: Some(StoredToken::Envelope(envelope(refresh))),
         }
@@ -212,8 +236,8 @@ mod tests {
 
     fn refreshed(access: &str, refresh: Option<&str>) -> Update {
         Update::Refreshed(SealedTokens {
-            access_token: envelope(access),
-            refresh_token: refresh.map(envelope),
+            access_token: StoredToken::Envelope(envelope(access)),
+            refresh_token: refresh.map(|r| StoredToken::Envelope(envelope(r))),
             expires_at: Some(2),
             refresh_expires_at: None,
             scope: None,
@@ -247,7 +271,7 @@ mod tests {
     fn failures_are_recognised_only_by_what_they_carry() {
         let salvaged = Update::Failed {
             reason: "malformed".to_owned(),
-            refresh_token: Some(envelope("r2")),
+            refresh_token: Some(StoredToken::Envelope(envelope("r2"))),
         };
         assert!(salvaged.is_held_by(&item(2, "a1", "r2"), 1));
         let plain = Update::Failed {

@@ -6,6 +6,8 @@ use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Result, bail};
+use refresher::crypto::{Envelope, ItemKey, KeyCache, StoredToken, TokenFormat};
+use refresher::kms::KmsKeySource;
 use refresher::store::{DynamoStore, SealedTokens, StoreError, TokenStore, Update};
 use serde::Serialize;
 
@@ -15,7 +17,7 @@ use crate::Status;
 use crate::aws::{invoke, sqs};
 use crate::commands::Ctx;
 use crate::output::note;
-use crate::template::context::EXPIRY_INDEX;
+use crate::template::context::{self, EXPIRY_INDEX};
 
 /// Visibility timeout while messages are processed: they stay hidden from a second command
 /// until this one deleted or released them (or it died, and they come back on their own).
@@ -317,6 +319,14 @@ pub(super) async fn replay(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Status
         bail!("not confirmed; nothing was replayed");
     }
     let store = DynamoStore::new(queue.aws.dynamodb(), &table, EXPIRY_INDEX);
+    let writer = Writer {
+        store,
+        keys: KeyCache::new(KmsKeySource::new(
+            queue.aws.kms(),
+            context::build(&queue.stage).names.key_alias,
+        )),
+        format: queue.stage.tables.tokens.format,
+    };
     let messages = take(queue).await?;
     let mut report = ReplayReport {
         stage: queue.stage.name.clone(),
@@ -326,7 +336,7 @@ pub(super) async fn replay(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Status
         kept: Vec::new(),
         other_messages: 0,
     };
-    let done = replay_messages(queue, &store, &messages, &mut report).await;
+    let done = replay_messages(queue, &writer, &messages, &mut report).await;
     release(queue, &messages, &done).await?;
     let failed = !report.kept.is_empty();
     if failed {
@@ -342,7 +352,7 @@ pub(super) async fn replay(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Status
 /// Replays every recovery record among `messages` into `report`; the ids deleted.
 async fn replay_messages<'m>(
     queue: &Queue,
-    store: &DynamoStore,
+    writer: &Writer,
     messages: &'m [sqs::Received],
     report: &mut ReplayReport,
 ) -> Vec<&'m str> {
@@ -352,7 +362,7 @@ async fn replay_messages<'m>(
             report.other_messages += 1;
             continue;
         };
-        let already_stored = match restore(store, &record).await {
+        let already_stored = match writer.restore(&record).await {
             Ok(restored) => restored == Restore::AlreadyStored,
             Err(reason) => {
                 report
@@ -387,32 +397,71 @@ enum Restore {
     AlreadyStored,
 }
 
-/// Writes a record's token set if its item is still at the version it was based on; the reason
-/// it was kept otherwise.
-async fn restore(store: &DynamoStore, record: &Recovery) -> Result<Restore, String> {
-    let update = Update::Refreshed(SealedTokens {
-        access_token: record.access_token.clone(),
-        refresh_token: record.refresh_token.clone(),
-        expires_at: record.expires_at,
-        refresh_expires_at: record.refresh_expires_at,
-        scope: None,
-    });
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    match store
-        .write(
-            &record.user_id,
-            &record.platform,
-            record.seen_version,
-            &update,
-            now,
-        )
-        .await
-    {
-        Ok(()) => Ok(Restore::Written),
-        Err(StoreError::Conflict) => moved_on(store, record, &update).await,
-        Err(err) => Err(format!("the write failed, retry later: {err}")),
+/// Where replayed records go: the stage's table, in the stage's format.
+struct Writer {
+    store: DynamoStore,
+    keys: KeyCache<KmsKeySource>,
+    format: TokenFormat,
+}
+
+impl Writer {
+    /// Writes a record's token set if its item is still at the version it was based on; the
+    /// reason it was kept otherwise.
+    async fn restore(&self, record: &Recovery) -> Result<Restore, String> {
+        let refresh_token = match &record.refresh_token {
+            Some(envelope) => Some(self.in_stage_format(record, envelope).await?),
+            None => None,
+        };
+        let update = Update::Refreshed(SealedTokens {
+            access_token: self.in_stage_format(record, &record.access_token).await?,
+            refresh_token,
+            expires_at: record.expires_at,
+            refresh_expires_at: record.refresh_expires_at,
+            scope: None,
+        });
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let store = &self.store;
+        match store
+            .write(
+                &record.user_id,
+                &record.platform,
+                record.seen_version,
+                &update,
+                now,
+            )
+            .await
+        {
+            Ok(()) => Ok(Restore::Written),
+            Err(StoreError::Conflict) => moved_on(store, record, &update).await,
+            Err(err) => Err(format!("the write failed, retry later: {err}")),
+        }
+    }
+
+    /// A record's envelope as the stage stores values: as it is, or opened for a `plaintext`
+    /// stage (whose apps read the strings).
+    async fn in_stage_format(
+        &self,
+        record: &Recovery,
+        envelope: &Envelope,
+    ) -> Result<StoredToken, String> {
+        if self.format == TokenFormat::Envelope {
+            return Ok(StoredToken::Envelope(envelope.clone()));
+        }
+        let item = ItemKey {
+            user_id: &record.user_id,
+            platform: &record.platform,
+        };
+        self.keys
+            .decrypt(envelope, item)
+            .await
+            .map(StoredToken::Plain)
+            .map_err(|err| {
+                format!(
+                    "the record's tokens cannot be opened for the stage's plaintext format, retry later: {err}"
+                )
+            })
     }
 }
 

@@ -1,19 +1,21 @@
 //! Writing an imported token item (`deployer tokens import`) in the same encoding the run writes.
 //!
 //! The function's role never calls this (it has no `PutItem`); the operator's credentials do. A new
-//! item is created only if the key is free (`attribute_not_exists`), an existing one is replaced
-//! only at the version the importer read (`version = :seen`): the importer checks that the stored
-//! tokens are the ones it is importing first, so a token the run has refreshed since is never
-//! overwritten, and a concurrent refresh makes the write fail instead of being lost.
+//! item is created whole (`PutItem`) only if the key is free (`attribute_not_exists`). An existing
+//! one is updated (`UpdateItem`) only at the version the importer read, with the version rule of
+//! `docs/token-store.md` (an app's item without `version` counts as 0): the importer checks that
+//! the stored tokens are the ones it is importing first, so a token the run has refreshed since is
+//! never overwritten, and a concurrent refresh makes the write fail instead of being lost. Only
+//! the attributes of the contract are written: an app's own attributes in an adopted table stay.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{DynamoStore, applied};
-use crate::crypto::Envelope;
-use crate::store::item::{envelope_value, n, s};
+use super::{DynamoStore, Expr, applied, update_applied, version_condition};
+use crate::crypto::StoredToken;
+use crate::store::item::{n, s, stored_value};
 use crate::store::{StoreError, TokenStatus};
 
 /// A token item as an import writes it: sealed tokens and the file's metadata.
@@ -21,10 +23,11 @@ use crate::store::{StoreError, TokenStatus};
 pub struct ImportedItem {
     pub user_id: String,
     pub platform: String,
-    pub access_token: Envelope,
+    /// In the stage's format.
+    pub access_token: StoredToken,
     /// `None` for a provider that refreshes with the access token itself (Instagram): the item
     /// then has no `refreshToken`, rather than a second copy of the access token.
-    pub refresh_token: Option<Envelope>,
+    pub refresh_token: Option<StoredToken>,
     pub expires_at: u64,
     pub refresh_expires_at: Option<u64>,
     pub status: TokenStatus,
@@ -35,7 +38,8 @@ pub struct ImportedItem {
 pub enum Expect {
     /// The item must not exist; it is created with version 1.
     Absent,
-    /// The item must still be at this version; it becomes `version + 1`.
+    /// The item must still be at this version (0: an app's item without one); it becomes
+    /// `version + 1`.
     Version(u64),
 }
 
@@ -44,7 +48,7 @@ impl ImportedItem {
         let mut item = HashMap::from([
             ("userId".to_owned(), s(&self.user_id)),
             ("platform".to_owned(), s(&self.platform)),
-            ("accessToken".to_owned(), envelope_value(&self.access_token)),
+            ("accessToken".to_owned(), stored_value(&self.access_token)),
             ("expiresAt".to_owned(), n(self.expires_at)),
             ("status".to_owned(), s(self.status.as_str())),
             ("version".to_owned(), n(version)),
@@ -55,9 +59,31 @@ impl ImportedItem {
             item.insert("refreshExpiresAt".to_owned(), n(at));
         }
         if let Some(refresh) = &self.refresh_token {
-            item.insert("refreshToken".to_owned(), envelope_value(refresh));
+            item.insert("refreshToken".to_owned(), stored_value(refresh));
         }
         item
+    }
+
+    /// The update of an existing item: the contract's attributes set (or removed where the new
+    /// grant has none), the version bumped; nothing else of the item is touched.
+    fn update(&self, now: u64) -> Expr {
+        let mut expr = Expr::default();
+        expr.set("accessToken", stored_value(&self.access_token));
+        match &self.refresh_token {
+            Some(refresh) => expr.set("refreshToken", stored_value(refresh)),
+            None => expr.remove("refreshToken"),
+        }
+        expr.set("expiresAt", n(self.expires_at));
+        match self.refresh_expires_at {
+            Some(at) => expr.set("refreshExpiresAt", n(at)),
+            None => expr.remove("refreshExpiresAt"),
+        }
+        expr.set("status", s(self.status.as_str()));
+        expr.set("failures", n(0));
+        expr.set("updatedAt", n(now));
+        expr.remove("lastError");
+        expr.bump_version();
+        expr
     }
 }
 
@@ -70,30 +96,43 @@ impl DynamoStore {
         expect: Expect,
         now: u64,
     ) -> Result<(), StoreError> {
-        let (version, condition) = match expect {
-            Expect::Absent => (1, "attribute_not_exists(#userId)"),
-            Expect::Version(seen) => (seen + 1, "#version = :seen"),
+        let written = match expect {
+            Expect::Absent => self.create(item, now).await?,
+            Expect::Version(seen) => self.replace(item, seen, now).await?,
         };
-        let mut request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item.attributes(version, now)))
-            .condition_expression(condition);
-        request = match expect {
-            Expect::Absent => request.expression_attribute_names("#userId", "userId"),
-            Expect::Version(seen) => request
-                .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":seen", n(seen)),
-        };
-        if applied(
-            request.send().await,
-            PutItemError::is_conditional_check_failed_exception,
-        )? {
+        if written {
             Ok(())
         } else {
             Err(StoreError::Conflict)
         }
+    }
+
+    async fn create(&self, item: &ImportedItem, now: u64) -> Result<bool, StoreError> {
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item.attributes(1, now)))
+            .condition_expression("attribute_not_exists(#userId)")
+            .expression_attribute_names("#userId", "userId");
+        applied(
+            request.send().await,
+            PutItemError::is_conditional_check_failed_exception,
+        )
+    }
+
+    async fn replace(&self, item: &ImportedItem, seen: u64, now: u64) -> Result<bool, StoreError> {
+        let mut expr = item.update(now);
+        let condition = version_condition(&mut expr, seen);
+        let result = self
+            .update_item(&item.user_id, &item.platform)
+            .update_expression(expr.update_expression())
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .send()
+            .await;
+        update_applied(result)
     }
 }
 
@@ -104,7 +143,7 @@ mod tests {
 
     #[test]
     fn attributes_use_the_run_encoding() {
-        let env = env();
+        let env = StoredToken::Envelope(env());
         let item = ImportedItem {
             user_id: "u".to_owned(),
             platform: "tiktok".to_owned(),
@@ -134,6 +173,16 @@ mod tests {
                 .unwrap()
                 .refresh_token,
             None
+        );
+        // Updating it removes a stale refresh token and touches only the contract's attributes.
+        let text = instagram.update(50).update_expression();
+        assert!(
+            text.contains("REMOVE #refreshToken, #refreshExpiresAt, #lastError"),
+            "{text}"
+        );
+        assert!(
+            text.contains("#version = if_not_exists(#version, :zero) + :one"),
+            "{text}"
         );
     }
 }

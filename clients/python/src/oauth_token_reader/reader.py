@@ -1,0 +1,360 @@
+"""The reader: one consistent GetItem, KMS for data keys it has not seen, then the pure checks.
+
+All I/O lives here; what an item means is :mod:`oauth_token_reader.item`, and what an envelope
+is, :mod:`oauth_token_reader.envelope`. The AWS clients are injectable, so tests and apps with
+their own session, retry or endpoint settings pass theirs.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+import boto3
+import botocore.exceptions
+
+from .cache import DataKeyCache
+from .envelope import Envelope, open_envelope
+from .errors import ConfigurationError, DecryptionError
+from .item import (
+    PROJECTED_ATTRIBUTES,
+    Token,
+    check_validity,
+    interpret_item,
+    is_reserved_key,
+    require_token,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kms import KMSClient
+
+__all__ = [
+    "DEFAULT_CACHE_MAX_AGE_SECONDS",
+    "DEFAULT_CACHE_MAX_ENTRIES",
+    "ReaderStats",
+    "TokenReader",
+]
+
+# A writer uses one data key per run; a reader sees a handful of runs' keys at a time.
+DEFAULT_CACHE_MAX_ENTRIES = 100
+# Fifteen minutes (one schedule tick), as the TypeScript and Rust readers: a revoked kms:Decrypt
+# takes effect on this reader within that time.
+DEFAULT_CACHE_MAX_AGE_SECONDS = 900.0
+
+TABLE_ENV = "TokensTableName"
+KMS_KEY_ENV = "KmsKeyArn"
+_ENV_HINT = "it comes from `deployer outputs --stage S --format env`"
+
+
+class ReaderStats:
+    """Counters of the calls a reader made, for tests and metrics (reads are point-in-time)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._get_item_calls = 0
+        self._kms_decrypt_calls = 0
+
+    @property
+    def get_item_calls(self) -> int:
+        """DynamoDB GetItem requests made (one per get_token that reached the table)."""
+        with self._lock:
+            return self._get_item_calls
+
+    @property
+    def kms_decrypt_calls(self) -> int:
+        """KMS Decrypt requests made, failed ones included (cache misses only)."""
+        with self._lock:
+            return self._kms_decrypt_calls
+
+    def _count_get_item(self) -> None:
+        with self._lock:
+            self._get_item_calls += 1
+
+    def _count_kms_decrypt(self) -> None:
+        with self._lock:
+            self._kms_decrypt_calls += 1
+
+    def __repr__(self) -> str:
+        return (
+            f"ReaderStats(get_item_calls={self.get_item_calls}, "
+            f"kms_decrypt_calls={self.kms_decrypt_calls})"
+        )
+
+
+class TokenReader:
+    """Reads access tokens from a stage's tokens table (docs/token-store.md, "Reading").
+
+    Thread-safe: one reader per process is the intended use, so its data-key cache is shared.
+    """
+
+    def __init__(
+        self,
+        table_name: str,
+        kms_key_id: Optional[str] = None,
+        *,
+        dynamodb_client: Optional[DynamoDBClient] = None,
+        kms_client: Optional[KMSClient] = None,
+        cache_max_entries: int = DEFAULT_CACHE_MAX_ENTRIES,
+        cache_max_age_seconds: float = DEFAULT_CACHE_MAX_AGE_SECONDS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not table_name:
+            raise ConfigurationError(f"table_name is empty: pass the stage's {TABLE_ENV}")
+        self._table_name = table_name
+        # An empty key id means "not pinned", like an unset KmsKeyArn.
+        self._kms_key_id = kms_key_id or None
+        self._clock = clock
+        self._cache: DataKeyCache[tuple[str, bytes]] = DataKeyCache(
+            max_entries=cache_max_entries, max_age_seconds=cache_max_age_seconds, clock=clock
+        )
+        self.stats = ReaderStats()
+        if dynamodb_client is None or kms_client is None:
+            session = _session(os.environ)
+            dynamodb_client = dynamodb_client or _dynamodb_client(session, os.environ)
+            kms_client = kms_client or _kms_client(session, os.environ)
+        self._dynamodb = dynamodb_client
+        self._kms = kms_client
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ, **options: Any) -> TokenReader:
+        """A reader configured the way ``deployer outputs --format env`` prints a stage.
+
+        ``TokensTableName`` (required) and ``KmsKeyArn`` (optional; when set, KMS Decrypt is
+        pinned to it) come from ``env``; so do the standard AWS variables (region, endpoint,
+        credentials), else boto3's default chain applies (profile, container or instance role).
+        ``options`` go to the constructor and win over what ``env`` says.
+        """
+        table_name = _env_value(env, TABLE_ENV)
+        if table_name is None:
+            raise ConfigurationError(
+                f"{TABLE_ENV} is not set: it names the stage's tokens table, and {_ENV_HINT}."
+            )
+        options.setdefault("kms_key_id", _env_value(env, KMS_KEY_ENV))
+        if options.get("dynamodb_client") is None or options.get("kms_client") is None:
+            session = _session(env)
+            if options.get("dynamodb_client") is None:
+                options["dynamodb_client"] = _dynamodb_client(session, env)
+            if options.get("kms_client") is None:
+                options["kms_client"] = _kms_client(session, env)
+        return cls(table_name, **options)
+
+    @property
+    def table_name(self) -> str:
+        return self._table_name
+
+    def __repr__(self) -> str:
+        return f"TokenReader(table_name={self._table_name!r}, kms_key_id={self._kms_key_id!r})"
+
+    def clear_cache(self) -> None:
+        """Drops every cached data key; the next read of each key asks KMS again."""
+        self._cache.clear()
+
+    def get_token(self, user_id: str, platform: str, min_validity_seconds: float = 0) -> Token:
+        """The current access token of ``(user_id, platform)``.
+
+        Raises a :class:`~oauth_token_reader.TokenReaderError` subclass for every outcome the
+        contract names (not found, needs re-auth, inactive, malformed, decryption, expired).
+        AWS failures that are not about this item (throttling, network) propagate as botocore
+        exceptions after botocore's own retries.
+        """
+        _check_arguments(user_id, platform, min_validity_seconds)
+        # The run lock is never a token: no need to ask the table.
+        item = None if is_reserved_key(user_id, platform) else self._get_item(user_id, platform)
+        stored = interpret_item(item, user_id=user_id, platform=platform)
+        # Before opening: an expired token is refused without a KMS call.
+        check_validity(
+            stored.expires_at,
+            min_validity_seconds=min_validity_seconds,
+            now=self._clock(),
+            user_id=user_id,
+            platform=platform,
+        )
+        access_token = stored.access_token
+        if isinstance(access_token, Envelope):
+            access_token = self._open(access_token, user_id, platform)
+        require_token(access_token, user_id=user_id, platform=platform)
+        return Token(
+            access_token=access_token,
+            expires_at=stored.expires_at,
+            scope=stored.scope,
+            status=stored.status,
+            version=stored.version,
+        )
+
+    def _get_item(self, user_id: str, platform: str) -> Optional[Mapping[str, Any]]:
+        """One strongly consistent GetItem: a token refreshed a moment ago is the one returned."""
+        names = {f"#a{i}": name for i, name in enumerate(PROJECTED_ATTRIBUTES)}
+        self.stats._count_get_item()
+        try:
+            response = self._dynamodb.get_item(
+                TableName=self._table_name,
+                Key={"userId": {"S": user_id}, "platform": {"S": platform}},
+                ConsistentRead=True,
+                ProjectionExpression=", ".join(names),
+                ExpressionAttributeNames=names,
+            )
+        except botocore.exceptions.ClientError as exc:
+            configuration = _dynamodb_error(exc, self._table_name)
+            if configuration is None:
+                raise
+            raise configuration from exc
+        except botocore.exceptions.NoCredentialsError as exc:
+            raise _no_credentials() from exc
+        return response.get("Item")
+
+    def _open(self, envelope: Envelope, user_id: str, platform: str) -> str:
+        """The envelope's plaintext, with the data key from the cache or from KMS."""
+        key_id = self._kms_key_id or envelope.key_id
+
+        def decrypt() -> bytes:
+            return self._decrypt_data_key(key_id, envelope.encrypted_key, user_id, platform)
+
+        data_key = self._cache.get_or_load((key_id, envelope.encrypted_key), decrypt)
+        return open_envelope(envelope, data_key, user_id=user_id, platform=platform)
+
+    def _decrypt_data_key(self, key_id: str, blob: bytes, user_id: str, platform: str) -> bytes:
+        """KMS Decrypt naming the key, so a blob of another key fails at KMS."""
+        self.stats._count_kms_decrypt()
+        try:
+            response = self._kms.decrypt(CiphertextBlob=blob, KeyId=key_id)
+        except botocore.exceptions.ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+            raise DecryptionError(
+                _kms_message(code, key_id, user_id, platform),
+                user_id=user_id,
+                platform=platform,
+                kms_error_code=code,
+            ) from exc
+        except botocore.exceptions.NoCredentialsError as exc:
+            raise _no_credentials() from exc
+        return response["Plaintext"]
+
+
+def _check_arguments(user_id: object, platform: object, min_validity_seconds: object) -> None:
+    """Programming errors are ValueError/TypeError, not token outcomes.
+
+    Typed ``object``: the checks are for callers without a type checker.
+    """
+    if not isinstance(user_id, str) or not isinstance(platform, str):
+        raise TypeError("user_id and platform must be strings")
+    if not user_id or not platform:
+        raise ValueError("user_id and platform must not be empty")
+    if "|" in platform:
+        raise ValueError("platform names never contain '|' (docs/token-store.md)")
+    if isinstance(min_validity_seconds, bool) or not isinstance(min_validity_seconds, (int, float)):
+        raise TypeError("min_validity_seconds must be a number of seconds")
+    if not min_validity_seconds >= 0:  # also refuses NaN
+        raise ValueError("min_validity_seconds must be 0 or more")
+
+
+def _env_value(env: Mapping[str, str], name: str) -> Optional[str]:
+    """A variable's value, with unset, empty and blank all meaning "not set"."""
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _session(env: Mapping[str, str]) -> boto3.session.Session:
+    """A private boto3 session: boto3's default session is not safe to share across threads.
+
+    Region: ``AWS_REGION`` first (what Lambda, ECS and the contract use; botocore itself only
+    reads ``AWS_DEFAULT_REGION``), then ``AWS_DEFAULT_REGION``. Credentials from ``env`` when it
+    has a key pair (the same precedence boto3 gives them in os.environ), else the default chain.
+    """
+    region = _env_value(env, "AWS_REGION") or _env_value(env, "AWS_DEFAULT_REGION")
+    key_id = _env_value(env, "AWS_ACCESS_KEY_ID")
+    secret = _env_value(env, "AWS_SECRET_ACCESS_KEY")
+    if bool(key_id) != bool(secret):
+        missing = "AWS_SECRET_ACCESS_KEY" if key_id else "AWS_ACCESS_KEY_ID"
+        raise ConfigurationError(f"{missing} is not set while its pair is: set both or neither")
+    token = _env_value(env, "AWS_SESSION_TOKEN") if key_id else None
+    # An explicit profile would hide the key pair from boto3; the pair wins, as in boto3.
+    profile = None if key_id else _env_value(env, "AWS_PROFILE")
+    try:
+        return boto3.session.Session(
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            region_name=region,
+            profile_name=profile,
+        )
+    except botocore.exceptions.ProfileNotFound as exc:
+        raise ConfigurationError(f"AWS_PROFILE names a profile that does not exist: {exc}") from exc
+
+
+def _endpoint(env: Mapping[str, str], service: str) -> Optional[str]:
+    """``AWS_ENDPOINT_URL_<SERVICE>``, then ``AWS_ENDPOINT_URL`` (as botocore does), or None."""
+    if (_env_value(env, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") or "").lower() == "true":
+        return None
+    return _env_value(env, f"AWS_ENDPOINT_URL_{service.upper()}") or _env_value(
+        env, "AWS_ENDPOINT_URL"
+    )
+
+
+def _dynamodb_client(session: boto3.session.Session, env: Mapping[str, str]) -> DynamoDBClient:
+    try:
+        return session.client("dynamodb", endpoint_url=_endpoint(env, "dynamodb"))
+    except botocore.exceptions.NoRegionError as exc:
+        raise _no_region() from exc
+
+
+def _kms_client(session: boto3.session.Session, env: Mapping[str, str]) -> KMSClient:
+    try:
+        return session.client("kms", endpoint_url=_endpoint(env, "kms"))
+    except botocore.exceptions.NoRegionError as exc:
+        raise _no_region() from exc
+
+
+def _no_region() -> ConfigurationError:
+    return ConfigurationError(
+        "No AWS region: set AWS_REGION to the stage's region (or configure a profile)."
+    )
+
+
+def _no_credentials() -> ConfigurationError:
+    return ConfigurationError(
+        "No AWS credentials: run with a role that has the stack's reader policy "
+        "(output TokenReaderPolicyArn), or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+    )
+
+
+def _dynamodb_error(
+    exc: botocore.exceptions.ClientError, table_name: str
+) -> Optional[ConfigurationError]:
+    """GetItem failures that are configuration, not the item: wrong table, region or policy."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code == "ResourceNotFoundException":
+        return ConfigurationError(
+            f"Table {table_name!r} does not exist in this region/account: check {TABLE_ENV} and "
+            f"AWS_REGION against the stage ({_ENV_HINT})."
+        )
+    if code in ("AccessDeniedException", "UnrecognizedClientException"):
+        return ConfigurationError(
+            f"DynamoDB refused GetItem on {table_name!r} ({code}): attach the stack's reader "
+            "policy (output TokenReaderPolicyArn) to this app's role."
+        )
+    return None
+
+
+_KMS_ADVICE = {
+    "AccessDeniedException": "attach the stack's reader policy (output TokenReaderPolicyArn), "
+    "which grants kms:Decrypt on the stage's key, to this app's role",
+    "IncorrectKeyException": "the data key was sealed under another KMS key: check KmsKeyArn "
+    "against the stage, or the item was copied from another stage",
+    "InvalidCiphertextException": "encryptedKey is not a data key of this key (another stage or "
+    "account, or changed); the refresher rewrites it on its next refresh",
+    "DisabledException": "the stage's KMS key is disabled; enable it",
+    "KMSInvalidStateException": "the stage's KMS key is pending deletion or unavailable",
+    "NotFoundException": "the KMS key does not exist here: check KmsKeyArn and AWS_REGION",
+}
+
+
+def _kms_message(code: str, key_id: str, user_id: str, platform: str) -> str:
+    advice = _KMS_ADVICE.get(code, "retry later; if it persists, check the key and the policy")
+    return (
+        f"KMS refused to decrypt the data key of ({user_id!r}, {platform!r}) with key "
+        f"{key_id} ({code}): {advice}."
+    )

@@ -1,0 +1,288 @@
+"""Against a moto server: a real table and KMS key, items written in both formats."""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from oauth_token_reader import (
+    ConfigurationError,
+    DecryptionError,
+    MalformedItemError,
+    NeedsReauthError,
+    TokenExpiredError,
+    TokenInactiveError,
+    TokenNotFoundError,
+    TokenReader,
+)
+from support import (
+    TestWriter,
+    assert_not_shown,
+    assert_same_secret,
+    new_token,
+    new_user,
+    same_secret,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
+
+pytestmark = pytest.mark.integration
+
+PLATFORM = "schwab"
+
+
+def test_an_envelope_item_reads(writer: TestWriter, reader: TokenReader) -> None:
+    user, token = new_user(), new_token()
+    expires_at = int(time.time()) + 3600
+    writer.put_envelope(
+        user,
+        PLATFORM,
+        token,
+        writer.new_data_key(),
+        expires_at=expires_at,
+        version=4,
+        scope="read trade",
+    )
+    read = reader.get_token(user, PLATFORM)
+    assert_same_secret(read.access_token, token)
+    assert (read.expires_at, read.scope, read.status, read.version) == (
+        expires_at,
+        "read trade",
+        "active",
+        4,
+    )
+    assert reader.stats.kms_decrypt_calls == 1
+
+
+def test_a_plaintext_item_reads_without_kms(writer: TestWriter, reader: TokenReader) -> None:
+    user, token = new_user(), new_token()
+    writer.put_plaintext(user, PLATFORM, token, expires_at=int(time.time()) + 3600)
+    assert_same_secret(reader.get_token(user, PLATFORM).access_token, token)
+    assert reader.stats.kms_decrypt_calls == 0
+
+
+def test_an_app_written_item_is_version_0_and_active(
+    writer: TestWriter, reader: TokenReader
+) -> None:
+    user, token = new_user(), new_token()
+    writer.put_plaintext(user, PLATFORM, token, status=None, version=None)
+    read = reader.get_token(user, PLATFORM, min_validity_seconds=3600)
+    assert_same_secret(read.access_token, token)
+    assert (read.version, read.status, read.expires_at, read.scope) == (0, "active", None, None)
+
+
+def test_a_missing_item_is_not_found(reader: TokenReader) -> None:
+    with pytest.raises(TokenNotFoundError):
+        reader.get_token(new_user(), PLATFORM)
+
+
+def test_the_run_lock_is_not_found(writer: TestWriter, reader: TokenReader) -> None:
+    writer.put(
+        "cron",
+        "refresh-oauth",
+        None,
+        status=None,
+        version=None,
+        expires_at=int(time.time()) + 60,
+        extra={"lockOwner": {"S": "run-1"}},
+    )
+    with pytest.raises(TokenNotFoundError):
+        reader.get_token("cron", "refresh-oauth")
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        ("needs_reauth", NeedsReauthError),
+        ("inactive", TokenInactiveError),
+        ("suspended", TokenInactiveError),
+    ],
+)
+def test_statuses(
+    writer: TestWriter, reader: TokenReader, status: str, error: type[Exception]
+) -> None:
+    user = new_user()
+    writer.put_envelope(user, PLATFORM, new_token(), writer.new_data_key(), status=status)
+    with pytest.raises(error):
+        reader.get_token(user, PLATFORM)
+    # A dead or disconnected grant is reported before anything is decrypted.
+    assert reader.stats.kms_decrypt_calls == 0
+
+
+def test_an_envelope_copied_into_another_item_does_not_decrypt(
+    writer: TestWriter, reader: TokenReader
+) -> None:
+    victim, thief = new_user(), new_user()
+    writer.put_envelope(victim, PLATFORM, new_token(), writer.new_data_key())
+    writer.put(thief, PLATFORM, writer.get_access_token_attribute(victim, PLATFORM))
+    with pytest.raises(DecryptionError) as caught:
+        reader.get_token(thief, PLATFORM)
+    assert caught.value.kms_error_code is None  # KMS agreed; AES-GCM refused
+    writer.put(victim, "reddit", writer.get_access_token_attribute(victim, PLATFORM))
+    with pytest.raises(DecryptionError):
+        reader.get_token(victim, "reddit")
+
+
+def test_a_flipped_ciphertext_byte_does_not_decrypt(
+    writer: TestWriter, reader: TokenReader
+) -> None:
+    user = new_user()
+    writer.put_envelope(user, PLATFORM, new_token(), writer.new_data_key())
+    attribute = writer.get_access_token_attribute(user, PLATFORM)
+    ciphertext = bytearray(base64.b64decode(attribute["M"]["ciphertext"]["S"]))
+    ciphertext[3] ^= 0x01
+    attribute["M"]["ciphertext"]["S"] = base64.b64encode(bytes(ciphertext)).decode("ascii")
+    writer.put(user, PLATFORM, attribute)
+    with pytest.raises(DecryptionError):
+        reader.get_token(user, PLATFORM)
+
+
+def test_an_encrypted_key_kms_refuses(writer: TestWriter, reader: TokenReader) -> None:
+    user = new_user()
+    writer.put_envelope(user, PLATFORM, new_token(), writer.new_data_key())
+    attribute = writer.get_access_token_attribute(user, PLATFORM)
+    attribute["M"]["encryptedKey"]["S"] = base64.b64encode(b"\x01" * 96).decode("ascii")
+    writer.put(user, PLATFORM, attribute)
+    with pytest.raises(DecryptionError) as caught:
+        reader.get_token(user, PLATFORM)
+    # Real KMS says InvalidCiphertextException; moto, reading a key id out of the blob, may say
+    # AccessDeniedException. Either way KMS refused, and the error carries its code.
+    assert caught.value.kms_error_code in ("InvalidCiphertextException", "AccessDeniedException")
+
+
+def test_a_reader_pinned_to_another_key_is_refused_by_kms(
+    writer: TestWriter, env: dict[str, str], kms: KMSClient
+) -> None:
+    user = new_user()
+    writer.put_envelope(user, PLATFORM, new_token(), writer.new_data_key())
+    other_key = kms.create_key(Description="another stage")["KeyMetadata"]["Arn"]
+    reader = TokenReader.from_env({**env, "KmsKeyArn": other_key})
+    with pytest.raises(DecryptionError) as caught:
+        reader.get_token(user, PLATFORM)
+    # Real KMS says IncorrectKeyException; moto says AccessDeniedException.
+    assert caught.value.kms_error_code in ("IncorrectKeyException", "AccessDeniedException")
+
+
+def test_a_malformed_item_names_the_attribute(writer: TestWriter, reader: TokenReader) -> None:
+    user = new_user()
+    writer.put(user, PLATFORM, {"N": "12345"})
+    with pytest.raises(MalformedItemError) as caught:
+        reader.get_token(user, PLATFORM)
+    assert caught.value.attribute == "accessToken"
+
+
+def test_min_validity_seconds(writer: TestWriter, reader: TokenReader) -> None:
+    soon, later, never = new_user(), new_user(), new_user()
+    data_key = writer.new_data_key()
+    expires_soon = int(time.time()) + 30
+    writer.put_envelope(soon, PLATFORM, new_token(), data_key, expires_at=expires_soon)
+    writer.put_envelope(later, PLATFORM, new_token(), data_key, expires_at=int(time.time()) + 7200)
+    writer.put_envelope(never, PLATFORM, new_token(), data_key, expires_at=None)
+
+    with pytest.raises(TokenExpiredError) as caught:
+        reader.get_token(soon, PLATFORM, min_validity_seconds=60)
+    assert caught.value.expires_at == expires_soon
+    assert caught.value.min_validity_seconds == 60
+    assert "refresher refreshes it on its schedule" in str(caught.value)
+    assert reader.stats.kms_decrypt_calls == 0  # refused before opening: no KMS call
+    assert reader.get_token(soon, PLATFORM, min_validity_seconds=10).expires_at == expires_soon
+    assert reader.get_token(soon, PLATFORM).expires_at == expires_soon
+    assert reader.get_token(later, PLATFORM, min_validity_seconds=3600).expires_at is not None
+    assert reader.get_token(never, PLATFORM, min_validity_seconds=86400).expires_at is None
+
+
+def test_an_expired_item_is_expired_even_without_a_margin(
+    writer: TestWriter, reader: TokenReader
+) -> None:
+    user = new_user()
+    writer.put_plaintext(user, PLATFORM, new_token(), expires_at=int(time.time()) - 5)
+    with pytest.raises(TokenExpiredError):
+        reader.get_token(user, PLATFORM)
+
+
+def _counting_kms(env: dict[str, str]) -> tuple[Any, list[str]]:
+    """A KMS client whose Decrypt calls are counted through botocore's own events."""
+    kms = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+        region_name=env["AWS_REGION"],
+    ).client("kms", endpoint_url=env["AWS_ENDPOINT_URL"])
+    calls: list[str] = []
+
+    def count(**kwargs: Any) -> None:
+        calls.append(kwargs["model"].name)
+
+    kms.meta.events.register("before-call.kms.Decrypt", count)
+    return kms, calls
+
+
+def test_1000_reads_of_100_items_under_one_data_key_make_one_kms_call(
+    writer: TestWriter, env: dict[str, str]
+) -> None:
+    data_key = writer.new_data_key()
+    users = [new_user() for _ in range(100)]
+    tokens = {user: new_token() for user in users}
+    for user in users:
+        writer.put_envelope(user, PLATFORM, tokens[user], data_key)
+    kms, decrypt_calls = _counting_kms(env)
+    reader = TokenReader.from_env(env, kms_client=kms)
+
+    mismatches = 0
+    for round_ in range(10):
+        for user in users:
+            token = reader.get_token(user, PLATFORM, min_validity_seconds=round_)
+            mismatches += not same_secret(token.access_token, tokens[user])
+    assert mismatches == 0
+    assert reader.stats.get_item_calls == 1000
+    assert reader.stats.kms_decrypt_calls == 1
+    assert decrypt_calls == ["Decrypt"]
+
+
+def test_concurrent_first_reads_make_one_kms_call(writer: TestWriter, env: dict[str, str]) -> None:
+    data_key = writer.new_data_key()
+    users = [new_user() for _ in range(8)]
+    for user in users:
+        writer.put_envelope(user, PLATFORM, new_token(), data_key)
+    kms, decrypt_calls = _counting_kms(env)
+    reader = TokenReader.from_env(env, kms_client=kms)
+    barrier = threading.Barrier(len(users))
+    failures: list[BaseException] = []
+
+    def read(user: str) -> None:
+        barrier.wait(timeout=10)
+        try:
+            reader.get_token(user, PLATFORM)
+        except BaseException as exc:  # noqa: BLE001 (reported by the assertion below)
+            failures.append(exc)
+
+    threads = [threading.Thread(target=read, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert [type(failure).__name__ for failure in failures] == []
+    assert len(decrypt_calls) == 1
+    assert reader.stats.kms_decrypt_calls == 1
+
+
+def test_repr_of_a_read_token_is_redacted(writer: TestWriter, reader: TokenReader) -> None:
+    user, token = new_user(), new_token()
+    writer.put_envelope(user, PLATFORM, token, writer.new_data_key())
+    read = reader.get_token(user, PLATFORM)
+    assert_not_shown(
+        token, repr(read), str(read), f"{read}", repr([read]), repr(reader), repr(reader.stats)
+    )
+    assert "access_token='***'" in repr(read)
+
+
+def test_a_table_that_does_not_exist(env: dict[str, str]) -> None:
+    reader = TokenReader.from_env({**env, "TokensTableName": "no-such-table"})
+    with pytest.raises(ConfigurationError, match="no-such-table"):
+        reader.get_token(new_user(), PLATFORM)

@@ -1,0 +1,329 @@
+/**
+ * The I/O half of the reader: one consistent GetItem, and KMS Decrypt of data keys through the
+ * cache. What the item means is decided in item.ts and envelope.ts.
+ */
+import { createSecretKey, type KeyObject } from 'node:crypto';
+
+import {
+  DynamoDBClient,
+  GetItemCommand,
+  type GetItemCommandOutput,
+} from '@aws-sdk/client-dynamodb';
+import { DecryptCommand, KMSClient, type DecryptCommandOutput } from '@aws-sdk/client-kms';
+
+import { DataKeyCache, DEFAULT_CACHE_OPTIONS, type CacheOptions, type Lookup } from './cache.js';
+import { readEnvConfig, type Environment } from './config.js';
+import { DATA_KEY_BYTES, openEnvelope, type Envelope } from './envelope.js';
+import {
+  ConfigurationError,
+  DecryptionError,
+  InvalidArgumentError,
+  TokenNotFoundError,
+  type DecryptionFailure,
+  type ItemKey,
+} from './errors.js';
+import { checkValidity, interpretItem, READ_ATTRIBUTES, type Item, type StoredToken } from './item.js';
+import { Token } from './token.js';
+
+/** What the reader needs of a DynamoDB client: a `DynamoDBClient` fits; so does a test double. */
+export interface GetItemClient {
+  send(command: GetItemCommand): Promise<GetItemCommandOutput>;
+  destroy?(): void;
+}
+
+/** What the reader needs of a KMS client: a `KMSClient` fits; so does a test double. */
+export interface DecryptClient {
+  send(command: DecryptCommand): Promise<DecryptCommandOutput>;
+  destroy?(): void;
+}
+
+export interface TokenReaderOptions {
+  /** The stage's tokens table (stack output `TokensTableName`). */
+  tableName: string;
+  /** Pins every KMS Decrypt to this key (stack output `KmsKeyArn`); else the envelope's keyId. */
+  kmsKeyId?: string | undefined;
+  /** Defaults to `new DynamoDBClient({})`: region, endpoint and credentials from the SDK chain. */
+  dynamodb?: GetItemClient | undefined;
+  /** Defaults to `new KMSClient({})`. */
+  kms?: DecryptClient | undefined;
+  /** Data-key cache bounds; defaults to 100 keys, 15 minutes. */
+  cache?: Partial<CacheOptions> | undefined;
+  /** Epoch milliseconds; defaults to `Date.now`. For expiry checks and the cache's age. */
+  clock?: (() => number) | undefined;
+}
+
+/** `fromEnv`'s options: everything but what the environment gives. */
+export type FromEnvOptions = Omit<TokenReaderOptions, 'tableName' | 'kmsKeyId'>;
+
+export interface GetTokenOptions {
+  /** Refuse (TokenExpiredError) a token that expires within this many seconds. Default 0. */
+  minValiditySeconds?: number | undefined;
+}
+
+/** Counters, so tests and operators can see that steady reads make no KMS call. */
+export interface ReaderStats {
+  readonly getItemCalls: number;
+  readonly kmsDecryptCalls: number;
+  /** Data keys served from the cache. */
+  readonly dataKeyCacheHits: number;
+  /** Data keys that joined a KMS call already under way for the same key. */
+  readonly dataKeySharedLoads: number;
+}
+
+/** KMS error names that say "try again later", not "no": they are passed on as they are. */
+const TRANSIENT_KMS_ERRORS = new Set([
+  'ThrottlingException',
+  'DependencyTimeoutException',
+  'KMSInternalException',
+  'KeyUnavailableException',
+]);
+
+/**
+ * A data-key load that failed for a reason that belongs in a DecryptionError. Item-neutral,
+ * because one load can serve reads of several items; each reader call wraps it with its own key.
+ */
+class DataKeyRefused extends Error {
+  constructor(
+    readonly failure: DecryptionFailure,
+    readonly kmsErrorName: string | null,
+  ) {
+    super(failure);
+  }
+}
+
+export class TokenReader {
+  readonly tableName: string;
+  readonly kmsKeyId: string | undefined;
+  readonly #dynamodb: GetItemClient;
+  readonly #kms: DecryptClient;
+  readonly #owned: ReadonlyArray<{ destroy?(): void }>;
+  readonly #cache: DataKeyCache<KeyObject>;
+  readonly #clock: () => number;
+  readonly #stats = { getItemCalls: 0, kmsDecryptCalls: 0, dataKeyCacheHits: 0, dataKeySharedLoads: 0 };
+
+  constructor(options: TokenReaderOptions) {
+    if (typeof options.tableName !== 'string' || options.tableName.trim() === '') {
+      throw new ConfigurationError(
+        'tableName is empty: pass the stage\'s tokens table (TokensTableName from `deployer outputs --stage S --format env`).',
+      );
+    }
+    this.tableName = options.tableName;
+    this.kmsKeyId = options.kmsKeyId === '' ? undefined : options.kmsKeyId;
+    const owned: Array<{ destroy?(): void }> = [];
+    this.#dynamodb = options.dynamodb ?? remember(owned, new DynamoDBClient({}));
+    this.#kms = options.kms ?? remember(owned, new KMSClient({}));
+    this.#owned = owned;
+    this.#clock = options.clock ?? Date.now;
+    this.#cache = new DataKeyCache<KeyObject>({ ...DEFAULT_CACHE_OPTIONS, ...definedOnly(options.cache) }, this.#clock);
+  }
+
+  /**
+   * A reader configured from the environment: `TokensTableName` (required), `KmsKeyArn`
+   * (optional), and the AWS SDK's default chain for region, endpoint and credentials.
+   */
+  static fromEnv(env: Environment = process.env, options: FromEnvOptions = {}): TokenReader {
+    const config = readEnvConfig(env);
+    return new TokenReader({ ...options, tableName: config.tableName, kmsKeyId: config.kmsKeyId });
+  }
+
+  /** A snapshot of the counters. */
+  get stats(): ReaderStats {
+    return { ...this.#stats };
+  }
+
+  /**
+   * The user's access token for the platform, read right before a provider call: one consistent
+   * GetItem; the status, the item's shape and the expiry checked; then the envelope opened (KMS
+   * only for a data key not yet cached). Throws a TokenReaderError subclass for every outcome but a usable token;
+   * AWS errors that are worth a retry (throttling, network) are passed on as the SDK raised them.
+   */
+  async getToken(userId: string, platform: string, options: GetTokenOptions = {}): Promise<Token> {
+    const key = checkKey(userId, platform);
+    const minValiditySeconds = checkMinValidity(options.minValiditySeconds);
+    const stored = interpretItem(key, await this.#getItem(key));
+    // Before opening: an expired token is refused without a KMS call.
+    checkValidity(key, stored.expiresAt, minValiditySeconds, Math.floor(this.#clock() / 1000));
+    const accessToken = await this.#open(key, 'accessToken', stored.accessToken);
+    if (accessToken === '') {
+      // The contract's "an empty string counts as absent", applied to a sealed empty string too.
+      throw new TokenNotFoundError(key, 'the item holds an empty access token');
+    }
+    return new Token({
+      userId,
+      platform,
+      accessToken,
+      expiresAt: stored.expiresAt,
+      scope: stored.scope,
+      version: stored.version,
+    });
+  }
+
+  /** Forgets every cached data key. */
+  clearCache(): void {
+    this.#cache.clear();
+  }
+
+  /** Closes the AWS clients this reader created (not the ones it was given). */
+  destroy(): void {
+    for (const client of this.#owned) {
+      client.destroy?.();
+    }
+  }
+
+  /** Only the attributes a reader uses are fetched: the refresh token never leaves the table. */
+  async #getItem(key: ItemKey): Promise<Item | undefined> {
+    const names = Object.fromEntries(READ_ATTRIBUTES.map((name, i) => [`#a${i}`, name]));
+    const command = new GetItemCommand({
+      TableName: this.tableName,
+      Key: { userId: { S: key.userId }, platform: { S: key.platform } },
+      ConsistentRead: true,
+      ProjectionExpression: Object.keys(names).join(', '),
+      ExpressionAttributeNames: names,
+    });
+    this.#stats.getItemCalls += 1;
+    try {
+      return (await this.#dynamodb.send(command)).Item;
+    } catch (error) {
+      throw this.#tableError(error);
+    }
+  }
+
+  /** The two GetItem failures that are configuration, said as such; anything else unchanged. */
+  #tableError(error: unknown): unknown {
+    const name = awsErrorName(error);
+    if (name === 'ResourceNotFoundException') {
+      return new ConfigurationError(
+        `The tokens table ${JSON.stringify(this.tableName)} does not exist in this account and region. ` +
+          'Check TokensTableName and AWS_REGION against `deployer outputs --stage S --format env`.',
+        { cause: error },
+      );
+    }
+    if (name === 'AccessDeniedException') {
+      return new ConfigurationError(
+        `Not allowed to read the tokens table ${JSON.stringify(this.tableName)}. Attach the stack's ` +
+          "reader policy (output TokenReaderPolicyArn) to the app's role.",
+        { cause: error },
+      );
+    }
+    return error;
+  }
+
+  async #open(key: ItemKey, attribute: string, stored: StoredToken): Promise<string> {
+    if (stored.format === 'plaintext') {
+      return stored.value;
+    }
+    let dataKey: KeyObject;
+    try {
+      dataKey = await this.#dataKey(stored.envelope);
+    } catch (error) {
+      if (error instanceof DataKeyRefused) {
+        throw new DecryptionError(key, attribute, error.failure, error.kmsErrorName);
+      }
+      throw error;
+    }
+    return openEnvelope(key, attribute, stored.envelope, dataKey);
+  }
+
+  /**
+   * The envelope's data key, from the cache or KMS. The cache key includes the KeyId the reader
+   * names to KMS, so a pinned and an unpinned lookup of one blob never share an answer.
+   */
+  #dataKey(envelope: Envelope): Promise<KeyObject> {
+    const keyId = this.kmsKeyId ?? envelope.keyId;
+    return this.#cache.get(
+      `${keyId}\n${envelope.encryptedKeyBase64}`,
+      () => this.#decryptDataKey(keyId, envelope.encryptedKey),
+      (lookup: Lookup) => {
+        if (lookup === 'hit') this.#stats.dataKeyCacheHits += 1;
+        if (lookup === 'shared') this.#stats.dataKeySharedLoads += 1;
+      },
+    );
+  }
+
+  /** One KMS Decrypt. The plaintext key is kept only as a KeyObject; the SDK's bytes are zeroed. */
+  async #decryptDataKey(keyId: string, encryptedKey: Uint8Array): Promise<KeyObject> {
+    this.#stats.kmsDecryptCalls += 1;
+    let output: DecryptCommandOutput;
+    try {
+      output = await this.#kms.send(new DecryptCommand({ CiphertextBlob: encryptedKey, KeyId: keyId }));
+    } catch (error) {
+      if (isKmsRefusal(error)) {
+        throw new DataKeyRefused('kms', awsErrorName(error));
+      }
+      throw error;
+    }
+    const plaintext = output.Plaintext;
+    try {
+      if (plaintext === undefined || plaintext.length !== DATA_KEY_BYTES) {
+        throw new DataKeyRefused('data-key', null);
+      }
+      return createSecretKey(plaintext);
+    } finally {
+      plaintext?.fill(0);
+    }
+  }
+}
+
+function remember<T extends { destroy?(): void }>(owned: Array<{ destroy?(): void }>, client: T): T {
+  owned.push(client);
+  return client;
+}
+
+/** `{ maxEntries: undefined }` must not override a default. */
+function definedOnly(options: Partial<CacheOptions> | undefined): Partial<CacheOptions> {
+  const out: { maxEntries?: number; maxAgeMs?: number } = {};
+  if (options?.maxEntries !== undefined) out.maxEntries = options.maxEntries;
+  if (options?.maxAgeMs !== undefined) out.maxAgeMs = options.maxAgeMs;
+  return out;
+}
+
+/**
+ * The key must be what a writer could have stored: non-empty strings, and a platform without
+ * `|`, which would make the envelope's associated data ambiguous (docs/token-store.md).
+ */
+function checkKey(userId: unknown, platform: unknown): ItemKey {
+  if (typeof userId !== 'string' || userId === '') {
+    throw new InvalidArgumentError('userId must be a non-empty string.');
+  }
+  if (typeof platform !== 'string' || platform === '') {
+    throw new InvalidArgumentError('platform must be a non-empty string (e.g. "tiktok").');
+  }
+  if (platform.includes('|')) {
+    throw new InvalidArgumentError(
+      'platform must not contain "|": platforms are the stage file\'s provider names (lower-case letters, digits, _ and -).',
+    );
+  }
+  return { userId, platform };
+}
+
+function checkMinValidity(value: unknown): number {
+  if (value === undefined) {
+    return 0;
+  }
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError('minValiditySeconds must be a non-negative number of seconds.');
+  }
+  return value;
+}
+
+/** The SDK's error name (its exception class), or null for errors that did not come from AWS. */
+function awsErrorName(error: unknown): string | null {
+  if (typeof error === 'object' && error !== null && '$metadata' in error && 'name' in error) {
+    return typeof error.name === 'string' ? error.name : null;
+  }
+  return null;
+}
+
+/**
+ * KMS said no (access denied, wrong key, invalid ciphertext, disabled key...): a client fault
+ * that retrying will not change. Throttling and KMS's own failures are not refusals.
+ */
+function isKmsRefusal(error: unknown): boolean {
+  const name = awsErrorName(error);
+  if (name === null || TRANSIENT_KMS_ERRORS.has(name)) {
+    return false;
+  }
+  const fault = (error as { $fault?: unknown }).$fault;
+  const retryable = (error as { $retryable?: unknown }).$retryable;
+  return fault === 'client' && retryable === undefined;
+}

@@ -1,0 +1,126 @@
+//! `deployer tokens check --stage S (--user U --platform P | --all)`: whether readers can use the
+//! items, without printing any value (`tokens::check`).
+//!
+//! One item is one consistent `GetItem`. `--all` pages through the whole table with `Scan` (an
+//! operator command: it reads every item, and the report gives the read capacity it consumed),
+//! which also finds the items without `expiresAt` that the expiry index, and so the refresher,
+//! never sees.
+
+use std::fmt;
+
+use anyhow::{Context, Result, bail};
+use refresher::crypto::KeyCache;
+use refresher::kms::KmsKeySource;
+use refresher::store::dynamo::scan::Scanned;
+use refresher::store::{DynamoStore, TokenStore};
+use serde::Serialize;
+
+use super::Ctx;
+use crate::cli::TokensCheckArgs;
+use crate::template::context::{self, EXPIRY_INDEX};
+use crate::tokens::check::{ItemCheck, check_item};
+use crate::{Status, output, stage};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckReport {
+    table: String,
+    checked: usize,
+    readable: usize,
+    with_problems: usize,
+    /// Read capacity units the scan consumed (`--all` only).
+    read_capacity_units: Option<f64>,
+    items: Vec<ItemCheck>,
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for item in &self.items {
+            writeln!(f, "{item}")?;
+        }
+        write!(
+            f,
+            "{}: {} items checked, {} readable, {} with problems",
+            self.table, self.checked, self.readable, self.with_problems
+        )?;
+        if let Some(units) = self.read_capacity_units {
+            write!(f, " (the scan consumed {units:.1} read capacity units)")?;
+        }
+        writeln!(f)
+    }
+}
+
+pub(super) async fn run(args: &TokensCheckArgs, ctx: &Ctx) -> Result<Status> {
+    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let aws = ctx.aws(&stage).await;
+    let table = stage.tables.tokens.name.clone();
+    let store = DynamoStore::new(aws.dynamodb(), &table, EXPIRY_INDEX);
+    let keys = KeyCache::new(KmsKeySource::new(
+        aws.kms(),
+        context::build(&stage).names.key_alias,
+    ));
+    let (items, units) = match (&args.user, &args.platform, args.all) {
+        (Some(user), Some(platform), false) => {
+            let item = store
+                .get(user, platform)
+                .await
+                .with_context(|| format!("cannot read {user}/{platform} from {table}"))?;
+            let Some(item) = item else {
+                bail!(
+                    "no item {user}/{platform} in {table}; `deployer tokens list --stage {}` lists them",
+                    stage.name
+                );
+            };
+            (vec![check_item(&keys, &item).await], None)
+        }
+        (None, None, true) => {
+            let (items, units) = scan(&store, &keys, &table).await?;
+            (items, Some(units))
+        }
+        _ => bail!("name one item with --user and --platform, or check every item with --all"),
+    };
+    let report = CheckReport {
+        table,
+        checked: items.len(),
+        readable: items.iter().filter(|i| i.readable).count(),
+        with_problems: items.iter().filter(|i| i.problem.is_some()).count(),
+        read_capacity_units: units,
+        items,
+    };
+    ctx.printer.emit(&report)?;
+    Ok(if report.with_problems == 0 {
+        Status::Ok
+    } else {
+        Status::Failed
+    })
+}
+
+async fn scan(
+    store: &DynamoStore,
+    keys: &KeyCache<KmsKeySource>,
+    table: &str,
+) -> Result<(Vec<ItemCheck>, f64)> {
+    let (mut checks, mut units, mut start) = (Vec::new(), 0.0, None);
+    loop {
+        let page = store
+            .scan_page(start)
+            .await
+            .with_context(|| format!("cannot scan {table} (needs dynamodb:Scan on it)"))?;
+        units += page.capacity_units;
+        for scanned in page.items {
+            checks.push(match scanned {
+                Scanned::Token(item) => check_item(keys, &item).await,
+                Scanned::Malformed {
+                    user_id,
+                    platform,
+                    reason,
+                } => ItemCheck::malformed(&user_id, &platform, &reason),
+            });
+        }
+        output::note(&format!("checked {} items", checks.len()));
+        match page.next {
+            Some(next) => start = Some(next),
+            None => return Ok((checks, units)),
+        }
+    }
+}
