@@ -50,13 +50,7 @@ async fn write_app_items(h: &Harness) {
             ),
             ("appPlan".to_owned(), s("pro")),
         ]);
-        h.dynamodb()
-            .put_item()
-            .table_name(&h.env["TOKENS_TABLE"])
-            .set_item(Some(item))
-            .send()
-            .await
-            .unwrap();
+        h.put(item).await;
     }
 }
 

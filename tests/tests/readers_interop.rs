@@ -112,36 +112,23 @@ async fn import_reddit(h: &Harness) -> Vec<Expected> {
     expected
 }
 
-async fn put(h: &Harness, item: Item) {
-    h.dynamodb()
-        .put_item()
-        .table_name(&h.env["TOKENS_TABLE"])
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
-}
-
 /// An app's item, a copied envelope, a flipped byte, a dead grant, a missing item.
 async fn odd_items(h: &Harness) -> Vec<Expected> {
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let n = |v: u64| AttributeValue::N(v.to_string());
     let plain = format!("act.app-plain-{}", h.now);
     secret_ledger::record("suite-tests:plain", &plain);
-    put(
-        h,
-        HashMap::from([
-            ("userId".to_owned(), s("app-user")),
-            ("platform".to_owned(), s("schwab")),
-            ("accessToken".to_owned(), s(&plain)),
-            ("expiresAt".to_owned(), n(h.now + 1800)),
-        ]),
-    )
+    h.put(HashMap::from([
+        ("userId".to_owned(), s("app-user")),
+        ("platform".to_owned(), s("schwab")),
+        ("accessToken".to_owned(), s(&plain)),
+        ("expiresAt".to_owned(), n(h.now + 1800)),
+    ]))
     .await;
     let source = h.item("tiktok", "reader-000").await;
     let mut copied = source.clone();
     copied.insert("userId".to_owned(), s("reader-copy"));
-    put(h, copied).await;
+    h.put(copied).await;
     let mut flipped = source.clone();
     flipped.insert("userId".to_owned(), s("reader-flip"));
     let mut envelope = source["accessToken"].as_m().unwrap().clone();
@@ -156,11 +143,11 @@ async fn odd_items(h: &Harness) -> Vec<Expected> {
         s(&format!("{first}{}", &ciphertext[1..])),
     );
     flipped.insert("accessToken".to_owned(), AttributeValue::M(envelope));
-    put(h, flipped).await;
+    h.put(flipped).await;
     let mut dead = source;
     dead.insert("userId".to_owned(), s("reader-dead"));
     dead.insert("status".to_owned(), s("needs_reauth"));
-    put(h, dead).await;
+    h.put(dead).await;
     vec![
         Expected {
             key: key("app-user", "schwab"),

@@ -92,13 +92,7 @@ async fn put_lock(h: &Harness, owner: &str, until: u64) {
         ("expiresAt".to_owned(), AttributeValue::N(until.to_string())),
         ("lockOwner".to_owned(), AttributeValue::S(owner.to_owned())),
     ]);
-    h.dynamodb()
-        .put_item()
-        .table_name(&h.env["TOKENS_TABLE"])
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
+    h.put(item).await;
 }
 
 #[tokio::test]

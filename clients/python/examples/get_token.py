@@ -39,9 +39,8 @@ def send_with_urllib(request: urllib.request.Request) -> int:
 def call_provider(reader: TokenReader, user_id: str, url: str, send: Send) -> int:
     """Reads the token right before the call, as the contract asks; never keeps it longer."""
     token = reader.get_token(user_id, PLATFORM, min_validity_seconds=60)
-    request = urllib.request.Request(  # noqa: S310 (the scheme is checked by send)
-        url, headers={"Authorization": f"Bearer {token.access_token}"}
-    )
+    headers = {"Authorization": f"Bearer {token.access_token}"}
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (send checks the scheme)
     return send(request)
 
 

@@ -167,6 +167,12 @@ impl Harness {
             let refresh = self.seal(refresh, key).await;
             item.insert("refreshToken".to_owned(), envelope_value(&refresh));
         }
+        self.put(item).await;
+        pair
+    }
+
+    /// Writes `item` whole to the tokens table, as an app (or a test) would.
+    pub(crate) async fn put(&self, item: Item) {
         self.dynamodb()
             .put_item()
             .table_name(&self.env["TOKENS_TABLE"])
@@ -174,7 +180,6 @@ impl Harness {
             .send()
             .await
             .unwrap();
-        pair
     }
 
     async fn seal(&self, value: &str, key: ItemKey<'_>) -> Envelope {
