@@ -26,7 +26,7 @@ use refresher::kms::KmsKeySource;
 use refresher::run::{self, RunInput, RunOptions, RunResponse};
 use refresher::secret::SecretString;
 use refresher::store::{DynamoStore, TokenStatus};
-use refresher_support::{Harness, Item};
+use refresher_support::Harness;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use suite::readers;
