@@ -16,14 +16,16 @@ project_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 say() { printf '==> %s\n' "$*" >&2; }
 
 find_python() {
-  for candidate in python3.12 python3.11 python3; do
+  for candidate in python3.13 python3.12 python3.11 python3.10 python3; do
     if command -v "$candidate" >/dev/null 2>&1 \
-      && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
+      && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
       echo "$candidate"
       return 0
     fi
   done
-  echo "no Python 3.9+ with the venv module found; install python3 and python3-venv" >&2
+  # moto 5.2.5 (the stand-in), mypy and the Python reader's dev tools need 3.10 (the reader itself
+  # runs on 3.9).
+  echo "no Python 3.10+ with the venv module found; install python3 (3.10 or newer) and python3-venv" >&2
   return 1
 }
 
