@@ -272,6 +272,12 @@ pub fn usable(
             return Err(ReadError::Inactive { user_id, platform });
         }
     }
+    // No access token is no token (the run lock's item, an app's half-written row): the same
+    // answer as a missing item, in every reader, whatever its expiry says.
+    let Some(stored) = item.access_token.as_ref() else {
+        let (user_id, platform) = ids();
+        return Err(ReadError::NotFound { user_id, platform });
+    };
     if let Some(expires_at) = item.expires_at
         && expires_at < now.saturating_add(min_validity_seconds.max(1))
     {
@@ -283,12 +289,7 @@ pub fn usable(
             min_validity_seconds,
         });
     }
-    // No access token is no token (the run lock's item, an app's half-written row): the same
-    // answer as a missing item, in every reader.
-    item.access_token.as_ref().ok_or_else(|| {
-        let (user_id, platform) = ids();
-        ReadError::NotFound { user_id, platform }
-    })
+    Ok(stored)
 }
 
 /// Encoding and version problems are the item's; a failed open or KMS refusal is decryption.
@@ -351,8 +352,25 @@ impl<S: KeySource> BoundedKeys<S> {
                 self.calls.fetch_add(1, Ordering::Relaxed);
                 self.source.decrypt(&encrypted, key_id)
             })
-            .await?;
-        open(key, envelope, item)
+            .await;
+        match key {
+            Ok(key) => open(key, envelope, item),
+            Err(err) => {
+                // A refused or failed key takes no place in the cache (and is asked again).
+                self.forget(&encrypted);
+                Err(err.into())
+            }
+        }
+    }
+
+    fn forget(&self, encrypted: &[u8]) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries
+            .get(encrypted)
+            .is_some_and(|(_, slot)| !slot.initialized())
+        {
+            entries.remove(encrypted);
+        }
     }
 
     /// The cell of `encrypted`: the cached one while it is young enough, else a new one (the
@@ -454,6 +472,9 @@ mod tests {
         empty.access_token = None;
         let err = usable(&empty, 1_000, 0).unwrap_err();
         assert_eq!(err.code(), "NOT_FOUND", "no access token is no token");
+        // The run lock's item: no access token, an old expiry: not found, not expired.
+        empty.expires_at = Some(0);
+        assert_eq!(usable(&empty, 1_000, 0).unwrap_err().code(), "NOT_FOUND");
     }
 
     #[tokio::test]

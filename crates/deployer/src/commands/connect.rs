@@ -296,6 +296,7 @@ async fn store(
         expires_at: connected.expires_at,
         refresh_expires_at: connected.refresh_expires_at,
         status: TokenStatus::Active,
+        scope: connected.scope.clone(),
     };
     let store = DynamoStore::new(aws.dynamodb(), table, EXPIRY_INDEX);
     for _ in 0..WRITE_ATTEMPTS {

@@ -96,6 +96,7 @@ impl<S: KeySource> Importer<S> {
             expires_at: row.expires_at,
             refresh_expires_at: row.refresh_expires_at,
             status: row.status,
+            scope: None,
         })
     }
 

@@ -8,7 +8,7 @@
 //! `--max-items`) is resumed by running it again.
 
 use anyhow::{Context, Result};
-use refresher::crypto::{ItemKey, KeyCache, KeySource, StoredToken, TokenFormat};
+use refresher::crypto::{CryptoError, ItemKey, KeyCache, KeySource, StoredToken, TokenFormat};
 use refresher::secret::SecretString;
 use refresher::store::{DynamoStore, StoreError, TokenItem, TokenStore, Update};
 
@@ -46,15 +46,21 @@ impl<S: KeySource> Migrator<S> {
         }
     }
 
-    /// Converts `item` (as a scan saw it). `Err` only for failures that would fail every item
-    /// (the table or KMS unreachable).
+    /// Converts `item` (as a scan saw it: eventually consistent, so it is read again, consistently,
+    /// before anything is written). `Err` only for failures that would fail every item (the table
+    /// or KMS unreachable or refusing).
     pub async fn convert(&self, item: &TokenItem) -> Result<Converted> {
-        let mut current = item.clone();
+        if in_format(item, self.to) {
+            return Ok(Converted::AlreadyInFormat);
+        }
+        let Some(mut current) = self.read(item).await? else {
+            return Ok(Converted::Changed);
+        };
         for _ in 0..ATTEMPTS {
             if in_format(&current, self.to) {
                 return Ok(Converted::AlreadyInFormat);
             }
-            let update = match self.reencoded(&current).await {
+            let update = match self.reencoded(&current).await? {
                 Ok(update) => update,
                 Err(reason) => return Ok(Converted::Unreadable(reason)),
             };
@@ -70,12 +76,7 @@ impl<S: KeySource> Migrator<S> {
                     return Err(err).with_context(|| format!("cannot write {user}/{platform}"));
                 }
             }
-            let fresh = self
-                .store
-                .get(user, platform)
-                .await
-                .with_context(|| format!("cannot read {user}/{platform} again"))?;
-            match fresh {
+            match self.read(&current).await? {
                 Some(fresh) => current = fresh,
                 None => return Ok(Converted::Changed),
             }
@@ -83,8 +84,17 @@ impl<S: KeySource> Migrator<S> {
         Ok(Converted::Changed)
     }
 
+    async fn read(&self, item: &TokenItem) -> Result<Option<TokenItem>> {
+        let (user, platform) = (&item.user_id, &item.platform);
+        self.store
+            .get(user, platform)
+            .await
+            .with_context(|| format!("cannot read {user}/{platform}"))
+    }
+
     /// The item's tokens in the target format, as an update; the reason when one does not open.
-    async fn reencoded(&self, item: &TokenItem) -> Result<Update, String> {
+    /// A refusing or unreachable key source fails the whole migration (`Err`), not the item.
+    async fn reencoded(&self, item: &TokenItem) -> Result<Result<Update, String>> {
         let key = ItemKey {
             user_id: &item.user_id,
             platform: &item.platform,
@@ -98,30 +108,33 @@ impl<S: KeySource> Migrator<S> {
                 converted.push(None);
                 continue;
             };
-            let opened = self
-                .keys
-                .read(stored, key)
-                .await
-                .map_err(|err| format!("{name} does not open with the stage's key: {err}"))?;
+            let opened = match self.keys.read(stored, key).await {
+                Ok(opened) => opened,
+                Err(err @ CryptoError::KeySource(_)) => {
+                    return Err(err)
+                        .context("the stage's KMS key cannot be used; nothing more was converted");
+                }
+                Err(err) => {
+                    return Ok(Err(format!(
+                        "{name} does not open with the stage's key: {err}"
+                    )));
+                }
+            };
             converted.push(Some(self.store_as(&opened.value, key).await?));
         }
         let refresh = converted.pop().flatten();
         let access = converted.pop().flatten();
-        Ok(Update::Converted {
+        Ok(Ok(Update::Converted {
             access_token: access,
             refresh_token: refresh,
-        })
+        }))
     }
 
-    async fn store_as(
-        &self,
-        value: &SecretString,
-        key: ItemKey<'_>,
-    ) -> Result<StoredToken, String> {
+    async fn store_as(&self, value: &SecretString, key: ItemKey<'_>) -> Result<StoredToken> {
         self.keys
             .store(value, key, self.to)
             .await
-            .map_err(|err| format!("cannot encrypt with the stage's key: {err}"))
+            .context("cannot encrypt with the stage's KMS key; nothing more was converted")
     }
 }
 

@@ -41,13 +41,15 @@ fn keys(item: &Item) -> Result<(String, String), StoreError> {
     Ok((user_id, platform))
 }
 
-/// A row of the due listing. Lenient on `version`: one malformed item must not hide every other
+/// A row of the due listing. Lenient on `version` and `expiresAt`: one malformed item must not hide every other
 /// due token of its provider; the run reads each item in full ([`token_item`], strict) before
 /// refreshing it, and reports a malformed one there by name.
 pub(crate) fn due_row(item: &Item) -> Result<DueToken, StoreError> {
     let (user_id, platform) = keys(item)?;
     Ok(DueToken {
-        expires_at: number(item, "expiresAt")?,
+        // Lenient too: an app's item with a fractional or negative `expiresAt` is reported as
+        // missing its expiry by the run, instead of failing the provider's whole due listing.
+        expires_at: number(item, "expiresAt").ok().flatten(),
         version: number(item, "version").ok().flatten().unwrap_or(0),
         status: TokenStatus::parse(string(item, "status").as_deref()),
         user_id,
@@ -159,6 +161,13 @@ pub(super) mod tests {
         .collect();
         let row = due_row(&item).unwrap();
         assert_eq!((row.version, row.expires_at), (0, Some(10)));
+        let mut fractional = item.clone();
+        fractional.insert("expiresAt".to_owned(), AttributeValue::N("10.5".to_owned()));
+        assert_eq!(
+            due_row(&fractional).unwrap().expires_at,
+            None,
+            "listed, not failing the query"
+        );
         let err = token_item(&item).unwrap_err();
         assert!(
             err.to_string().contains("`version` is not a whole number"),

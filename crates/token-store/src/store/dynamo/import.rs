@@ -31,6 +31,8 @@ pub struct ImportedItem {
     pub expires_at: u64,
     pub refresh_expires_at: Option<u64>,
     pub status: TokenStatus,
+    /// Granted scopes, when the grant says (a connect); `None` leaves a stored one as it is.
+    pub scope: Option<String>,
 }
 
 /// What the write may replace.
@@ -61,6 +63,9 @@ impl ImportedItem {
         if let Some(refresh) = &self.refresh_token {
             item.insert("refreshToken".to_owned(), stored_value(refresh));
         }
+        if let Some(scope) = &self.scope {
+            item.insert("scope".to_owned(), s(scope));
+        }
         item
     }
 
@@ -79,9 +84,14 @@ impl ImportedItem {
             None => expr.remove("refreshExpiresAt"),
         }
         expr.set("status", s(self.status.as_str()));
+        if let Some(scope) = &self.scope {
+            expr.set("scope", s(scope));
+        }
         expr.set("failures", n(0));
         expr.set("updatedAt", n(now));
         expr.remove("lastError");
+        // A live grant again: a dead item's deletion time must not delete it.
+        expr.remove("ttl");
         expr.bump_version();
         expr
     }
@@ -152,6 +162,7 @@ mod tests {
             expires_at: 100,
             refresh_expires_at: None,
             status: TokenStatus::Active,
+            scope: None,
         };
         let attrs = item.attributes(4, 50);
         let parsed = crate::store::item::token_item(&attrs).unwrap();
