@@ -61,7 +61,7 @@ pub enum Command {
     Drift(DriftArgs),
     /// Delete the stack (the tables and their key are retained).
     Destroy(DestroyArgs),
-    /// Import token items from a file, or list them (never their values).
+    /// Token items: import, list, connect a user, check, migrate between formats (never values).
     Tokens(TokensArgs),
     /// Set or list the providers' client credentials (never their values).
     Secrets(SecretsArgs),
@@ -99,13 +99,13 @@ pub struct TokensArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum TokensCommand {
-    /// Write token items from a JSON-lines or CSV file, encrypted as the refresher writes them;
+    /// Write token items from a JSON-lines or CSV file, in the stage's format as the refresher writes them;
     /// bad rows are skipped and reported by line (exit 1), the rest written. Idempotent.
     Import(TokensImportArgs),
     /// List token items by expiry (items without `expiresAt` are not in the index, so not listed).
     List(TokensListArgs),
     /// Connect (or re-authorise) a user: print the provider's consent URL, receive the redirect on
-    /// a loopback listener, exchange the code and store the tokens encrypted, status `active`.
+    /// a loopback listener, exchange the code and store the tokens (stage's format), status `active`.
     Connect(TokensConnectArgs),
     /// Check items as a reader would (format, status, expiry, whether they open with the stage's
     /// key), never printing a value; exit 1 if any needs attention.
