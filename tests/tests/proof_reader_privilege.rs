@@ -96,7 +96,7 @@ async fn the_readers_work_on_the_reader_policy_alone_and_nothing_more() {
     let rust = TokenReader::new(
         aws_sdk_dynamodb::Client::new(&sdk),
         &table,
-        KmsKeySource::new(aws_sdk_kms::Client::new(&sdk), ""),
+        KmsKeySource::new(aws_sdk_kms::Client::new(&sdk), "", &table),
         Some(own_key.clone()),
         CacheLimits::default(),
     );

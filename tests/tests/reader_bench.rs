@@ -45,7 +45,7 @@ async fn the_read_path_beside_a_bare_get_item() {
     let reader = TokenReader::new(
         dynamodb.clone(),
         &table,
-        KmsKeySource::new(aws_sdk_kms::Client::new(&h.sdk), ""),
+        KmsKeySource::new(aws_sdk_kms::Client::new(&h.sdk), "", &table),
         None,
         CacheLimits::default(),
     );

@@ -82,7 +82,11 @@ async fn refresh_tiktok(h: &mut Harness) -> Vec<Expected> {
 async fn import_reddit(h: &Harness) -> Vec<Expected> {
     let kms = aws_sdk_kms::Client::new(&h.sdk);
     let store = DynamoStore::new(h.dynamodb(), &h.env["TOKENS_TABLE"], "byExpiry");
-    let keys = KeyCache::new(KmsKeySource::new(kms, &h.env["KMS_KEY_ID"]));
+    let keys = KeyCache::new(KmsKeySource::new(
+        kms,
+        &h.env["KMS_KEY_ID"],
+        &h.env["TOKENS_TABLE"],
+    ));
     let importer = Importer::new(store, keys, TokenFormat::Envelope, h.now);
     let mut expected = Vec::new();
     for i in 0..3 {
@@ -242,7 +246,7 @@ async fn every_reader_reads_what_the_refresher_and_import_wrote() {
     let rust = TokenReader::new(
         h.dynamodb(),
         &h.env["TOKENS_TABLE"],
-        KmsKeySource::new(kms, ""),
+        KmsKeySource::new(kms, "", &h.env["TOKENS_TABLE"]),
         Some(key_arn.clone()),
         CacheLimits::default(),
     );

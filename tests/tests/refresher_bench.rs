@@ -83,9 +83,14 @@ impl KeySource for CountingKeys {
         self.1.kms.fetch_add(1, Ordering::Relaxed);
         self.0.generate_data_key().await
     }
-    async fn decrypt(&self, encrypted: &[u8], key_id: &str) -> Result<DataKey, KeySourceError> {
+    async fn decrypt(
+        &self,
+        encrypted: &[u8],
+        key_id: &str,
+        bound: bool,
+    ) -> Result<DataKey, KeySourceError> {
         self.1.kms.fetch_add(1, Ordering::Relaxed);
-        self.0.decrypt(encrypted, key_id).await
+        self.0.decrypt(encrypted, key_id, bound).await
     }
 }
 
@@ -107,7 +112,11 @@ async fn counting_deps(h: &Harness, counts: &Arc<Counts>) -> refresher::run::Dep
     let table = aws_sdk_dynamodb::Client::new(&h.sdk);
     let store = DynamoStore::new(table, &h.env["TOKENS_TABLE"], &h.env["TOKENS_EXPIRY_INDEX"]);
     deps.store = Arc::new(CountingStore(store, Arc::clone(counts)));
-    let kms = KmsKeySource::new(aws_sdk_kms::Client::new(&h.sdk), &h.env["KMS_KEY_ID"]);
+    let kms = KmsKeySource::new(
+        aws_sdk_kms::Client::new(&h.sdk),
+        &h.env["KMS_KEY_ID"],
+        &h.env["TOKENS_TABLE"],
+    );
     deps.keys = Arc::new(CountingKeys(kms, Arc::clone(counts)));
     deps
 }

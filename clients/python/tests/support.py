@@ -192,22 +192,39 @@ def create_tokens_table(dynamodb: DynamoDBClient, name: str) -> None:
 
 @dataclass(frozen=True)
 class DataKey:
-    """One writer run's data key, as KMS GenerateDataKey returns it."""
+    """One writer run's data key, as KMS GenerateDataKey returns it.
+
+    ``encryption_context`` is the context GenerateDataKey was called with: ``None`` for an
+    envelope v1 writer, ``{"tokensTable": <table>}`` for a v2 writer.
+    """
 
     plaintext: bytes = field(repr=False)
     blob: bytes = field(repr=False)
     key_id: str
+    encryption_context: Optional[dict[str, str]] = None
 
 
-def seal(data_key: DataKey, value: str, user_id: str, platform: str) -> dict[str, Any]:
-    """An envelope v1 in its DynamoDB map form (``{"M": ...}``), sealed for one item."""
+def seal(
+    data_key: DataKey,
+    value: str,
+    user_id: str,
+    platform: str,
+    *,
+    version: Optional[int] = None,
+) -> dict[str, Any]:
+    """An envelope in its DynamoDB map form (``{"M": ...}``), sealed for one item.
+
+    ``version`` defaults to 2 for a data key generated with an encryption context, else 1.
+    """
+    if version is None:
+        version = 1 if data_key.encryption_context is None else 2
     nonce = secrets.token_bytes(12)
     ciphertext = AESGCM(data_key.plaintext).encrypt(
         nonce, value.encode("utf-8"), associated_data(user_id, platform)
     )
     return {
         "M": {
-            "version": {"N": "1"},
+            "version": {"N": str(version)},
             "keyId": {"S": data_key.key_id},
             "encryptedKey": {"S": b64(data_key.blob)},
             "nonce": {"S": b64(nonce)},
@@ -230,8 +247,22 @@ class TestWriter:
         self.key_arn = key_arn
 
     def new_data_key(self) -> DataKey:
+        """A v1 writer's data key: GenerateDataKey without an encryption context."""
         response = self.kms.generate_data_key(KeyId=self.key_arn, KeySpec="AES_256")
         return DataKey(response["Plaintext"], response["CiphertextBlob"], response["KeyId"])
+
+    def new_data_key_v2(self, tokens_table: Optional[str] = None) -> DataKey:
+        """A v2 writer's data key: GenerateDataKey with ``{"tokensTable": tokens_table}``.
+
+        ``tokens_table`` defaults to this writer's table, as the Rust writer does.
+        """
+        context = {"tokensTable": self.table_name if tokens_table is None else tokens_table}
+        response = self.kms.generate_data_key(
+            KeyId=self.key_arn, KeySpec="AES_256", EncryptionContext=context
+        )
+        return DataKey(
+            response["Plaintext"], response["CiphertextBlob"], response["KeyId"], context
+        )
 
     def put(
         self,

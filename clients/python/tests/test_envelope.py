@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from oauth_token_reader import (
     DecryptionError,
+    Envelope,
     MalformedItemError,
     UnsupportedEnvelopeVersionError,
     open_envelope,
@@ -46,6 +47,21 @@ def test_round_trip() -> None:
     assert_same_secret(open_envelope(envelope, KEY, user_id=USER, platform=PLATFORM), token)
 
 
+@pytest.mark.parametrize("version", [1, 2])
+def test_both_versions_parse_and_keep_their_version(version: int) -> None:
+    token = new_token()
+    envelope = _parse(_fields(token, version=version))
+    assert envelope.version == version
+    assert envelope.uses_table_context is (version == 2)
+    assert_same_secret(open_envelope(envelope, KEY, user_id=USER, platform=PLATFORM), token)
+
+
+@pytest.mark.parametrize("version", [0, 3, True])
+def test_a_hand_built_envelope_of_an_unknown_version_is_refused(version: int) -> None:
+    with pytest.raises(ValueError, match="1 and 2"):
+        Envelope("k", b"blob", bytes(12), bytes(16), version=version)
+
+
 def test_envelope_repr_shows_no_bytes() -> None:
     envelope = _parse(_fields())
     assert "ciphertext" not in repr(envelope)
@@ -74,7 +90,7 @@ def test_an_extra_field_is_malformed() -> None:
         _parse(_fields(aad="user-1|tiktok"))
 
 
-@pytest.mark.parametrize("version", [0, 2, -1, 99])
+@pytest.mark.parametrize("version", [0, 3, -1, 99])
 def test_an_unknown_version_names_it(version: int) -> None:
     with pytest.raises(UnsupportedEnvelopeVersionError) as caught:
         _parse(_fields(version=version))
@@ -85,7 +101,7 @@ def test_an_unknown_version_names_it(version: int) -> None:
 
 def test_an_unknown_version_is_reported_before_its_other_fields() -> None:
     with pytest.raises(UnsupportedEnvelopeVersionError):
-        _parse({"version": 2, "keyId": "k", "sealed": "AAAA"})
+        _parse({"version": 3, "keyId": "k", "sealed": "AAAA"})
 
 
 @pytest.mark.parametrize("version", ["1", 1.0, True, None])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from support import (
     new_token,
     new_user,
     same_secret,
+    seal,
 )
 
 if TYPE_CHECKING:
@@ -208,12 +210,7 @@ def test_an_expired_item_is_expired_even_without_a_margin(
 
 def _counting_kms(env: dict[str, str]) -> tuple[Any, list[str]]:
     """A KMS client whose Decrypt calls are counted through botocore's own events."""
-    kms = boto3.session.Session(
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=env["AWS_SESSION_TOKEN"],
-        region_name=env["AWS_REGION"],
-    ).client("kms", endpoint_url=env["AWS_ENDPOINT_URL"])
+    kms, _ = _recording_kms(env)
     calls: list[str] = []
 
     def count(**kwargs: Any) -> None:
@@ -221,6 +218,25 @@ def _counting_kms(env: dict[str, str]) -> tuple[Any, list[str]]:
 
     kms.meta.events.register("before-call.kms.Decrypt", count)
     return kms, calls
+
+
+def _recording_kms(env: dict[str, str]) -> tuple[Any, list[dict[str, Any]]]:
+    """A KMS client that records the JSON body of each Decrypt request, as botocore serialised
+    it for the wire (its before-call event)."""
+    kms = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+        region_name=env["AWS_REGION"],
+    ).client("kms", endpoint_url=env["AWS_ENDPOINT_URL"])
+    params: list[dict[str, Any]] = []
+
+    def record(**kwargs: Any) -> None:
+        body: dict[str, Any] = json.loads(kwargs["params"]["body"])
+        params.append(body)
+
+    kms.meta.events.register("before-call.kms.Decrypt", record)
+    return kms, params
 
 
 def test_1000_reads_of_100_items_under_one_data_key_make_one_kms_call(
@@ -270,6 +286,100 @@ def test_concurrent_first_reads_make_one_kms_call(writer: TestWriter, env: dict[
     assert [type(failure).__name__ for failure in failures] == []
     assert len(decrypt_calls) == 1
     assert reader.stats.kms_decrypt_calls == 1
+
+
+# --- envelope v2: the data key is bound to the tokens table by KMS's encryption context ----------
+
+
+def test_a_v2_item_reads(writer: TestWriter, reader: TokenReader) -> None:
+    user, token = new_user(), new_token()
+    writer.put_envelope(user, PLATFORM, token, writer.new_data_key_v2(), version=3)
+    attribute = writer.get_access_token_attribute(user, PLATFORM)
+    assert attribute["M"]["version"] == {"N": "2"}
+    read = reader.get_token(user, PLATFORM)
+    assert_same_secret(read.access_token, token)
+    assert (read.version, reader.stats.kms_decrypt_calls) == (3, 1)
+
+
+def test_a_v1_item_still_reads_beside_v2(writer: TestWriter, reader: TokenReader) -> None:
+    old, new = new_user(), new_user()
+    old_token, new_token_ = new_token(), new_token()
+    writer.put_envelope(old, PLATFORM, old_token, writer.new_data_key())
+    writer.put_envelope(new, PLATFORM, new_token_, writer.new_data_key_v2())
+    assert_same_secret(reader.get_token(old, PLATFORM).access_token, old_token)
+    assert_same_secret(reader.get_token(new, PLATFORM).access_token, new_token_)
+    assert reader.stats.kms_decrypt_calls == 2
+
+
+def test_a_v2_envelope_sealed_for_another_table_is_refused(
+    writer: TestWriter, reader: TokenReader
+) -> None:
+    user = new_user()
+    data_key = writer.new_data_key_v2("some-other-table")
+    writer.put_envelope(user, PLATFORM, new_token(), data_key)
+    with pytest.raises(DecryptionError) as caught:
+        reader.get_token(user, PLATFORM)
+    # KMS refused: the context it was asked with is not the one the key was generated with.
+    assert caught.value.kms_error_code == "InvalidCiphertextException"
+    assert "another tokens table" in str(caught.value)
+
+
+def test_a_v1_data_key_in_a_v2_envelope_is_refused(writer: TestWriter, reader: TokenReader) -> None:
+    user = new_user()
+    writer.put(user, PLATFORM, seal(writer.new_data_key(), new_token(), user, PLATFORM, version=2))
+    with pytest.raises(DecryptionError) as caught:
+        reader.get_token(user, PLATFORM)
+    assert caught.value.kms_error_code == "InvalidCiphertextException"
+
+
+def test_a_v2_data_key_in_a_v1_envelope_is_refused(writer: TestWriter, reader: TokenReader) -> None:
+    user = new_user()
+    data_key = writer.new_data_key_v2()
+    writer.put(user, PLATFORM, seal(data_key, new_token(), user, PLATFORM, version=1))
+    with pytest.raises(DecryptionError) as caught:
+        reader.get_token(user, PLATFORM)
+    assert caught.value.kms_error_code == "InvalidCiphertextException"
+
+
+def test_1000_reads_of_v2_items_under_one_data_key_make_one_kms_call(
+    writer: TestWriter, env: dict[str, str]
+) -> None:
+    data_key = writer.new_data_key_v2()
+    users = [new_user() for _ in range(100)]
+    tokens = {user: new_token() for user in users}
+    for user in users:
+        writer.put_envelope(user, PLATFORM, tokens[user], data_key)
+    kms, decrypt_calls = _counting_kms(env)
+    reader = TokenReader.from_env(env, kms_client=kms)
+
+    mismatches = 0
+    for _ in range(10):
+        for user in users:
+            mismatches += not same_secret(
+                reader.get_token(user, PLATFORM).access_token, tokens[user]
+            )
+    assert mismatches == 0
+    assert reader.stats.get_item_calls == 1000
+    assert reader.stats.kms_decrypt_calls == 1
+    assert decrypt_calls == ["Decrypt"]
+
+
+def test_decrypt_carries_the_context_for_v2_and_none_for_v1(
+    writer: TestWriter, env: dict[str, str], table_name: str, kms_key_arn: str
+) -> None:
+    v1_user, v2_user = new_user(), new_user()
+    writer.put_envelope(v1_user, PLATFORM, new_token(), writer.new_data_key())
+    writer.put_envelope(v2_user, PLATFORM, new_token(), writer.new_data_key_v2())
+    kms, decrypt_params = _recording_kms(env)
+    reader = TokenReader.from_env(env, kms_client=kms)
+    reader.get_token(v2_user, PLATFORM)
+    reader.get_token(v1_user, PLATFORM)
+    assert [sorted(params) for params in decrypt_params] == [
+        ["CiphertextBlob", "EncryptionContext", "KeyId"],
+        ["CiphertextBlob", "KeyId"],
+    ]
+    assert decrypt_params[0]["EncryptionContext"] == {"tokensTable": table_name}
+    assert all(params["KeyId"] == kms_key_arn for params in decrypt_params)
 
 
 def test_repr_of_a_read_token_is_redacted(writer: TestWriter, reader: TokenReader) -> None:

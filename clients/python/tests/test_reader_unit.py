@@ -5,8 +5,10 @@ from __future__ import annotations
 import secrets
 from typing import Any, Optional, cast
 
+import boto3
 import botocore.exceptions
 import pytest
+from botocore.stub import Stubber
 
 from oauth_token_reader import (
     ConfigurationError,
@@ -47,20 +49,31 @@ class FakeTable:
 
 
 class FakeKms:
-    """KMS Decrypt over a dict of blob -> data key; records the KeyId of every call."""
+    """KMS Decrypt over a dict of blob -> data key; records each call's KeyId and context."""
 
     def __init__(self) -> None:
         self.keys: dict[bytes, bytes] = {}
         self.key_ids: list[str] = []
+        self.contexts: list[Optional[dict[str, str]]] = []
         self.error_code: Optional[str] = None
+        self.error: Optional[Exception] = None
 
     def new_data_key(self, key_id: str = KEY_ARN) -> SupportDataKey:
         data_key = SupportDataKey(secrets.token_bytes(32), secrets.token_bytes(48), key_id)
         self.keys[data_key.blob] = data_key.plaintext
         return data_key
 
-    def decrypt(self, *, CiphertextBlob: bytes, KeyId: str) -> dict[str, Any]:  # noqa: N803
+    def decrypt(
+        self,
+        *,
+        CiphertextBlob: bytes,  # noqa: N803
+        KeyId: str,  # noqa: N803
+        EncryptionContext: Optional[dict[str, str]] = None,  # noqa: N803
+    ) -> dict[str, Any]:
         self.key_ids.append(KeyId)
+        self.contexts.append(EncryptionContext)
+        if self.error is not None:
+            raise self.error
         if self.error_code is not None:
             raise botocore.exceptions.ClientError(
                 {"Error": {"Code": self.error_code, "Message": "no"}}, "Decrypt"
@@ -84,9 +97,12 @@ def _reader(table: FakeTable, kms: FakeKms, **options: Any) -> TokenReader:
     )
 
 
-def _put_sealed(table: FakeTable, data_key: SupportDataKey, user_id: str = USER) -> str:
+def _put_sealed(
+    table: FakeTable, data_key: SupportDataKey, user_id: str = USER, *, version: int = 1
+) -> str:
     token = new_token()
-    table.put(user_id, PLATFORM, accessToken=seal(data_key, token, user_id, PLATFORM))
+    sealed = seal(data_key, token, user_id, PLATFORM, version=version)
+    table.put(user_id, PLATFORM, accessToken=sealed)
     return token
 
 
@@ -142,8 +158,34 @@ def test_steady_reads_make_one_kms_call_per_data_key(table: FakeTable, kms: Fake
     assert reader.stats.kms_decrypt_calls == 3
 
 
+def test_v2_decrypts_in_the_tables_context_and_v1_in_none(table: FakeTable, kms: FakeKms) -> None:
+    data_key = kms.new_data_key()
+    token_v1 = _put_sealed(table, data_key, "user-v1", version=1)
+    token_v2 = _put_sealed(table, data_key, "user-v2", version=2)
+    reader = _reader(table, kms)
+    assert_same_secret(reader.get_token("user-v2", PLATFORM).access_token, token_v2)
+    assert_same_secret(reader.get_token("user-v1", PLATFORM).access_token, token_v1)
+    assert kms.contexts == [{"tokensTable": "tokens-unit"}, None]
+    # Same key id and encryptedKey, different context: two cache entries, each reused.
+    for _ in range(3):
+        reader.get_token("user-v1", PLATFORM)
+        reader.get_token("user-v2", PLATFORM)
+    assert reader.stats.kms_decrypt_calls == 2
+
+
+def test_v2_refusal_names_the_context(table: FakeTable, kms: FakeKms) -> None:
+    _put_sealed(table, kms.new_data_key(), version=2)
+    kms.error_code = "InvalidCiphertextException"
+    with pytest.raises(DecryptionError) as caught:
+        _reader(table, kms).get_token(USER, PLATFORM)
+    assert caught.value.kms_error_code == "InvalidCiphertextException"
+    assert "tokensTable='tokens-unit'" in str(caught.value)
+    assert "another tokens table" in str(caught.value)
+
+
 @pytest.mark.parametrize(
-    "code", ["AccessDeniedException", "IncorrectKeyException", "ThrottlingException"]
+    "code",
+    ["AccessDeniedException", "IncorrectKeyException", "InvalidCiphertextException"],
 )
 def test_a_kms_refusal_is_a_decryption_error_with_its_code(
     table: FakeTable, kms: FakeKms, code: str
@@ -160,6 +202,109 @@ def test_a_kms_refusal_is_a_decryption_error_with_its_code(
     kms.error_code = None
     reader.get_token(USER, PLATFORM)
     assert reader.stats.kms_decrypt_calls == 2
+
+
+def _stubbed_kms() -> tuple[Any, Stubber]:
+    """A real botocore KMS client whose responses come from a Stubber (no network)."""
+    client = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    ).client("kms")
+    return client, Stubber(client)
+
+
+def _decrypt_params(data_key: SupportDataKey, version: int) -> dict[str, Any]:
+    params: dict[str, Any] = {"CiphertextBlob": data_key.blob, "KeyId": KEY_ARN}
+    if version == 2:
+        params["EncryptionContext"] = {"tokensTable": "tokens-unit"}
+    return params
+
+
+RETRYABLE_KMS_ERRORS = [
+    ("ThrottlingException", 400),
+    ("KMSInternalException", 500),
+    ("DependencyTimeoutException", 503),
+    ("KeyUnavailableException", 500),
+    ("InternalFailure", 500),  # any server fault is not a refusal
+]
+KMS_REFUSALS = [
+    ("AccessDeniedException", 400),
+    ("InvalidCiphertextException", 400),
+    ("IncorrectKeyException", 400),
+    ("DisabledException", 400),
+    ("KMSInvalidStateException", 400),
+    ("NotFoundException", 400),
+    ("InvalidKeyUsageException", 400),
+]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize(("code", "status"), RETRYABLE_KMS_ERRORS)
+def test_a_retryable_kms_error_propagates_as_the_botocore_error(
+    table: FakeTable, code: str, status: int, version: int
+) -> None:
+    data_key = FakeKms().new_data_key()
+    token = _put_sealed(table, data_key, version=version)
+    client, stubber = _stubbed_kms()
+    params = _decrypt_params(data_key, version)
+    stubber.add_client_error(
+        "decrypt", service_error_code=code, http_status_code=status, expected_params=params
+    )
+    stubber.add_response(
+        "decrypt", {"Plaintext": data_key.plaintext, "KeyId": KEY_ARN}, expected_params=params
+    )
+    reader = _reader(table, cast(Any, client))
+    with stubber:
+        with pytest.raises(botocore.exceptions.ClientError) as caught:
+            reader.get_token(USER, PLATFORM)
+        assert not isinstance(caught.value, DecryptionError)
+        assert caught.value.response["Error"]["Code"] == code
+        # Not cached: the next read asks KMS again and reads.
+        assert_same_secret(reader.get_token(USER, PLATFORM).access_token, token)
+    stubber.assert_no_pending_responses()
+    assert reader.stats.kms_decrypt_calls == 2
+
+
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize(("code", "status"), KMS_REFUSALS)
+def test_a_kms_refusal_from_botocore_is_a_decryption_error(
+    table: FakeTable, code: str, status: int, version: int
+) -> None:
+    data_key = FakeKms().new_data_key()
+    _put_sealed(table, data_key, version=version)
+    client, stubber = _stubbed_kms()
+    stubber.add_client_error(
+        "decrypt",
+        service_error_code=code,
+        http_status_code=status,
+        expected_params=_decrypt_params(data_key, version),
+    )
+    with stubber, pytest.raises(DecryptionError) as caught:
+        _reader(table, cast(Any, client)).get_token(USER, PLATFORM)
+    assert caught.value.kms_error_code == code
+    assert isinstance(caught.value.__cause__, botocore.exceptions.ClientError)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        botocore.exceptions.EndpointConnectionError(endpoint_url="https://kms.example"),
+        botocore.exceptions.ConnectTimeoutError(endpoint_url="https://kms.example"),
+        botocore.exceptions.ReadTimeoutError(endpoint_url="https://kms.example"),
+        botocore.exceptions.ConnectionClosedError(endpoint_url="https://kms.example"),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_a_transport_failure_propagates_as_the_botocore_error(
+    table: FakeTable, kms: FakeKms, error: Exception
+) -> None:
+    token = _put_sealed(table, kms.new_data_key(), version=2)
+    kms.error = error
+    reader = _reader(table, kms)
+    with pytest.raises(type(error)) as caught:
+        reader.get_token(USER, PLATFORM)
+    assert caught.value is error
+    kms.error = None
+    assert_same_secret(reader.get_token(USER, PLATFORM).access_token, token)
 
 
 def test_access_denied_points_at_the_reader_policy(table: FakeTable, kms: FakeKms) -> None:

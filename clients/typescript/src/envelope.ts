@@ -1,5 +1,8 @@
 /**
- * Envelope format v1 (docs/token-store.md#envelope-format-v1): parsing and opening, with no I/O.
+ * Envelope formats v1 and v2 (docs/token-store.md#envelope-format-v1): parsing and opening, with
+ * no I/O. The two share every field and the AES-GCM layer; they differ only in how KMS was asked
+ * for the data key (v2: with an encryption context naming the tokens table, see
+ * {@link kmsEncryptionContext}).
  *
  * The data key comes from the caller (the reader asks KMS through its cache; the vector tests use
  * a fake key source), so everything here is deterministic and testable without AWS.
@@ -14,8 +17,13 @@ import {
   type ItemKey,
 } from './errors.js';
 
-/** The only envelope version this reader knows. */
-export const ENVELOPE_VERSION = 1;
+/** The envelope versions this reader knows. */
+export const ENVELOPE_VERSIONS = [1, 2] as const;
+
+export type EnvelopeVersion = (typeof ENVELOPE_VERSIONS)[number];
+
+/** The KMS encryption-context key of a v2 data key; its value is the tokens table's name. */
+export const TOKENS_TABLE_CONTEXT_KEY = 'tokensTable';
 
 /** An AES-GCM nonce is 96 bits. */
 export const NONCE_BYTES = 12;
@@ -31,7 +39,7 @@ const FIELDS = ['version', 'keyId', 'encryptedKey', 'nonce', 'ciphertext'] as co
 
 /** A parsed envelope: every field present, typed, and its base64 decoded. */
 export interface Envelope {
-  readonly version: typeof ENVELOPE_VERSION;
+  readonly version: EnvelopeVersion;
   /** The KMS key ARN that encrypted the data key, as the writer stored it. */
   readonly keyId: string;
   /** KMS's CiphertextBlob of the data key, base64 as stored: the data-key cache's key. */
@@ -115,14 +123,14 @@ function rawFromJson(value: unknown): RawField {
  * set, then each field.
  */
 function parseRaw(key: ItemKey, attribute: string, raw: ReadonlyMap<string, RawField>): Envelope {
-  checkVersion(key, attribute, raw.get('version'));
+  const version = checkVersion(key, attribute, raw.get('version'));
   for (const name of raw.keys()) {
     if (!(FIELDS as readonly string[]).includes(name)) {
       // The name is the writer's, not a secret, but bound its length in the message.
       throw new MalformedItemError(
         key,
         `${attribute}.${name.slice(0, 64)}`,
-        'is not an attribute of envelope v1 (it has exactly version, keyId, encryptedKey, nonce, ciphertext)',
+        `is not an attribute of envelope v${version} (it has exactly version, keyId, encryptedKey, nonce, ciphertext)`,
       );
     }
   }
@@ -149,10 +157,10 @@ function parseRaw(key: ItemKey, attribute: string, raw: ReadonlyMap<string, RawF
     'ciphertext',
     requireString(key, attribute, raw, 'ciphertext'),
   );
-  return { version: ENVELOPE_VERSION, keyId, encryptedKeyBase64, encryptedKey, nonce, ciphertext };
+  return { version, keyId, encryptedKeyBase64, encryptedKey, nonce, ciphertext };
 }
 
-function checkVersion(key: ItemKey, attribute: string, field: RawField | undefined): void {
+function checkVersion(key: ItemKey, attribute: string, field: RawField | undefined): EnvelopeVersion {
   const path = `${attribute}.version`;
   if (field === undefined) {
     throw new MalformedItemError(key, path, 'is missing');
@@ -164,9 +172,26 @@ function checkVersion(key: ItemKey, attribute: string, field: RawField | undefin
   if (!Number.isSafeInteger(version)) {
     throw new MalformedItemError(key, path, 'is not an integer');
   }
-  if (version !== ENVELOPE_VERSION) {
+  if (!isKnownVersion(version)) {
     throw new UnsupportedEnvelopeVersionError(key, attribute, version);
   }
+  return version;
+}
+
+function isKnownVersion(version: number): version is EnvelopeVersion {
+  return (ENVELOPE_VERSIONS as readonly number[]).includes(version);
+}
+
+/**
+ * The EncryptionContext KMS Decrypt must be given for the envelope's data key, read from the
+ * table `tableName`: none for v1 (its key was generated without one), `{ tokensTable: tableName }`
+ * for v2 (generated with the stage's table name, so a key sealed for another table fails at KMS).
+ */
+export function kmsEncryptionContext(
+  envelope: Pick<Envelope, 'version'>,
+  tableName: string,
+): Readonly<Record<string, string>> | undefined {
+  return envelope.version === 2 ? { [TOKENS_TABLE_CONTEXT_KEY]: tableName } : undefined;
 }
 
 function requireString(

@@ -147,7 +147,7 @@ export class UnsupportedEnvelopeVersionError extends MalformedItemError {
     super(
       key,
       attribute,
-      `is an envelope of version ${envelopeVersion}, which this reader does not know (it reads version 1); ` +
+      `is an envelope of version ${envelopeVersion}, which this reader does not know (it reads versions 1 and 2); ` +
         'upgrade @oauth-refresher/token-reader',
     );
     this.envelopeVersion = envelopeVersion;
@@ -193,17 +193,18 @@ function decryptionAdvice(failure: DecryptionFailure, kmsErrorName: string | nul
       return (
         `KMS refused to decrypt the data key (${kmsErrorName ?? 'unknown error'}). Check that the ` +
         "app's role has the stack's reader policy (output TokenReaderPolicyArn), that KmsKeyArn " +
-        "names the stage's key, and that the key is enabled."
+        "names the stage's key, and that the key is enabled. A version 2 envelope's data key is " +
+        'bound to the tokens table: TokensTableName must name the table its writer sealed it for.'
       );
     case 'data-key':
-      return 'KMS returned a data key that is not 256 bits; the envelope was not sealed as format v1 requires.';
+      return 'KMS returned a data key that is not 256 bits; the envelope was not sealed as its format requires.';
     case 'authentication':
       return (
         'the envelope does not authenticate (copied from another item, tampered with, or sealed ' +
         'with another key). Reconnect the account to store a fresh token.'
       );
     case 'utf8':
-      return 'the decrypted token is not UTF-8; its writer does not follow envelope format v1.';
+      return 'the decrypted token is not UTF-8; its writer does not follow the envelope format.';
   }
 }
 

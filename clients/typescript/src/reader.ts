@@ -13,7 +13,7 @@ import { DecryptCommand, KMSClient, type DecryptCommandOutput } from '@aws-sdk/c
 
 import { DataKeyCache, DEFAULT_CACHE_OPTIONS, type CacheOptions, type Lookup } from './cache.js';
 import { readEnvConfig, type Environment } from './config.js';
-import { DATA_KEY_BYTES, openEnvelope, type Envelope } from './envelope.js';
+import { DATA_KEY_BYTES, kmsEncryptionContext, openEnvelope, type Envelope } from './envelope.js';
 import {
   ConfigurationError,
   DecryptionError,
@@ -225,14 +225,17 @@ export class TokenReader {
   }
 
   /**
-   * The envelope's data key, from the cache or KMS. The cache key includes the KeyId the reader
-   * names to KMS, so a pinned and an unpinned lookup of one blob never share an answer.
+   * The envelope's data key, from the cache or KMS. The cache key holds everything the reader
+   * sends to KMS: the KeyId it names (so a pinned and an unpinned lookup of one blob never share
+   * an answer), the EncryptionContext (none for v1, the table for v2: a v1 and a v2 envelope
+   * carrying one blob never share an answer either) and the blob.
    */
   #dataKey(envelope: Envelope): Promise<KeyObject> {
     const keyId = this.kmsKeyId ?? envelope.keyId;
+    const context = kmsEncryptionContext(envelope, this.tableName);
     return this.#cache.get(
-      `${keyId}\n${envelope.encryptedKeyBase64}`,
-      () => this.#decryptDataKey(keyId, envelope.encryptedKey),
+      JSON.stringify([keyId, context ?? null, envelope.encryptedKeyBase64]),
+      () => this.#decryptDataKey(keyId, envelope.encryptedKey, context),
       (lookup: Lookup) => {
         if (lookup === 'hit') this.#stats.dataKeyCacheHits += 1;
         if (lookup === 'shared') this.#stats.dataKeySharedLoads += 1;
@@ -240,12 +243,24 @@ export class TokenReader {
     );
   }
 
-  /** One KMS Decrypt. The plaintext key is kept only as a KeyObject; the SDK's bytes are zeroed. */
-  async #decryptDataKey(keyId: string, encryptedKey: Uint8Array): Promise<KeyObject> {
+  /**
+   * One KMS Decrypt, with the EncryptionContext only when there is one (v1 sends none at all).
+   * The plaintext key is kept only as a KeyObject; the SDK's bytes are zeroed.
+   */
+  async #decryptDataKey(
+    keyId: string,
+    encryptedKey: Uint8Array,
+    context: Readonly<Record<string, string>> | undefined,
+  ): Promise<KeyObject> {
     this.#stats.kmsDecryptCalls += 1;
     let output: DecryptCommandOutput;
     try {
-      output = await this.#kms.send(new DecryptCommand({ CiphertextBlob: encryptedKey, KeyId: keyId }));
+      const command = new DecryptCommand({
+        CiphertextBlob: encryptedKey,
+        KeyId: keyId,
+        ...(context === undefined ? {} : { EncryptionContext: { ...context } }),
+      });
+      output = await this.#kms.send(command);
     } catch (error) {
       if (isKmsRefusal(error)) {
         throw new DataKeyRefused('kms', awsErrorName(error));

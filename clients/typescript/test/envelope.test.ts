@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 
-import { decodeCanonicalBase64, openEnvelope, parseEnvelopeAttribute, parseEnvelopeJson } from '../src/envelope.js';
+import { decodeCanonicalBase64, kmsEncryptionContext, openEnvelope, parseEnvelopeAttribute, parseEnvelopeJson } from '../src/envelope.js';
 import { DecryptionError, MalformedItemError, UnsupportedEnvelopeVersionError } from '../src/errors.js';
 import { assertNotShown, assertSecretEqual, fakeAccessToken } from './support/secrets.js';
 import { envelopeAttribute, seal, type DataKey } from './support/writer.js';
@@ -93,16 +93,43 @@ describe('envelope map parsing', () => {
   });
 
   it('checks the version before the field set: a future envelope is "unsupported", not "extra field"', () => {
-    const future = { version: { N: '2' }, keyId: { S: 'k' }, wrappedKeys: { L: [] } };
+    const future = { version: { N: '3' }, keyId: { S: 'k' }, wrappedKeys: { L: [] } };
     assert.throws(
       () => parseEnvelopeAttribute(KEY, 'accessToken', future),
       (error: unknown) =>
         error instanceof UnsupportedEnvelopeVersionError &&
-        error.envelopeVersion === 2 &&
+        error.envelopeVersion === 3 &&
         error.attribute === 'accessToken' &&
-        /version 2/.test(error.message) &&
+        /version 3/.test(error.message) &&
         /upgrade/.test(error.message),
     );
+  });
+
+  it('parses and opens version 2 with the same rules and the same AES layer', () => {
+    const { value, map } = sealed();
+    const envelope = parseEnvelopeAttribute(KEY, 'accessToken', { ...map, version: { N: '2' } });
+    assert.equal(envelope.version, 2);
+    assertSecretEqual(openEnvelope(KEY, 'accessToken', envelope, DATA_KEY.plaintext), value);
+    malformed({ ...map, version: { N: '2' }, alg: { S: 'A256GCM' } }, 'accessToken.alg');
+    malformed({ ...map, version: { N: '2' }, nonce: { S: randomBytes(16).toString('base64') } }, 'accessToken.nonce');
+  });
+
+  for (const version of ['0', '3', '-1', '99']) {
+    it(`refuses version ${version} as unsupported, naming it`, () => {
+      assert.throws(
+        () => parseEnvelopeAttribute(KEY, 'accessToken', { ...sealed().map, version: { N: version } }),
+        (error: unknown) =>
+          error instanceof UnsupportedEnvelopeVersionError &&
+          error.code === 'MALFORMED' &&
+          error.envelopeVersion === Number(version) &&
+          error.message.includes(`version ${version}`),
+      );
+    });
+  }
+
+  it('asks KMS with no EncryptionContext for v1 and with the table for v2', () => {
+    assert.equal(kmsEncryptionContext({ version: 1 }, 'oauth-tokens-prod'), undefined);
+    assert.deepEqual(kmsEncryptionContext({ version: 2 }, 'oauth-tokens-prod'), { tokensTable: 'oauth-tokens-prod' });
   });
 
   it('never puts a field value in the message', () => {

@@ -67,6 +67,25 @@ function countKms(client: KMSClient): Map<string, number> {
   return counts;
 }
 
+/**
+ * What each Decrypt the client sends carries as EncryptionContext, seen at the SDK's first
+ * middleware step: the context, or 'none' when the input has no EncryptionContext member at all.
+ */
+function recordDecryptContexts(client: KMSClient): Array<Record<string, string> | 'none'> {
+  const seen: Array<Record<string, string> | 'none'> = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName === 'DecryptCommand') {
+        const input = args.input as { EncryptionContext?: Record<string, string> };
+        seen.push('EncryptionContext' in input && input.EncryptionContext !== undefined ? { ...input.EncryptionContext } : 'none');
+      }
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordDecryptContexts' },
+  );
+  return seen;
+}
+
 function bump(counts: Map<string, number>, name: string | undefined): void {
   counts.set(name ?? '?', (counts.get(name ?? '?') ?? 0) + 1);
 }
@@ -77,21 +96,22 @@ function appReader(env: Record<string, string | undefined> = { TokensTableName: 
   const readerKms = new KMSClient({});
   const ddbCalls = countDynamoDB(readerDynamodb);
   const kmsCalls = countKms(readerKms);
+  const decryptContexts = recordDecryptContexts(readerKms);
   const reader = TokenReader.fromEnv(env, { dynamodb: readerDynamodb, kms: readerKms });
   const close = (): void => {
     readerDynamodb.destroy();
     readerKms.destroy();
   };
-  return { reader, ddbCalls, kmsCalls, close };
+  return { reader, ddbCalls, kmsCalls, decryptContexts, close };
 }
 
-async function writeEnvelopeItem(userId: string, platform: string, extra: Partial<Parameters<typeof putItem>[2]> = {}, key = runKey): Promise<string> {
+async function writeEnvelopeItem(userId: string, platform: string, extra: Partial<Parameters<typeof putItem>[2]> = {}, key = runKey, envelopeVersion = 1): Promise<string> {
   const value = fakeAccessToken();
   await putItem(dynamodb, TABLE, {
     userId,
     platform,
-    accessToken: envelopeAttribute(seal(key, userId, platform, value)),
-    refreshToken: envelopeAttribute(seal(key, userId, platform, fakeRefreshToken())),
+    accessToken: envelopeAttribute(seal(key, userId, platform, value, envelopeVersion)),
+    refreshToken: envelopeAttribute(seal(key, userId, platform, fakeRefreshToken(), envelopeVersion)),
     expiresAt: Math.floor(Date.now() / 1000) + 3600,
     status: 'active',
     version: 1,
@@ -270,13 +290,15 @@ describe('reading from moto', () => {
   });
 
   it('refuses an envelope of an unknown version, naming the version', async () => {
-    const envelope: EnvelopeJson = { ...seal(runKey, 'user-v2', 'tiktok', fakeAccessToken()), version: 2 };
-    await putItem(dynamodb, TABLE, { userId: 'user-v2', platform: 'tiktok', accessToken: envelopeAttribute(envelope) });
-    const { reader, close } = appReader();
+    const envelope: EnvelopeJson = { ...seal(runKey, 'user-v3', 'tiktok', fakeAccessToken()), version: 3 };
+    await putItem(dynamodb, TABLE, { userId: 'user-v3', platform: 'tiktok', accessToken: envelopeAttribute(envelope) });
+    const { reader, kmsCalls, close } = appReader();
     try {
-      const error = await rejection(reader.getToken('user-v2', 'tiktok'));
+      const error = await rejection(reader.getToken('user-v3', 'tiktok'));
       assert.ok(error instanceof UnsupportedEnvelopeVersionError && error instanceof MalformedItemError);
-      assert.match(error.message, /version 2/);
+      assert.equal(error.envelopeVersion, 3);
+      assert.match(error.message, /version 3/);
+      assert.equal(kmsCalls.size, 0, 'no KMS call for an envelope it cannot read');
     } finally {
       close();
     }
@@ -342,6 +364,118 @@ describe('reading from moto', () => {
       for (const [how, text] of Object.entries(renderings(token))) {
         assertNotShown(text, value, how);
       }
+    } finally {
+      close();
+    }
+  });
+});
+
+describe('envelope v2 against moto (data key bound to the tokens table)', () => {
+  /** A data key as the v2 writer generates it: EncryptionContext naming the table. */
+  const v2Key = (table = TABLE): Promise<DataKey> => generateDataKey(kms, keyArn, { tokensTable: table });
+
+  it('reads a v2 item, asking KMS with { tokensTable: TokensTableName }', async () => {
+    const value = await writeEnvelopeItem('user-v2', 'tiktok', { scope: 'user.info.basic', version: 7 }, await v2Key(), 2);
+    assert.equal((await rawItem('user-v2', 'tiktok'))['accessToken']?.M?.['version']?.N, '2');
+    const { reader, decryptContexts, close } = appReader();
+    try {
+      const token = await reader.getToken('user-v2', 'tiktok');
+      assertSecretEqual(token.accessToken, value);
+      assert.deepEqual([token.version, token.scope], [7, 'user.info.basic']);
+      assert.deepEqual(decryptContexts, [{ tokensTable: TABLE }]);
+    } finally {
+      close();
+    }
+  });
+
+  it('reads a v2 item without KmsKeyArn too (the keyId named, the context still sent)', async () => {
+    const value = await writeEnvelopeItem('user-v2-unpinned', 'reddit', {}, await v2Key(), 2);
+    const { reader, decryptContexts, close } = appReader({ TokensTableName: TABLE });
+    try {
+      assertSecretEqual((await reader.getToken('user-v2-unpinned', 'reddit')).accessToken, value);
+      assert.deepEqual(decryptContexts, [{ tokensTable: TABLE }]);
+    } finally {
+      close();
+    }
+  });
+
+  it('fails with DECRYPTION for a v2 envelope whose data key was generated for another table', async () => {
+    await writeEnvelopeItem('user-v2-foreign', 'tiktok', {}, await v2Key('some-other-table'), 2);
+    const { reader, decryptContexts, close } = appReader();
+    try {
+      const error = await rejection(reader.getToken('user-v2-foreign', 'tiktok'));
+      assert.ok(error instanceof DecryptionError && error.code === 'DECRYPTION' && error.failure === 'kms', String(error));
+      assert.ok(error.kmsErrorName !== null && error.message.includes(error.kmsErrorName));
+      assert.match(error.message, /TokensTableName/);
+      assert.deepEqual(decryptContexts, [{ tokensTable: TABLE }]);
+      // Not remembered: the next read asks KMS again.
+      await assert.rejects(reader.getToken('user-v2-foreign', 'tiktok'), DecryptionError);
+      assert.equal(reader.stats.kmsDecryptCalls, 2);
+    } finally {
+      close();
+    }
+  });
+
+  it('fails with DECRYPTION for a v1 data key relabelled as v2, and a v2 data key relabelled as v1', async () => {
+    // The version decides the KMS call: a context-less key read with a context fails, and back.
+    const v1AsV2 = { ...seal(runKey, 'user-v1-as-v2', 'tiktok', fakeAccessToken()), version: 2 };
+    const v2AsV1 = seal(await v2Key(), 'user-v2-as-v1', 'tiktok', fakeAccessToken(), 1);
+    await putItem(dynamodb, TABLE, { userId: 'user-v1-as-v2', platform: 'tiktok', accessToken: envelopeAttribute(v1AsV2) });
+    await putItem(dynamodb, TABLE, { userId: 'user-v2-as-v1', platform: 'tiktok', accessToken: envelopeAttribute(v2AsV1) });
+    const { reader, decryptContexts, close } = appReader();
+    try {
+      for (const userId of ['user-v1-as-v2', 'user-v2-as-v1']) {
+        const error = await rejection(reader.getToken(userId, 'tiktok'));
+        assert.ok(error instanceof DecryptionError && error.failure === 'kms', `${userId}: ${String(error)}`);
+      }
+      assert.deepEqual(decryptContexts, [{ tokensTable: TABLE }, 'none']);
+    } finally {
+      close();
+    }
+  });
+
+  it('still reads a v1 item, asking KMS with no EncryptionContext, next to v2 items', async () => {
+    const v1 = await writeEnvelopeItem('user-mixed-v1', 'tiktok');
+    const v2 = await writeEnvelopeItem('user-mixed-v2', 'tiktok', {}, await v2Key(), 2);
+    const { reader, decryptContexts, close } = appReader();
+    try {
+      assertSecretEqual((await reader.getToken('user-mixed-v1', 'tiktok')).accessToken, v1);
+      assertSecretEqual((await reader.getToken('user-mixed-v2', 'tiktok')).accessToken, v2);
+      assertSecretEqual((await reader.getToken('user-mixed-v1', 'tiktok')).accessToken, v1);
+      assert.deepEqual(decryptContexts, ['none', { tokensTable: TABLE }]);
+      assert.equal(reader.stats.dataKeyCacheHits, 1);
+    } finally {
+      close();
+    }
+  });
+
+  it('makes exactly one KMS Decrypt for 1,000 reads of 100 v2 items sealed under one data key', async () => {
+    const steadyKey = await v2Key();
+    const tokens = new Map<string, string>();
+    for (let i = 0; i < 100; i += 1) {
+      const userId = `steady-v2-${i}`;
+      tokens.set(userId, await writeEnvelopeItem(userId, 'tiktok', {}, steadyKey, 2));
+    }
+    const { reader, ddbCalls, kmsCalls, decryptContexts, close } = appReader();
+    try {
+      const users = [...tokens.keys()];
+      let next = 0;
+      let mismatches = 0;
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          while (next < 1000) {
+            const userId = users[next % users.length] ?? '';
+            next += 1;
+            const token = await reader.getToken(userId, 'tiktok');
+            if (token.accessToken !== tokens.get(userId)) mismatches += 1;
+          }
+        }),
+      );
+      assert.equal(mismatches, 0, 'every read returned the token written');
+      assert.equal(reader.stats.kmsDecryptCalls, 1, 'the reader counted one Decrypt');
+      assert.deepEqual([...kmsCalls], [['DecryptCommand', 1]], 'the KMS client sent one Decrypt');
+      assert.deepEqual(decryptContexts, [{ tokensTable: TABLE }]);
+      assert.deepEqual([...ddbCalls], [['GetItemCommand', 1000]]);
     } finally {
       close();
     }

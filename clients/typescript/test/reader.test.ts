@@ -112,6 +112,25 @@ describe('TokenReader calls', () => {
     assert.equal(reader.stats.dataKeySharedLoads, 19);
   });
 
+  it('sends the table as EncryptionContext for a v2 envelope and none for v1, caching them apart', async () => {
+    const { table, kms, reader, tokens } = fixture(1);
+    const v1 = table.items.values().next().value;
+    assert.ok(v1 !== undefined);
+    const sealedV1 = v1['accessToken']?.M;
+    assert.ok(sealedV1 !== undefined);
+    // The same blob and ciphertext as v2: only the KMS call may differ, and the cache must not
+    // serve one version's answer for the other.
+    await reader.getToken('user-0', 'tiktok');
+    table.put({ ...v1, accessToken: { M: { ...sealedV1, version: { N: '2' } } } });
+    assertSecretEqual((await reader.getToken('user-0', 'tiktok')).accessToken, tokens.get('user-0') ?? '');
+    await reader.getToken('user-0', 'tiktok');
+    assert.equal(kms.commands.length, 2);
+    assert.equal(kms.commands[0]?.input.EncryptionContext, undefined);
+    assert.ok(!('EncryptionContext' in (kms.commands[0]?.input ?? {})), 'v1: no EncryptionContext member at all');
+    assert.deepEqual(kms.commands[1]?.input.EncryptionContext, { tokensTable: 'tokens-test' });
+    assert.equal(reader.stats.dataKeyCacheHits, 1);
+  });
+
   it('asks KMS again once the cached key is older than maxAgeMs', async () => {
     const { kms, reader, now } = fixture(1, { cache: { maxAgeMs: 60_000 } });
     await reader.getToken('user-0', 'tiktok');

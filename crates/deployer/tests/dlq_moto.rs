@@ -73,6 +73,7 @@ impl Fixture {
             keys: KeyCache::new(KmsKeySource::new(
                 aws_sdk_kms::Client::new(&config),
                 KEY_ALIAS,
+                TABLE,
             )),
             sqs,
             url,

@@ -109,6 +109,7 @@ async fn check_items_open_with_the_refreshers_code(moto: &Moto) {
     let keys = KeyCache::new(KmsKeySource::new(
         aws_sdk_kms::Client::new(&config),
         "alias/oauth-refresher-local",
+        TABLE,
     ));
     let item = store.get("u1", "tiktok").await.unwrap().unwrap();
     assert_eq!(item.version, 1);

@@ -50,7 +50,11 @@ where
         &config.tokens_table,
         &config.tokens_expiry_index,
     );
-    let keys = KmsKeySource::new(aws_sdk_kms::Client::new(sdk), &config.kms_key_id);
+    let keys = KmsKeySource::new(
+        aws_sdk_kms::Client::new(sdk),
+        &config.kms_key_id,
+        &config.tokens_table,
+    );
     let signals = AwsSignals {
         events: aws_sdk_eventbridge::Client::new(sdk),
         event_bus: config.event_bus_name.clone(),

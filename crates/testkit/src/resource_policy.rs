@@ -4,8 +4,10 @@
 //! the fault proxy, a call on a resource the policy does not name is refused as AWS refuses it.
 //!
 //! It understands what the project's policies use: `Allow` and `Deny` statements with `Action` and
-//! `Resource` (strings or lists, `*` and `?` wildcards). A policy with `NotAction`, `NotResource`
-//! or `Condition` is refused when parsed rather than judged wrongly. Written here because no crate
+//! `Resource` (strings or lists, `*` and `?` wildcards), and a `Condition` of `StringEquals` on
+//! KMS encryption context keys (`kms:EncryptionContext:<key>`, read from the request's
+//! `EncryptionContext`; a request without that key does not match). A policy with `NotAction`,
+//! `NotResource`, or any other condition is refused when parsed rather than judged wrongly. Written here because no crate
 //! evaluates IAM policies offline, and the part needed is small.
 //!
 //! Which resource a call is on comes from its JSON-protocol body: DynamoDB's `TableName` (and
@@ -25,6 +27,43 @@ struct Statement {
     allow: bool,
     actions: Vec<String>,
     resources: Vec<String>,
+    /// `StringEquals` conditions: context key -> the values allowed (any of them).
+    context: BTreeMap<String, Vec<String>>,
+}
+
+impl Statement {
+    /// Whether the statement's conditions hold for `call` (no conditions: always).
+    fn applies(&self, call: &Call) -> bool {
+        self.context.iter().all(|(key, values)| {
+            call.context
+                .get(key)
+                .is_some_and(|value| values.iter().any(|v| v == value))
+        })
+    }
+}
+
+/// The `Condition` block, when it is only `StringEquals` on KMS encryption context keys.
+fn conditions(value: Option<&Value>, sid: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
+    let Some(value) = value else {
+        return Ok(BTreeMap::new());
+    };
+    let unsupported = || {
+        format!("statement {sid}: only StringEquals on kms:EncryptionContext:<key> is evaluated")
+    };
+    let block = value.as_object().ok_or_else(unsupported)?;
+    let mut out = BTreeMap::new();
+    for (operator, tests) in block {
+        if operator != "StringEquals" {
+            return Err(unsupported());
+        }
+        for (key, expected) in tests.as_object().ok_or_else(unsupported)? {
+            let key = key
+                .strip_prefix("kms:EncryptionContext:")
+                .ok_or_else(unsupported)?;
+            out.insert(key.to_owned(), strings(expected, "Condition", sid)?);
+        }
+    }
+    Ok(out)
 }
 
 /// An identity policy, as far as this check understands one.
@@ -38,6 +77,8 @@ pub struct Policy {
 pub struct Call {
     pub action: String,
     pub resources: Vec<String>,
+    /// The KMS encryption context the request names (empty for other services).
+    pub context: BTreeMap<String, String>,
 }
 
 /// Turns names into ARNs for one account.
@@ -79,7 +120,7 @@ impl Policy {
             let sid = statement["Sid"]
                 .as_str()
                 .map_or_else(|| format!("#{i}"), str::to_owned);
-            for unsupported in ["NotAction", "NotResource", "Condition", "Principal"] {
+            for unsupported in ["NotAction", "NotResource", "Principal"] {
                 if statement.get(unsupported).is_some() {
                     return Err(format!(
                         "statement {sid}: {unsupported} is not evaluated by this check"
@@ -95,6 +136,7 @@ impl Policy {
                 allow,
                 actions: strings(&statement["Action"], "Action", &sid)?,
                 resources: strings(&statement["Resource"], "Resource", &sid)?,
+                context: conditions(statement.get("Condition"), &sid)?,
             });
         }
         Ok(Self { statements: parsed })
@@ -105,7 +147,9 @@ impl Policy {
     /// only by a `Deny` on every resource (`*`): which resource it acts on is unknown here.
     #[must_use]
     pub fn allows(&self, call: &Call) -> bool {
-        let concerned = |s: &&Statement| s.actions.iter().any(|a| matches(a, &call.action, true));
+        let concerned = |s: &&Statement| {
+            s.actions.iter().any(|a| matches(a, &call.action, true)) && s.applies(call)
+        };
         let on = |s: &Statement, resource: Option<&str>| match resource {
             Some(r) => s.resources.iter().any(|p| matches(p, r, false)),
             None if s.allow => true,
@@ -270,9 +314,18 @@ impl Resolver {
                 .into_iter()
                 .collect(),
         };
+        let context = body["EncryptionContext"]
+            .as_object()
+            .map(|map| {
+                map.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
         Some(Call {
             action: format!("{service}:{operation}"),
             resources,
+            context,
         })
     }
 }
@@ -381,6 +434,7 @@ mod tests {
             allow: true,
             actions: vec!["dynamodb:*".to_owned()],
             resources: vec!["*".to_owned()],
+            context: BTreeMap::new(),
         });
         let call = |table: &str| {
             resolver()
@@ -414,12 +468,14 @@ mod tests {
             allow: false,
             actions: vec!["kms:Decrypt".to_owned()],
             resources: vec!["arn:aws:kms:us-east-1:123456789012:key/other".to_owned()],
+            context: BTreeMap::new(),
         });
         assert!(p.allows(&decrypt), "a deny on another key says nothing");
         p.statements.push(Statement {
             allow: false,
             actions: vec!["kms:*".to_owned()],
             resources: vec!["*".to_owned()],
+            context: BTreeMap::new(),
         });
         assert!(!p.allows(&decrypt));
     }
@@ -460,13 +516,36 @@ mod tests {
     }
 
     #[test]
+    fn an_encryption_context_condition_must_be_met_by_the_request() {
+        let policy = Policy::parse(
+            &json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt",
+            "Resource": "arn:aws:kms:us-east-1:123456789012:key/k1",
+            "Condition": {"StringEquals": {"kms:EncryptionContext:tokensTable": "tokens"}}}]}),
+        )
+        .unwrap();
+        let decrypt = |body: Value| {
+            let call = resolver()
+                .call("TrentService.Decrypt", &body, "us-east-1")
+                .unwrap();
+            policy.allows(&call)
+        };
+        assert!(decrypt(
+            json!({"KeyId": "alias/tokens", "EncryptionContext": {"tokensTable": "tokens"}})
+        ));
+        assert!(!decrypt(
+            json!({"KeyId": "alias/tokens", "EncryptionContext": {"tokensTable": "other"}})
+        ));
+        assert!(!decrypt(json!({"KeyId": "alias/tokens"})), "no context");
+    }
+
+    #[test]
     fn what_the_check_cannot_judge_is_refused() {
         let conditioned = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
             "Condition": {"StringEquals": {"kms:ViaService": "x"}}}]});
         assert!(
             Policy::parse(&conditioned)
                 .unwrap_err()
-                .contains("Condition")
+                .contains("only StringEquals on kms:EncryptionContext")
         );
         assert!(
             Policy::parse(

@@ -11,21 +11,26 @@ use aws_sdk_kms::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
 
-use crate::crypto::{DataKey, GeneratedKey, KeySource, KeySourceError};
+use crate::crypto::{CONTEXT_KEY, DataKey, GeneratedKey, KeySource, KeySourceError};
 
-/// KMS as the source of data keys.
+/// KMS as the source of data keys for one tokens table.
 #[derive(Debug, Clone)]
 pub struct KmsKeySource {
     client: Client,
     key_id: String,
+    table: String,
 }
 
 impl KmsKeySource {
-    /// `key_id`: an alias (`alias/…`), key ARN or key id, as `KMS_KEY_ID` holds it.
-    pub fn new(client: Client, key_id: impl Into<String>) -> Self {
+    /// `key_id`: an alias (`alias/…`), key ARN or key id, as `KMS_KEY_ID` holds it. `table`: the
+    /// tokens table, named by the encryption context of every data key generated (and of every
+    /// version 2 envelope opened), so that a policy can require it and a key meant for tokens
+    /// opens nothing else.
+    pub fn new(client: Client, key_id: impl Into<String>, table: impl Into<String>) -> Self {
         Self {
             client,
             key_id: key_id.into(),
+            table: table.into(),
         }
     }
 }
@@ -78,6 +83,7 @@ impl KeySource for KmsKeySource {
             .generate_data_key()
             .key_id(&self.key_id)
             .key_spec(DataKeySpec::Aes256)
+            .encryption_context(CONTEXT_KEY, &self.table)
             .send()
             .await
             .map_err(|err| key_error(&err))?;
@@ -92,15 +98,21 @@ impl KeySource for KmsKeySource {
         })
     }
 
-    async fn decrypt(&self, encrypted_key: &[u8], key_id: &str) -> Result<DataKey, KeySourceError> {
-        let out = self
+    async fn decrypt(
+        &self,
+        encrypted_key: &[u8],
+        key_id: &str,
+        bound: bool,
+    ) -> Result<DataKey, KeySourceError> {
+        let mut request = self
             .client
             .decrypt()
             .key_id(key_id)
-            .ciphertext_blob(Blob::new(encrypted_key))
-            .send()
-            .await
-            .map_err(|err| key_error(&err))?;
+            .ciphertext_blob(Blob::new(encrypted_key));
+        if bound {
+            request = request.encryption_context(CONTEXT_KEY, &self.table);
+        }
+        let out = request.send().await.map_err(|err| key_error(&err))?;
         let plaintext = out.plaintext().ok_or_else(|| missing("Plaintext"))?;
         DataKey::from_slice(plaintext.as_ref()).map_err(|e| bad_key(&e))
     }

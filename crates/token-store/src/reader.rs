@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use tokio::sync::OnceCell;
 
+use crate::crypto::keys::cache_id;
 use crate::crypto::{
     CryptoError, DataKey, Envelope, ItemKey, KeySource, StoredToken, TokenFormat, check_version,
     decode, open,
@@ -158,6 +159,7 @@ impl TokenReader<KmsKeySource> {
         let kms = KmsKeySource::new(
             aws_sdk_kms::Client::new(&sdk),
             key.clone().unwrap_or_default(),
+            table,
         );
         Ok(Self::new(
             aws_sdk_dynamodb::Client::new(&sdk),
@@ -345,19 +347,20 @@ impl<S: KeySource> BoundedKeys<S> {
     ) -> Result<SecretString, CryptoError> {
         check_version(envelope)?;
         let encrypted = decode("encryptedKey", &envelope.encrypted_key)?;
-        let slot = self.slot(&encrypted);
+        let id = cache_id(&encrypted, envelope.is_bound());
+        let slot = self.slot(&id);
         let key_id = self.pinned_key.as_deref().unwrap_or(&envelope.key_id);
         let key = slot
             .get_or_try_init(|| {
                 self.calls.fetch_add(1, Ordering::Relaxed);
-                self.source.decrypt(&encrypted, key_id)
+                self.source.decrypt(&encrypted, key_id, envelope.is_bound())
             })
             .await;
         match key {
             Ok(key) => open(key, envelope, item),
             Err(err) => {
                 // A refused or failed key takes no place in the cache (and is asked again).
-                self.forget(&encrypted);
+                self.forget(&id);
                 Err(err.into())
             }
         }
@@ -412,7 +415,7 @@ mod tests {
             Ok(key())
         }
 
-        async fn decrypt(&self, _: &[u8], _: &str) -> Result<DataKey, KeySourceError> {
+        async fn decrypt(&self, _: &[u8], _: &str, _: bool) -> Result<DataKey, KeySourceError> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             Ok(key().plaintext)
         }

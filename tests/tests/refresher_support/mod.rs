@@ -87,7 +87,11 @@ impl Harness {
         env.insert("PROVIDERS".to_owned(), json!(providers).to_string());
         create_secret(&sdk, &env["CREDENTIALS_SECRET_ID"], &fakes).await;
         let kms = aws_sdk_kms::Client::new(&sdk);
-        let keys = KeyCache::new(KmsKeySource::new(kms, &env["KMS_KEY_ID"]));
+        let keys = KeyCache::new(KmsKeySource::new(
+            kms,
+            &env["KMS_KEY_ID"],
+            &env["TOKENS_TABLE"],
+        ));
         Self {
             moto,
             stage,

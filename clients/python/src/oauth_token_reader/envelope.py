@@ -1,4 +1,10 @@
-"""Envelope format v1 (docs/token-store.md#envelope-format-v1): strict parsing and AES-GCM open.
+"""Envelope formats v1 and v2 (docs/token-store.md#envelope-format-v1): strict parsing, AES-GCM.
+
+The two versions have the same five fields, AES-GCM layer, associated data and base64 rules; they
+differ only in how the data key was generated, so only in the KMS ``Decrypt`` that recovers it:
+v1 with no encryption context, v2 with ``{"tokensTable": <the tokens table>}``
+(:data:`TOKENS_TABLE_CONTEXT_KEY`). That call is the reader's business; here a version is just
+checked and kept on the :class:`Envelope`.
 
 Pure functions, no I/O: the data key comes from the caller (the reader asks KMS; the vector tests
 use the key the vectors carry). Parsing refuses anything the contract does not state, rather than
@@ -23,19 +29,28 @@ __all__ = [
     "DATA_KEY_BYTES",
     "ENVELOPE_FIELDS",
     "ENVELOPE_VERSION",
+    "ENVELOPE_VERSIONS",
     "NONCE_BYTES",
     "TAG_BYTES",
+    "TOKENS_TABLE_CONTEXT_KEY",
     "Envelope",
     "associated_data",
     "open_envelope",
     "parse_envelope",
 ]
 
+# Version 1, the first format (kept for callers that imported it); ENVELOPE_VERSIONS is what
+# this reader opens.
 ENVELOPE_VERSION = 1
+ENVELOPE_VERSIONS = (1, 2)
+# v2: the data key's KMS EncryptionContext is {TOKENS_TABLE_CONTEXT_KEY: <tokens table name>}.
+TOKENS_TABLE_CONTEXT_KEY = "tokensTable"
 ENVELOPE_FIELDS = ("version", "keyId", "encryptedKey", "nonce", "ciphertext")
 NONCE_BYTES = 12
 TAG_BYTES = 16
 DATA_KEY_BYTES = 32
+
+_KNOWN_VERSIONS = " and ".join(str(version) for version in ENVELOPE_VERSIONS)
 
 _WRITER_HINT = (
     "The item's writer does not follow docs/token-store.md; "
@@ -45,12 +60,27 @@ _WRITER_HINT = (
 
 @dataclass(frozen=True)
 class Envelope:
-    """A parsed v1 envelope: every field decoded and checked, nothing decrypted yet."""
+    """A parsed envelope: every field decoded and checked, nothing decrypted yet.
+
+    ``version`` is 1 or 2; it decides the KMS encryption context of ``encrypted_key`` (see
+    :attr:`uses_table_context`) and nothing else.
+    """
 
     key_id: str
     encrypted_key: bytes = field(repr=False)
     nonce: bytes = field(repr=False)
     ciphertext: bytes = field(repr=False)
+    version: int = ENVELOPE_VERSION
+
+    def __post_init__(self) -> None:
+        # parse_envelope checks this with a typed error; a hand-built Envelope gets a plain one.
+        if isinstance(self.version, bool) or self.version not in ENVELOPE_VERSIONS:
+            raise ValueError(f"envelope version must be one of {_KNOWN_VERSIONS}")
+
+    @property
+    def uses_table_context(self) -> bool:
+        """Whether KMS Decrypt of ``encrypted_key`` needs ``{"tokensTable": <table>}`` (v2)."""
+        return self.version == 2
 
 
 def associated_data(user_id: str, platform: str) -> bytes:
@@ -67,7 +97,7 @@ def parse_envelope(
     have other fields, and "unsupported version" is the error that tells the truth about it.
     """
     problem = _Problem(user_id=user_id, platform=platform, attribute=attribute)
-    _check_version(fields, problem)
+    version = _check_version(fields, problem)
     _check_field_names(fields, problem)
     key_id = _string_field(fields, "keyId", problem)
     if not key_id:
@@ -79,7 +109,13 @@ def parse_envelope(
     if len(nonce) != NONCE_BYTES:
         raise problem.malformed("nonce", f"is {len(nonce)} bytes; AES-GCM here uses {NONCE_BYTES}")
     ciphertext = _base64_field(fields, "ciphertext", problem)
-    return Envelope(key_id=key_id, encrypted_key=encrypted_key, nonce=nonce, ciphertext=ciphertext)
+    return Envelope(
+        key_id=key_id,
+        encrypted_key=encrypted_key,
+        nonce=nonce,
+        ciphertext=ciphertext,
+        version=version,
+    )
 
 
 def open_envelope(
@@ -153,23 +189,24 @@ class _Problem:
         )
 
 
-def _check_version(fields: Mapping[str, object], problem: _Problem) -> None:
+def _check_version(fields: Mapping[str, object], problem: _Problem) -> int:
     if "version" not in fields:
-        raise problem.malformed("version", "is missing; envelope format v1 has version 1")
+        raise problem.malformed("version", f"is missing; it must be one of {_KNOWN_VERSIONS}")
     version = fields["version"]
     # bool is an int in Python; JSON `true` is not a version.
     if not isinstance(version, int) or isinstance(version, bool):
         raise problem.malformed("version", "is not an integer")
-    if version != ENVELOPE_VERSION:
+    if version not in ENVELOPE_VERSIONS:
         path = f"{problem.attribute}.version"
         raise UnsupportedEnvelopeVersionError(
             f"{path} of ({problem.user_id!r}, {problem.platform!r}) is {version}; this reader "
-            f"knows envelope version {ENVELOPE_VERSION} only. Upgrade oauth-token-reader.",
+            f"knows envelope versions {_KNOWN_VERSIONS} only. Upgrade oauth-token-reader.",
             user_id=problem.user_id,
             platform=problem.platform,
             attribute=path,
             envelope_version=version,
         )
+    return version
 
 
 def _check_field_names(fields: Mapping[str, object], problem: _Problem) -> None:
@@ -183,7 +220,7 @@ def _check_field_names(fields: Mapping[str, object], problem: _Problem) -> None:
             parts.append("has unknown field(s) " + ", ".join(extra))
         raise problem.malformed(
             "",
-            f"is an envelope that {' and '.join(parts)}; v1 has exactly the five fields "
+            f"is an envelope that {' and '.join(parts)}; an envelope has exactly the five fields "
             + ", ".join(ENVELOPE_FIELDS),
         )
 

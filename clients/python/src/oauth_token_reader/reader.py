@@ -17,7 +17,7 @@ import boto3
 import botocore.exceptions
 
 from .cache import DataKeyCache
-from .envelope import Envelope, open_envelope
+from .envelope import TOKENS_TABLE_CONTEXT_KEY, Envelope, open_envelope
 from .errors import ConfigurationError, DecryptionError
 from .item import (
     PROJECTED_ATTRIBUTES,
@@ -48,6 +48,10 @@ DEFAULT_CACHE_MAX_AGE_SECONDS = 900.0
 TABLE_ENV = "TokensTableName"
 KMS_KEY_ENV = "KmsKeyArn"
 _ENV_HINT = "it comes from `deployer outputs --stage S --format env`"
+
+# The data-key cache's key: the KMS key id Decrypt names, the encryptedKey bytes, and the
+# encryption context's tokens table (None for v1, which Decrypt calls without a context).
+_CacheKey = tuple[str, bytes, Optional[str]]
 
 
 class ReaderStats:
@@ -108,7 +112,7 @@ class TokenReader:
         # An empty key id means "not pinned", like an unset KmsKeyArn.
         self._kms_key_id = kms_key_id or None
         self._clock = clock
-        self._cache: DataKeyCache[tuple[str, bytes]] = DataKeyCache(
+        self._cache: DataKeyCache[_CacheKey] = DataKeyCache(
             max_entries=cache_max_entries, max_age_seconds=cache_max_age_seconds, clock=clock
         )
         self.stats = ReaderStats()
@@ -158,8 +162,8 @@ class TokenReader:
 
         Raises a :class:`~oauth_token_reader.TokenReaderError` subclass for every outcome the
         contract names (not found, needs re-auth, inactive, malformed, decryption, expired).
-        AWS failures that are not about this item (throttling, network) propagate as botocore
-        exceptions after botocore's own retries.
+        AWS failures that are not about this item (throttling, KMS's own failures, network)
+        propagate as botocore exceptions after botocore's own retries.
         """
         _check_arguments(user_id, platform, min_validity_seconds)
         # The run lock is never a token: no need to ask the table.
@@ -207,30 +211,60 @@ class TokenReader:
         return response.get("Item")
 
     def _open(self, envelope: Envelope, user_id: str, platform: str) -> str:
-        """The envelope's plaintext, with the data key from the cache or from KMS."""
+        """The envelope's plaintext, with the data key from the cache or from KMS.
+
+        A v2 data key was generated under the encryption context ``{"tokensTable": <table>}``,
+        so it is decrypted with this reader's table in that context (an envelope sealed for
+        another stage's table fails at KMS); a v1 data key, with no context.
+        """
         key_id = self._kms_key_id or envelope.key_id
+        context_table = self._table_name if envelope.uses_table_context else None
 
         def decrypt() -> bytes:
-            return self._decrypt_data_key(key_id, envelope.encrypted_key, user_id, platform)
+            return self._decrypt_data_key(
+                key_id, envelope.encrypted_key, context_table, user_id, platform
+            )
 
-        data_key = self._cache.get_or_load((key_id, envelope.encrypted_key), decrypt)
+        data_key = self._cache.get_or_load((key_id, envelope.encrypted_key, context_table), decrypt)
         return open_envelope(envelope, data_key, user_id=user_id, platform=platform)
 
-    def _decrypt_data_key(self, key_id: str, blob: bytes, user_id: str, platform: str) -> bytes:
-        """KMS Decrypt naming the key, so a blob of another key fails at KMS."""
+    def _decrypt_data_key(
+        self,
+        key_id: str,
+        blob: bytes,
+        context_table: Optional[str],
+        user_id: str,
+        platform: str,
+    ) -> bytes:
+        """KMS Decrypt naming the key, so a blob of another key fails at KMS.
+
+        A refusal is a :class:`DecryptionError`; a failure that says "try again" (throttling,
+        KMS's own errors, a network failure) propagates as botocore raised it.
+        """
         self.stats._count_kms_decrypt()
         try:
-            response = self._kms.decrypt(CiphertextBlob=blob, KeyId=key_id)
+            if context_table is None:
+                response = self._kms.decrypt(CiphertextBlob=blob, KeyId=key_id)
+            else:
+                response = self._kms.decrypt(
+                    CiphertextBlob=blob,
+                    KeyId=key_id,
+                    EncryptionContext={TOKENS_TABLE_CONTEXT_KEY: context_table},
+                )
         except botocore.exceptions.ClientError as exc:
+            if _is_transient_kms_error(exc):
+                raise
             code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
             raise DecryptionError(
-                _kms_message(code, key_id, user_id, platform),
+                _kms_message(code, key_id, context_table, user_id, platform),
                 user_id=user_id,
                 platform=platform,
                 kms_error_code=code,
             ) from exc
         except botocore.exceptions.NoCredentialsError as exc:
             raise _no_credentials() from exc
+        # Transport failures (EndpointConnectionError, timeouts...) are not ClientErrors: they
+        # propagate unchanged.
         return response["Plaintext"]
 
 
@@ -339,6 +373,26 @@ def _dynamodb_error(
     return None
 
 
+# KMS errors that say "try again later", not "no": passed on as they are, like the other readers.
+TRANSIENT_KMS_ERRORS = frozenset(
+    {
+        "ThrottlingException",
+        "KMSInternalException",
+        "DependencyTimeoutException",
+        "KeyUnavailableException",
+    }
+)
+
+
+def _is_transient_kms_error(exc: botocore.exceptions.ClientError) -> bool:
+    """A KMS failure that is not a refusal: a transient code, or a server fault (HTTP 5xx)."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    if code in TRANSIENT_KMS_ERRORS:
+        return True
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return isinstance(status, int) and status >= 500
+
+
 _KMS_ADVICE = {
     "AccessDeniedException": "attach the stack's reader policy (output TokenReaderPolicyArn), "
     "which grants kms:Decrypt on the stage's key, to this app's role",
@@ -352,9 +406,19 @@ _KMS_ADVICE = {
 }
 
 
-def _kms_message(code: str, key_id: str, user_id: str, platform: str) -> str:
-    advice = _KMS_ADVICE.get(code, "retry later; if it persists, check the key and the policy")
+def _kms_message(
+    code: str, key_id: str, context_table: Optional[str], user_id: str, platform: str
+) -> str:
+    advice = _KMS_ADVICE.get(code, "check the key, the policy and the item")
+    context = ""
+    if context_table is not None:
+        context = f" in encryption context tokensTable={context_table!r} (envelope v2)"
+        if code == "InvalidCiphertextException":
+            advice += (
+                f", or the envelope was sealed for another tokens table than {context_table!r} "
+                f"(check {TABLE_ENV} against the stage, or the item was copied between stages)"
+            )
     return (
         f"KMS refused to decrypt the data key of ({user_id!r}, {platform!r}) with key "
-        f"{key_id} ({code}): {advice}."
+        f"{key_id}{context} ({code}): {advice}."
     )

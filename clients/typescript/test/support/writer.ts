@@ -22,9 +22,22 @@ export interface EnvelopeJson {
   ciphertext: string;
 }
 
-/** One data key for a "run", as the refresher generates one per run. */
-export async function generateDataKey(kms: KMSClient, keyId: string): Promise<DataKey> {
-  const out = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
+/**
+ * One data key for a "run", as the refresher generates one per run: without an encryption context
+ * for envelope v1, with `{ tokensTable: <table> }` for envelope v2.
+ */
+export async function generateDataKey(
+  kms: KMSClient,
+  keyId: string,
+  encryptionContext?: Record<string, string>,
+): Promise<DataKey> {
+  const out = await kms.send(
+    new GenerateDataKeyCommand({
+      KeyId: keyId,
+      KeySpec: 'AES_256',
+      ...(encryptionContext === undefined ? {} : { EncryptionContext: encryptionContext }),
+    }),
+  );
   if (out.Plaintext === undefined || out.CiphertextBlob === undefined || out.KeyId === undefined) {
     throw new Error('GenerateDataKey returned no key');
   }
@@ -35,14 +48,14 @@ export async function generateDataKey(kms: KMSClient, keyId: string): Promise<Da
   };
 }
 
-/** Envelope v1 of `value` for the item (userId, platform). */
-export function seal(dataKey: DataKey, userId: string, platform: string, value: string): EnvelopeJson {
+/** Envelope v1 (or `version`: the AES layer is the same) of `value` for the item (userId, platform). */
+export function seal(dataKey: DataKey, userId: string, platform: string, value: string, version = 1): EnvelopeJson {
   const nonce = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', dataKey.plaintext, nonce);
   cipher.setAAD(Buffer.from(`${userId}|${platform}`, 'utf8'));
   const body = Buffer.concat([cipher.update(value, 'utf8'), cipher.final()]);
   return {
-    version: 1,
+    version,
     keyId: dataKey.keyId,
     encryptedKey: dataKey.encryptedKey,
     nonce: nonce.toString('base64'),

@@ -15,8 +15,12 @@ pub mod secrets;
 pub mod sqs;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use refresher::crypto::KeyCache;
+use refresher::kms::KmsKeySource;
+use refresher::store::DynamoStore;
 
 use crate::stage::Stage;
+use crate::template::context::EXPIRY_INDEX;
 
 /// `--profile` and `--region` as given on the command line.
 #[derive(Debug, Clone, Default)]
@@ -51,6 +55,22 @@ impl Aws {
             config: loader.load().await,
             custom_endpoint: from_env.or_else(|| stage.endpoint_url.clone()),
         }
+    }
+
+    /// The stage's tokens table, through the token store's own code.
+    pub fn token_store(&self, stage: &Stage) -> DynamoStore {
+        DynamoStore::new(self.dynamodb(), &stage.tables.tokens.name, EXPIRY_INDEX)
+    }
+
+    /// Data keys for the stage's tokens: its KMS key, the table's encryption context, one
+    /// `GenerateDataKey` per command and one `Decrypt` per distinct stored data key.
+    pub fn token_keys(&self, stage: &Stage) -> KeyCache<KmsKeySource> {
+        let alias = crate::template::context::build(stage).names.key_alias;
+        KeyCache::new(KmsKeySource::new(
+            self.kms(),
+            alias,
+            &stage.tables.tokens.name,
+        ))
     }
 
     pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {

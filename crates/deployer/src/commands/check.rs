@@ -17,7 +17,6 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::TokensCheckArgs;
-use crate::template::context::{self, EXPIRY_INDEX};
 use crate::tokens::check::{ItemCheck, check_item};
 use crate::{Status, output, stage};
 
@@ -54,11 +53,8 @@ pub(super) async fn run(args: &TokensCheckArgs, ctx: &Ctx) -> Result<Status> {
     let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
     let aws = ctx.aws(&stage).await;
     let table = stage.tables.tokens.name.clone();
-    let store = DynamoStore::new(aws.dynamodb(), &table, EXPIRY_INDEX);
-    let keys = KeyCache::new(KmsKeySource::new(
-        aws.kms(),
-        context::build(&stage).names.key_alias,
-    ));
+    let store = aws.token_store(&stage);
+    let keys = aws.token_keys(&stage);
     let (items, units) = match (&args.user, &args.platform, args.all) {
         (Some(user), Some(platform), false) => {
             let item = store

@@ -14,12 +14,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, anyhow, bail};
 use refresher::clock::{Clock, rfc3339};
 use refresher::config::ClientCredentials;
-use refresher::crypto::{ItemKey, KeyCache};
+use refresher::crypto::ItemKey;
 use refresher::http::{ReqwestTransport, Timeouts, Transport};
-use refresher::kms::KmsKeySource;
 use refresher::secret::SecretString;
 use refresher::store::dynamo::import::{Expect, ImportedItem};
-use refresher::store::{DynamoStore, StoreError, TokenStatus, TokenStore};
+use refresher::store::{StoreError, TokenStatus, TokenStore};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use url::Url;
@@ -32,7 +31,7 @@ use crate::connect::endpoints::{self, AuthorizeRequest, Endpoints};
 use crate::connect::exchange::{self, Connected, Exchange, Exchanged};
 use crate::connect::pkce::{self, Pkce};
 use crate::stage::{self, Provider, duration};
-use crate::template::context::{self, EXPIRY_INDEX};
+use crate::template::context;
 use crate::{Status, output};
 
 /// Writes retried when a refresh changes the item between the read and the write.
@@ -271,7 +270,7 @@ async fn store(
     let table = &stage.tables.tokens.name;
     let lost = "the provider issued the tokens but they were not stored; run `tokens connect` again \
                 (the new consent replaces this grant)";
-    let keys = KeyCache::new(KmsKeySource::new(aws.kms(), key_alias));
+    let keys = aws.token_keys(stage);
     let key = ItemKey {
         user_id: &args.user,
         platform: &args.provider,
@@ -298,7 +297,7 @@ async fn store(
         status: TokenStatus::Active,
         scope: connected.scope.clone(),
     };
-    let store = DynamoStore::new(aws.dynamodb(), table, EXPIRY_INDEX);
+    let store = aws.token_store(stage);
     for _ in 0..WRITE_ATTEMPTS {
         let previous = store
             .get(&args.user, &args.provider)

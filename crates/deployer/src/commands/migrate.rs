@@ -8,7 +8,7 @@ use std::fmt;
 
 use anyhow::{Context, Result, bail};
 use refresher::clock::Clock;
-use refresher::crypto::{KeyCache, TokenFormat};
+use refresher::crypto::TokenFormat;
 use refresher::kms::KmsKeySource;
 use refresher::store::DynamoStore;
 use refresher::store::dynamo::scan::Scanned;
@@ -16,7 +16,6 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::TokensMigrateArgs;
-use crate::template::context::{self, EXPIRY_INDEX};
 use crate::tokens::migrate::{Converted, Migrator};
 use crate::{Status, output, stage};
 
@@ -85,11 +84,8 @@ pub(super) async fn run(args: &TokensMigrateArgs, ctx: &Ctx) -> Result<Status> {
     }
     let aws = ctx.aws(&stage).await;
     let table = stage.tables.tokens.name.clone();
-    let store = DynamoStore::new(aws.dynamodb(), &table, EXPIRY_INDEX);
-    let keys = KeyCache::new(KmsKeySource::new(
-        aws.kms(),
-        context::build(&stage).names.key_alias,
-    ));
+    let store = aws.token_store(&stage);
+    let keys = aws.token_keys(&stage);
     let migrator = Migrator::new(store.clone(), keys, to, Clock::system().now());
     let mut report = MigrateReport {
         table,

@@ -11,15 +11,13 @@ use std::fmt;
 
 use anyhow::{Context, Result, bail};
 use refresher::clock::{Clock, rfc3339};
-use refresher::crypto::KeyCache;
-use refresher::kms::KmsKeySource;
 use refresher::store::{DueToken, DynamoStore, TokenStore};
 use serde::Serialize;
 
 use super::Ctx;
 use crate::cli::{TokensArgs, TokensCommand, TokensImportArgs, TokensListArgs};
 use crate::stage::{self, ProviderKind, Stage, duration};
-use crate::template::context::{self, EXPIRY_INDEX};
+use crate::template::context::EXPIRY_INDEX;
 use crate::tokens::{self, RowError, import::Importer, import::Outcome};
 use crate::{Status, output};
 
@@ -79,7 +77,7 @@ fn kinds(stage: &Stage) -> BTreeMap<String, ProviderKind> {
 }
 
 fn store(aws: &crate::aws::Aws, stage: &Stage) -> DynamoStore {
-    DynamoStore::new(aws.dynamodb(), &stage.tables.tokens.name, EXPIRY_INDEX)
+    aws.token_store(stage)
 }
 
 async fn import(args: &TokensImportArgs, ctx: &Ctx) -> Result<Status> {
@@ -89,8 +87,7 @@ async fn import(args: &TokensImportArgs, ctx: &Ctx) -> Result<Status> {
     let parsed = tokens::parse(&text, &kinds(&stage))
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
     let aws = ctx.aws(&stage).await;
-    let key_alias = context::build(&stage).names.key_alias;
-    let keys = KeyCache::new(KmsKeySource::new(aws.kms(), key_alias));
+    let keys = aws.token_keys(&stage);
     let importer = Importer::new(
         store(&aws, &stage),
         keys,

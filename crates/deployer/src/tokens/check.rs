@@ -86,6 +86,17 @@ pub async fn check_item<S: KeySource>(keys: &KeyCache<S>, item: &TokenItem) -> I
     if let Some(stored) = &item.refresh_token {
         opens(keys, stored, key, "refreshToken", &mut problems).await;
     }
+    let version_one = [&item.access_token, &item.refresh_token]
+        .into_iter()
+        .flatten()
+        .any(|stored| matches!(stored, StoredToken::Envelope(e) if !e.is_bound()));
+    if version_one {
+        problems.push(
+            "envelope version 1: the reader policy opens only version 2 (table-bound data keys); \
+             `deployer tokens migrate --to envelope` seals it again"
+                .to_owned(),
+        );
+    }
     if item.expires_at.is_none() {
         problems.push(
             "no expiresAt: not in the byExpiry index, so never refreshed; set it (re-import or \
@@ -157,7 +168,7 @@ mod tests {
             })
         }
 
-        async fn decrypt(&self, _: &[u8], _: &str) -> Result<DataKey, KeySourceError> {
+        async fn decrypt(&self, _: &[u8], _: &str, _: bool) -> Result<DataKey, KeySourceError> {
             Ok(DataKey::from_slice(&[3; 32]).unwrap())
         }
     }

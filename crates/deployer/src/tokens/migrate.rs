@@ -8,7 +8,9 @@
 //! `--max-items`) is resumed by running it again.
 
 use anyhow::{Context, Result};
-use refresher::crypto::{CryptoError, ItemKey, KeyCache, KeySource, StoredToken, TokenFormat};
+use refresher::crypto::{
+    CryptoError, ENVELOPE_VERSION, ItemKey, KeyCache, KeySource, StoredToken, TokenFormat,
+};
 use refresher::secret::SecretString;
 use refresher::store::{DynamoStore, StoreError, TokenItem, TokenStore, Update};
 
@@ -138,12 +140,19 @@ impl<S: KeySource> Migrator<S> {
     }
 }
 
-/// Whether every token of `item` is stored in `format`.
+/// Whether every token of `item` is stored in `format`, envelopes in the version this build
+/// writes (a version 1 envelope is sealed again: the reader policy opens only version 2's
+/// table-bound data keys).
 pub fn in_format(item: &TokenItem, format: TokenFormat) -> bool {
     [&item.access_token, &item.refresh_token]
         .into_iter()
         .flatten()
-        .all(|stored| stored.format() == format)
+        .all(|stored| match stored {
+            StoredToken::Envelope(envelope) => {
+                format == TokenFormat::Envelope && envelope.version == ENVELOPE_VERSION
+            }
+            StoredToken::Plain(_) => format == TokenFormat::Plaintext,
+        })
 }
 
 #[cfg(test)]
@@ -174,7 +183,7 @@ mod tests {
         let plain = || Some(StoredToken::Plain(SecretString::new("v")));
         let sealed = || {
             Some(StoredToken::Envelope(Envelope {
-                version: 1,
+                version: 2,
                 key_id: "k".to_owned(),
                 encrypted_key: "a2V5".to_owned(),
                 nonce: "bm9uY2U=".to_owned(),
@@ -188,6 +197,14 @@ mod tests {
         assert!(
             in_format(&item(None, None), TokenFormat::Envelope),
             "nothing to convert"
+        );
+        let mut v1 = sealed();
+        if let Some(StoredToken::Envelope(envelope)) = &mut v1 {
+            envelope.version = 1;
+        }
+        assert!(
+            !in_format(&item(v1, None), TokenFormat::Envelope),
+            "sealed again as version 2"
         );
     }
 }

@@ -253,6 +253,7 @@ impl LocalTokens {
             keys: KeyCache::new(KmsKeySource::new(
                 aws_sdk_kms::Client::new(&sdk),
                 "alias/oauth-refresher-local",
+                "oauth-tokens-local",
             )),
         }
     }

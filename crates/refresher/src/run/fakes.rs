@@ -192,7 +192,12 @@ impl KeySource for FakeKms {
         })
     }
 
-    async fn decrypt(&self, encrypted: &[u8], _key_id: &str) -> Result<DataKey, KeySourceError> {
+    async fn decrypt(
+        &self,
+        encrypted: &[u8],
+        _key_id: &str,
+        _bound: bool,
+    ) -> Result<DataKey, KeySourceError> {
         Ok(DataKey::from_slice(&[encrypted[1]; 32]).unwrap())
     }
 }

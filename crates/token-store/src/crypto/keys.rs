@@ -69,8 +69,14 @@ pub trait KeySource: Send + Sync {
     /// `GenerateDataKey` (`AES_256`) under the configured key.
     async fn generate_data_key(&self) -> Result<GeneratedKey, KeySourceError>;
     /// `Decrypt` of an encrypted data key. `key_id` comes from the envelope; KMS recommends passing
-    /// it so a blob for another key fails fast.
-    async fn decrypt(&self, encrypted_key: &[u8], key_id: &str) -> Result<DataKey, KeySourceError>;
+    /// it so a blob for another key fails fast. `bound`: the key was generated under the table's
+    /// encryption context (envelope version 2), which `Decrypt` must then name too.
+    async fn decrypt(
+        &self,
+        encrypted_key: &[u8],
+        key_id: &str,
+        bound: bool,
+    ) -> Result<DataKey, KeySourceError>;
 }
 
 #[async_trait]
@@ -79,9 +85,23 @@ impl<T: KeySource + ?Sized> KeySource for Arc<T> {
         (**self).generate_data_key().await
     }
 
-    async fn decrypt(&self, encrypted_key: &[u8], key_id: &str) -> Result<DataKey, KeySourceError> {
-        (**self).decrypt(encrypted_key, key_id).await
+    async fn decrypt(
+        &self,
+        encrypted_key: &[u8],
+        key_id: &str,
+        bound: bool,
+    ) -> Result<DataKey, KeySourceError> {
+        (**self).decrypt(encrypted_key, key_id, bound).await
     }
+}
+
+/// A data key's place in a cache: its encrypted bytes and whether it is bound to the table's
+/// context, so an envelope whose version was changed never opens with a key cached for the other.
+pub(crate) fn cache_id(encrypted: &[u8], bound: bool) -> Vec<u8> {
+    let mut id = Vec::with_capacity(encrypted.len() + 1);
+    id.push(u8::from(bound));
+    id.extend_from_slice(encrypted);
+    id
 }
 
 /// Data keys for one run: one generate call, one decrypt per distinct encrypted key.
@@ -118,9 +138,12 @@ impl<S: KeySource> KeyCache<S> {
     ) -> Result<SecretString, CryptoError> {
         check_version(envelope)?;
         let encrypted = decode("encryptedKey", &envelope.encrypted_key)?;
-        let cell = self.cell(&encrypted);
+        let cell = self.cell(&cache_id(&encrypted, envelope.is_bound()));
         let key = cell
-            .get_or_try_init(|| self.source.decrypt(&encrypted, &envelope.key_id))
+            .get_or_try_init(|| {
+                self.source
+                    .decrypt(&encrypted, &envelope.key_id, envelope.is_bound())
+            })
             .await?;
         open(key, envelope, item)
     }
@@ -158,7 +181,9 @@ impl<S: KeySource> KeyCache<S> {
         let key = self.source.generate_data_key().await?;
         // Envelopes sealed this run open without asking KMS again. An already filled cell holds
         // the same key, so a failed `set` loses nothing.
-        let _ = self.cell(&key.encrypted).set(key.plaintext.clone());
+        let _ = self
+            .cell(&cache_id(&key.encrypted, true))
+            .set(key.plaintext.clone());
         Ok(key)
     }
 
@@ -207,8 +232,10 @@ mod tests {
             &self,
             encrypted_key: &[u8],
             key_id: &str,
+            bound: bool,
         ) -> Result<DataKey, KeySourceError> {
             self.decrypts.fetch_add(1, Ordering::SeqCst);
+            assert!(bound, "this build seals version 2 envelopes");
             assert_eq!(key_id, "fake-key");
             match encrypted_key {
                 [b'k', n] => Ok(DataKey::from_slice(&[*n; 32]).unwrap()),

@@ -28,8 +28,14 @@ pub use keys::{DataKey, GeneratedKey, KeyCache, KeySource, KeySourceError};
 
 use crate::secret::SecretString;
 
-/// The envelope format this build writes and reads.
-pub const ENVELOPE_VERSION: u32 = 1;
+/// The envelope format this build writes: version 2, the data key generated under the KMS
+/// encryption context `{"tokensTable": <table>}` ([`CONTEXT_KEY`]). Version 1 (no context) is
+/// still read. The AES-GCM layer is the same in both (`docs/token-store.md`).
+pub const ENVELOPE_VERSION: u32 = 2;
+/// The versions this build reads.
+pub const READABLE_VERSIONS: [u32; 2] = [1, 2];
+/// The KMS encryption context key of a version 2 data key; its value is the tokens table's name.
+pub const CONTEXT_KEY: &str = "tokensTable";
 /// AES-GCM's standard nonce length.
 const NONCE_LEN: usize = 12;
 
@@ -113,6 +119,13 @@ pub struct ItemKey<'a> {
     pub platform: &'a str,
 }
 
+impl Envelope {
+    /// Whether the data key was generated under the table's encryption context (version 2 on).
+    pub fn is_bound(&self) -> bool {
+        self.version >= 2
+    }
+}
+
 impl ItemKey<'_> {
     fn associated_data(self) -> Vec<u8> {
         format!("{}|{}", self.user_id, self.platform).into_bytes()
@@ -128,7 +141,7 @@ pub enum CryptoError {
     KeyLength(usize),
     #[error("envelope field `{0}` is not valid base64 of the expected length")]
     Encoding(&'static str),
-    #[error("envelope version {0} is not supported: this build reads version {ENVELOPE_VERSION}")]
+    #[error("envelope version {0} is not supported: this build reads versions 1 and 2")]
     Version(u32),
     #[error("no system randomness for a nonce")]
     Random,
@@ -196,7 +209,7 @@ pub fn open(
 }
 
 pub(crate) fn check_version(envelope: &Envelope) -> Result<(), CryptoError> {
-    if envelope.version == ENVELOPE_VERSION {
+    if READABLE_VERSIONS.contains(&envelope.version) {
         Ok(())
     } else {
         Err(CryptoError::Version(envelope.version))
@@ -236,7 +249,7 @@ mod tests {
     fn round_trip() {
         let key = key(7);
         let envelope = seal(&key, &SecretString::new("act.token-value"), ALICE).unwrap();
-        assert_eq!(envelope.version, 1);
+        assert_eq!(envelope.version, 2);
         assert_eq!(envelope.key_id, key.key_id);
         assert_eq!(
             decode("encryptedKey", &envelope.encrypted_key).unwrap(),
@@ -323,11 +336,11 @@ mod tests {
             open(&key.plaintext, &not_b64, ALICE),
             Err(CryptoError::Encoding("ciphertext"))
         ));
-        let future = Envelope { version: 2, ..good };
+        let future = Envelope { version: 3, ..good };
         let err = open(&key.plaintext, &future, ALICE).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "envelope version 2 is not supported: this build reads version 1"
+            "envelope version 3 is not supported: this build reads versions 1 and 2"
         );
     }
 

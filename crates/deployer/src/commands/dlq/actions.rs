@@ -17,7 +17,6 @@ use crate::Status;
 use crate::aws::{invoke, sqs};
 use crate::commands::Ctx;
 use crate::output::note;
-use crate::template::context::{self, EXPIRY_INDEX};
 
 /// Visibility timeout while messages are processed: they stay hidden from a second command
 /// until this one deleted or released them (or it died, and they come back on their own).
@@ -318,13 +317,10 @@ pub(super) async fn replay(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Status
     if !confirm(yes, &question)? {
         bail!("not confirmed; nothing was replayed");
     }
-    let store = DynamoStore::new(queue.aws.dynamodb(), &table, EXPIRY_INDEX);
+    let store = queue.aws.token_store(&queue.stage);
     let writer = Writer {
         store,
-        keys: KeyCache::new(KmsKeySource::new(
-            queue.aws.kms(),
-            context::build(&queue.stage).names.key_alias,
-        )),
+        keys: queue.aws.token_keys(&queue.stage),
         format: queue.stage.tables.tokens.format,
     };
     let messages = take(queue).await?;
