@@ -1,5 +1,8 @@
 //! The local AWS stand-in: `moto_server` on a free loopback port, started per test and stopped
-//! by PID when the handle drops (also when the test fails: drop runs on unwind).
+//! by PID when the handle drops (also when the test fails: drop runs on unwind). It is started
+//! through `tools/moto_server.py`, which makes moto's DynamoDB conditional writes atomic, as
+//! DynamoDB's are (moto checks a condition and writes without a lock across its request threads,
+//! and two runs could then both take the run lock).
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -21,11 +24,12 @@ pub struct Moto {
 impl Moto {
     /// Starts moto on a free port and waits until it answers (at most 30 s).
     pub fn start() -> Self {
-        let binary = tools::venv_bin("moto_server");
+        let python = tools::venv_bin("python");
+        let launcher = tools::project_root().join("tools/moto_server.py");
         let mut last_error = String::new();
         // A free port can be taken between our probe and moto's bind: try a few.
         for _ in 0..5 {
-            match Self::try_start(&binary) {
+            match Self::try_start(&python, &launcher) {
                 Ok(moto) => return moto,
                 Err(err) => last_error = err,
             }
@@ -33,18 +37,25 @@ impl Moto {
         panic!("moto_server did not start: {last_error}");
     }
 
-    fn try_start(binary: &PathBuf) -> Result<Self, String> {
+    fn try_start(python: &PathBuf, launcher: &PathBuf) -> Result<Self, String> {
         let port = free_port();
         let log = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
         let stderr = log.reopen().map_err(|e| e.to_string())?;
         let stdout = log.reopen().map_err(|e| e.to_string())?;
-        let child = Command::new(binary)
+        let child = Command::new(python)
+            .arg(launcher)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
             .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+            .map_err(|e| {
+                format!(
+                    "cannot run {} {}: {e}",
+                    python.display(),
+                    launcher.display()
+                )
+            })?;
         let mut moto = Self {
             child,
             endpoint: format!("http://127.0.0.1:{port}"),
