@@ -86,9 +86,8 @@ pub async fn check_item<S: KeySource>(keys: &KeyCache<S>, item: &TokenItem) -> I
     if let Some(stored) = &item.refresh_token {
         opens(keys, stored, key, "refreshToken", &mut problems).await;
     }
-    let version_one = [&item.access_token, &item.refresh_token]
-        .into_iter()
-        .flatten()
+    let version_one = item
+        .tokens()
         .any(|stored| matches!(stored, StoredToken::Envelope(e) if !e.is_bound()));
     if version_one {
         problems.push(
@@ -133,11 +132,7 @@ async fn opens<S: KeySource>(
 }
 
 fn format_of(item: &TokenItem) -> &'static str {
-    let formats: Vec<TokenFormat> = [&item.access_token, &item.refresh_token]
-        .into_iter()
-        .flatten()
-        .map(StoredToken::format)
-        .collect();
+    let formats: Vec<TokenFormat> = item.tokens().map(StoredToken::format).collect();
     match formats.as_slice() {
         [] => "none",
         [first, rest @ ..] if rest.iter().all(|f| f == first) => first.as_str(),

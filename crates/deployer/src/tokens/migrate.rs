@@ -144,15 +144,12 @@ impl<S: KeySource> Migrator<S> {
 /// writes (a version 1 envelope is sealed again: the reader policy opens only version 2's
 /// table-bound data keys).
 pub fn in_format(item: &TokenItem, format: TokenFormat) -> bool {
-    [&item.access_token, &item.refresh_token]
-        .into_iter()
-        .flatten()
-        .all(|stored| match stored {
-            StoredToken::Envelope(envelope) => {
-                format == TokenFormat::Envelope && envelope.version == ENVELOPE_VERSION
-            }
-            StoredToken::Plain(_) => format == TokenFormat::Plaintext,
-        })
+    item.tokens().all(|stored| match stored {
+        StoredToken::Envelope(envelope) => {
+            format == TokenFormat::Envelope && envelope.version == ENVELOPE_VERSION
+        }
+        StoredToken::Plain(_) => format == TokenFormat::Plaintext,
+    })
 }
 
 #[cfg(test)]

@@ -88,6 +88,15 @@ pub struct TokenItem {
     pub refresh_token: Option<StoredToken>,
 }
 
+impl TokenItem {
+    /// The token values the item holds: the access token, then the refresh token, if present.
+    pub fn tokens(&self) -> impl Iterator<Item = &StoredToken> {
+        [&self.access_token, &self.refresh_token]
+            .into_iter()
+            .flatten()
+    }
+}
+
 /// A new token set in the stage's format, ready to store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SealedTokens {
