@@ -31,7 +31,9 @@ print(len(buf.getvalue()))' "$1"; }
 for bin in baseline esdk; do
   target="$work/target-$bin"
   started=$(date +%s.%N)
-  cargo build --quiet --release --manifest-path bench/esdk-probe/Cargo.toml --bin "$bin" --target-dir "$target"
+  features=()
+  [[ $bin == esdk ]] && features=(--features esdk)
+  cargo build --quiet --release --manifest-path bench/esdk-probe/Cargo.toml --bin "$bin" "${features[@]}" --target-dir "$target"
   build_s=$(echo "$(date +%s.%N) - $started" | bc)
   binary="$target/release/$bin"
   polls=()

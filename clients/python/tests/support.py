@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 VECTORS_PATH = PACKAGE_ROOT / "../../tests/vectors/envelope-v1.json"
+ITEM_VECTORS_PATH = PACKAGE_ROOT / "../../tests/vectors/token-items.json"
 EXAMPLE_PATH = PACKAGE_ROOT / "examples" / "get_token.py"
 INTEROP_PATH = PACKAGE_ROOT / "tests" / "interop_read.py"
 
@@ -69,8 +70,8 @@ def assert_not_shown(secret: str, *texts: str) -> None:
             raise AssertionError(f"text #{index} shows the secret (value not shown)")
 
 
-def load_vectors() -> dict[str, Any]:
-    with VECTORS_PATH.open(encoding="utf-8") as handle:
+def load_vectors(path: Path = VECTORS_PATH) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as handle:
         vectors: dict[str, Any] = json.load(handle)
     return vectors
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Runs the compiled tests (build/test/*.test.js, from `tsc -p tsconfig.test.json`) with node's
 // test runner, passing its output through, and fails the run if any token value shows up in that
-// output: the fake tokens the tests write (act.ts-..., rft.ts-...) and the plaintexts and data
-// keys of the shared envelope vectors. Only the fact is reported, never the value.
+// output: the fake tokens the tests write (act.ts-..., rft.ts-...), the plaintexts and data
+// keys of the shared envelope vectors, and the token-item vectors' access tokens. Only the fact is reported, never the value.
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +28,10 @@ function vectorSecrets() {
   for (const c of [...vectors.valid, ...vectors.invalid]) {
     if (typeof c.plaintext === 'string' && c.plaintext.length >= 8) secrets.add(c.plaintext);
     if (typeof c.dataKey === 'string') secrets.add(c.dataKey);
+  }
+  const items = JSON.parse(readFileSync(resolve(root, '../../tests/vectors/token-items.json'), 'utf8'));
+  for (const c of items.cases) {
+    if (typeof c.token?.accessToken === 'string') secrets.add(c.token.accessToken);
   }
   return [...secrets];
 }

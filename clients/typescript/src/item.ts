@@ -84,8 +84,8 @@ function reasonCode(item: Item): string | null {
  * absent (`NULL` as the Rust and Python readers read it: some SDKs marshal a null that way).
  */
 export function readStoredToken(key: ItemKey, item: Item, attribute: string): StoredToken | null {
-  const value = item[attribute];
-  if (value === undefined || value.NULL === true) {
+  const value = present(item, attribute);
+  if (value === undefined) {
     return null;
   }
   if (value.S !== undefined) {
@@ -101,8 +101,14 @@ export function readStoredToken(key: ItemKey, item: Item, attribute: string): St
   );
 }
 
-function readString(key: ItemKey, item: Item, attribute: string): string | null {
+/** An attribute, or undefined when it is absent or `NULL` (the contract: NULL counts as absent). */
+function present(item: Item, attribute: string): AttributeValue | undefined {
   const value = item[attribute];
+  return value === undefined || value.NULL === true ? undefined : value;
+}
+
+function readString(key: ItemKey, item: Item, attribute: string): string | null {
+  const value = present(item, attribute);
   if (value === undefined) {
     return null;
   }
@@ -112,19 +118,22 @@ function readString(key: ItemKey, item: Item, attribute: string): string | null 
   return value.S;
 }
 
+/** The largest number the Rust writers and readers store (epoch seconds and versions are u64). */
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/** A whole DynamoDB number from 0 to 2**64 - 1, as every reader reads `expiresAt` and `version`. */
 function readNumber(key: ItemKey, item: Item, attribute: string): number | null {
-  const value = item[attribute];
+  const value = present(item, attribute);
   if (value === undefined) {
     return null;
   }
   if (value.N === undefined) {
     throw new MalformedItemError(key, attribute, 'is not a number (N)');
   }
-  const number = Number(value.N);
-  if (!Number.isFinite(number)) {
-    throw new MalformedItemError(key, attribute, 'is not a finite number');
+  if (!/^[0-9]+$/.test(value.N) || BigInt(value.N) > UINT64_MAX) {
+    throw new MalformedItemError(key, attribute, 'is not a whole number from 0 to 2**64 - 1');
   }
-  return number;
+  return Number(value.N);
 }
 
 /** `version`: absent means 0 (an app that keeps no version); otherwise a non-negative integer. */
@@ -133,8 +142,8 @@ function readVersion(key: ItemKey, item: Item): number {
   if (version === null) {
     return 0;
   }
-  if (!Number.isSafeInteger(version) || version < 0) {
-    throw new MalformedItemError(key, 'version', 'is not a non-negative integer');
+  if (!Number.isSafeInteger(version)) {
+    throw new MalformedItemError(key, 'version', 'is above 2**53 - 1, which this reader cannot hold exactly');
   }
   return version;
 }

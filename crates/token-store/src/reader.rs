@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
+use aws_sdk_dynamodb::types::AttributeValue;
 use tokio::sync::OnceCell;
 
 use crate::crypto::keys::cache_id;
@@ -23,13 +24,25 @@ use crate::crypto::{
 };
 use crate::kms::KmsKeySource;
 use crate::secret::SecretString;
-use crate::store::item::token_item;
+use crate::store::item::{status, stored_token, strict_string, token_item};
 use crate::store::{StoreError, TokenItem, TokenStatus};
 
 /// The environment variable naming the tokens table (`deployer outputs --format env`).
 pub const TABLE_ENV: &str = "TokensTableName";
 /// The environment variable naming the stage's KMS key; optional, pins `Decrypt` to it.
 pub const KEY_ENV: &str = "KmsKeyArn";
+
+/// The attributes a reader fetches (the contract's "Reading"); the refresh token, and whatever
+/// else an app keeps in the item, never leaves the table and is never judged.
+pub const READ_ATTRIBUTES: [&str; 7] = [
+    "userId",
+    "platform",
+    "accessToken",
+    "expiresAt",
+    "scope",
+    "status",
+    "version",
+];
 
 /// A token read for use. `Debug` never shows the access token.
 #[derive(Clone)]
@@ -226,34 +239,81 @@ impl<S: KeySource> TokenReader<S> {
     }
 
     async fn read(&self, user_id: &str, platform: &str) -> Result<TokenItem, ReadError> {
-        let out = self
+        let mut request = self
             .dynamodb
             .get_item()
             .table_name(&self.table)
             .key("userId", crate::store::item::s(user_id))
             .key("platform", crate::store::item::s(platform))
-            .consistent_read(true)
+            .consistent_read(true);
+        let mut projection = Vec::with_capacity(READ_ATTRIBUTES.len());
+        for (i, name) in READ_ATTRIBUTES.iter().enumerate() {
+            projection.push(format!("#a{i}"));
+            request = request.expression_attribute_names(format!("#a{i}"), *name);
+        }
+        let out = request
+            .projection_expression(projection.join(", "))
             .send()
             .await
             .map_err(|err| ReadError::Table {
                 table: self.table.clone(),
                 detail: DisplayErrorContext(&err).to_string(),
             })?;
-        let Some(raw) = out.item() else {
-            return Err(ReadError::NotFound {
-                user_id: user_id.to_owned(),
-                platform: platform.to_owned(),
-            });
-        };
-        token_item(raw).map_err(|err| ReadError::Malformed {
-            user_id: user_id.to_owned(),
-            platform: platform.to_owned(),
-            detail: match err {
-                StoreError::Malformed(detail) => detail,
-                other => other.to_string(),
-            },
-        })
+        interpret(out.item(), user_id, platform)
     }
+}
+
+/// Steps 2 and 3 of the contract's "Reading" on a fetched item, in its order: existence, status,
+/// the access token's presence, then the other attributes. Pure, so that every reader's answer
+/// for an item can be checked against `tests/vectors/token-items.json`.
+fn interpret(
+    raw: Option<&HashMap<String, AttributeValue>>,
+    user_id: &str,
+    platform: &str,
+) -> Result<TokenItem, ReadError> {
+    let (user, on) = (|| user_id.to_owned(), || platform.to_owned());
+    let malformed = |err: StoreError| ReadError::Malformed {
+        user_id: user(),
+        platform: on(),
+        detail: match err {
+            StoreError::Malformed(detail) => detail,
+            other => other.to_string(),
+        },
+    };
+    let Some(raw) = raw else {
+        return Err(ReadError::NotFound {
+            user_id: user(),
+            platform: on(),
+        });
+    };
+    match status(raw).map_err(malformed)? {
+        TokenStatus::Active => {}
+        TokenStatus::NeedsReauth => {
+            return Err(ReadError::NeedsReauth {
+                user_id: user(),
+                platform: on(),
+            });
+        }
+        TokenStatus::Inactive => {
+            return Err(ReadError::Inactive {
+                user_id: user(),
+                platform: on(),
+            });
+        }
+    }
+    if stored_token(raw, "accessToken")
+        .map_err(malformed)?
+        .is_none()
+    {
+        return Err(ReadError::NotFound {
+            user_id: user(),
+            platform: on(),
+        });
+    }
+    // The refresher reads `scope` leniently (it never decides anything); a reader returns it,
+    // so a scope of another type is the writer's mistake to report, as the other readers do.
+    strict_string(raw, "scope").map_err(malformed)?;
+    token_item(raw).map_err(malformed)
 }
 
 /// The item's access token if the item may be used now (pure: status, expiry, presence).
@@ -522,5 +582,93 @@ mod tests {
             !shown.contains("secret-value") && shown.contains("***"),
             "{shown}"
         );
+    }
+
+    /// DynamoDB's typed JSON (as the vector file writes items) as the SDK's attribute values.
+    fn attribute(value: &serde_json::Value) -> AttributeValue {
+        let (kind, inner) = value.as_object().unwrap().iter().next().unwrap();
+        match kind.as_str() {
+            "S" => AttributeValue::S(inner.as_str().unwrap().to_owned()),
+            "N" => AttributeValue::N(inner.as_str().unwrap().to_owned()),
+            "NULL" => AttributeValue::Null(true),
+            "M" => AttributeValue::M(
+                inner
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), attribute(v)))
+                    .collect(),
+            ),
+            "L" => AttributeValue::L(inner.as_array().unwrap().iter().map(attribute).collect()),
+            "SS" => AttributeValue::Ss(
+                inner
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_owned())
+                    .collect(),
+            ),
+            other => panic!("the vectors use no DynamoDB type {other}"),
+        }
+    }
+
+    /// tests/vectors/token-items.json through the reader's own steps: the projection its `GetItem`
+    /// asks for, [`interpret`], then [`usable`] at the vector file's clock.
+    #[test]
+    fn token_item_vectors() {
+        let vectors: serde_json::Value =
+            serde_json::from_str(include_str!("../../../tests/vectors/token-items.json")).unwrap();
+        assert_eq!(vectors["format"], "token-items-v1");
+        let (user_id, platform) = (
+            vectors["userId"].as_str().unwrap(),
+            vectors["platform"].as_str().unwrap(),
+        );
+        let now = vectors["now"].as_u64().unwrap();
+        let cases = vectors["cases"].as_array().unwrap();
+        assert!(cases.len() >= 30, "the shared vectors");
+        for case in cases {
+            let name = case["name"].as_str().unwrap();
+            let raw: Option<HashMap<String, AttributeValue>> =
+                case["item"].as_object().map(|item| {
+                    item.iter()
+                        .filter(|(k, _)| READ_ATTRIBUTES.contains(&k.as_str()))
+                        .map(|(k, v)| (k.clone(), attribute(v)))
+                        .collect()
+                });
+            let min = case["minValiditySeconds"].as_u64().unwrap();
+            let outcome = interpret(raw.as_ref(), user_id, platform).and_then(|item| {
+                usable(&item, now, min).map(|stored| (stored.clone(), item.clone()))
+            });
+            match (&case["token"], outcome) {
+                (serde_json::Value::Object(want), Ok((stored, item))) => {
+                    let StoredToken::Plain(value) = stored else {
+                        panic!("{name}: not plaintext")
+                    };
+                    assert!(
+                        value.expose() == want["accessToken"].as_str().unwrap(),
+                        "{name}: another token"
+                    );
+                    assert_eq!(item.expires_at, want["expiresAt"].as_u64(), "{name}");
+                    assert_eq!(item.scope.as_deref(), want["scope"].as_str(), "{name}");
+                    assert_eq!(
+                        item.status,
+                        TokenStatus::parse(want["status"].as_str()),
+                        "{name}"
+                    );
+                    assert_eq!(item.version, want["version"].as_u64().unwrap(), "{name}");
+                }
+                (serde_json::Value::Object(_), Err(err)) => panic!("{name}: {err}"),
+                (_, Ok(_)) => panic!("{name}: returned a token"),
+                (_, Err(err)) => {
+                    assert_eq!(err.code(), case["error"].as_str().unwrap(), "{name}: {err}");
+                    if let Some(attribute) = case["attribute"].as_str() {
+                        assert!(
+                            err.to_string().contains(&format!("`{attribute}`")),
+                            "{name}: {err}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -23,9 +23,24 @@ fn string(item: &Item, name: &str) -> Option<String> {
     item.get(name)?.as_s().ok().cloned()
 }
 
-/// A numeric attribute; present but not a whole number is an error.
+/// An attribute, or `None` when it is absent or `NULL` (the contract: NULL counts as absent).
+fn present<'a>(item: &'a Item, name: &str) -> Option<&'a AttributeValue> {
+    item.get(name).filter(|value| !value.is_null())
+}
+
+/// A string attribute (absent or NULL: `None`); present but of another type is an error.
+pub(crate) fn strict_string(item: &Item, name: &str) -> Result<Option<String>, StoreError> {
+    match present(item, name) {
+        None => Ok(None),
+        Some(AttributeValue::S(value)) => Ok(Some(value.clone())),
+        Some(_) => Err(StoreError::Malformed(format!("`{name}` is not a string"))),
+    }
+}
+
+/// A numeric attribute (absent or NULL: `None`); present but not a whole number from 0 to
+/// 2**64 - 1 is an error.
 fn number(item: &Item, name: &str) -> Result<Option<u64>, StoreError> {
-    let Some(value) = item.get(name) else {
+    let Some(value) = present(item, name) else {
         return Ok(None);
     };
     let wrong = || StoreError::Malformed(format!("`{name}` is not a whole number"));
@@ -75,18 +90,16 @@ pub(crate) fn token_item(item: &Item) -> Result<TokenItem, StoreError> {
 }
 
 /// `status`: absent (or NULL) is active; present but not a string is malformed, not guessed.
-fn status(item: &Item) -> Result<TokenStatus, StoreError> {
-    match item.get("status") {
-        None | Some(AttributeValue::Null(_)) => Ok(TokenStatus::Active),
-        Some(AttributeValue::S(value)) => Ok(TokenStatus::parse(Some(value))),
-        Some(_) => Err(StoreError::Malformed("`status` is not a string".to_owned())),
-    }
+pub(crate) fn status(item: &Item) -> Result<TokenStatus, StoreError> {
+    Ok(TokenStatus::parse(
+        strict_string(item, "status")?.as_deref(),
+    ))
 }
 
 /// An envelope map, or plaintext (`S`); errors never quote the value.
-fn stored_token(item: &Item, name: &str) -> Result<Option<StoredToken>, StoreError> {
-    match item.get(name) {
-        None | Some(AttributeValue::Null(_)) => Ok(None),
+pub(crate) fn stored_token(item: &Item, name: &str) -> Result<Option<StoredToken>, StoreError> {
+    match present(item, name) {
+        None => Ok(None),
         Some(AttributeValue::S(plain)) if plain.is_empty() => Ok(None),
         Some(AttributeValue::S(plain)) => {
             Ok(Some(StoredToken::Plain(SecretString::new(plain.as_str()))))
