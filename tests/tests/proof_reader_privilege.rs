@@ -7,6 +7,10 @@
 //! (`suite::iam`). The Rust, TypeScript and Python readers read through both layers. Prints
 //! `FIGURE reader-privilege ...`.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "end-to-end scenarios read top to bottom; the 60-line limit is for the product's code"
+)]
 #![allow(clippy::unwrap_used)]
 
 mod refresher_support;

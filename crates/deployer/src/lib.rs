@@ -13,10 +13,13 @@
 //! - [`drift`]: the live resources against the rendered template, and `CloudFormation`'s own
 //!   drift detection where the endpoint offers it.
 //! - [`emulator`]: a Lambda Runtime API emulator that runs a packaged `bootstrap` locally.
+//! - [`health`]: facts about a deployed stage (alarms, rules, credentials, runs) shared by the
+//!   commands that report them (pure).
 //! - [`tokens`]: token import files parsed and written through the refresher's own crypto and
 //!   store code.
 //! - [`commands`]: one module per subcommand; each returns a value the printer shows as text or JSON.
 //! - [`cli`]: the clap definition; `main.rs` only parses, runs and maps the result to an exit code.
+//! - [`failure`]: how a failed command is reported (a line, or JSON with `--json`).
 
 pub mod aws;
 pub mod canonical;
@@ -26,6 +29,8 @@ pub mod connect;
 pub mod deploy;
 pub mod drift;
 pub mod emulator;
+pub mod failure;
+pub mod health;
 pub mod lint;
 pub mod output;
 pub mod package;

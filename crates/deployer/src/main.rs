@@ -3,14 +3,17 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use deployer::failure::Failure;
 use deployer::{Status, cli::Cli, commands};
 
 fn main() -> ExitCode {
-    match commands::run(Cli::parse()) {
+    let cli = Cli::parse();
+    let json = cli.global.json;
+    match commands::run(cli) {
         Ok(status) => status.into(),
         Err(err) => {
-            // `{:#}` prints the whole context chain on one line: "cannot read X: No such file".
-            deployer::output::note(&format!("error: {err:#}"));
+            // One line with every context ("cannot read X: No such file"), or JSON with --json.
+            Failure::of(&err).report(json);
             Status::Failed.into()
         }
     }

@@ -26,33 +26,6 @@ pub struct Change {
 }
 
 impl Change {
-    pub fn from_sdk(rc: &aws_sdk_cloudformation::types::ResourceChange) -> Self {
-        let mut details: Vec<String> = rc
-            .details()
-            .iter()
-            .filter_map(|d| {
-                let target = d.target()?;
-                let attribute = target.attribute().map_or("", |a| a.as_str());
-                Some(match target.name() {
-                    Some(name) => format!("{attribute}.{name}"),
-                    None => attribute.to_owned(),
-                })
-            })
-            .collect();
-        details.sort();
-        details.dedup();
-        Self {
-            action: rc
-                .action()
-                .map(|a| a.as_str().to_owned())
-                .unwrap_or_default(),
-            logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
-            resource_type: rc.resource_type().unwrap_or_default().to_owned(),
-            replacement: rc.replacement().map(|r| r.as_str().to_owned()),
-            details,
-        }
-    }
-
     /// Whether applying this change could destroy a stateful resource's data.
     pub fn is_dangerous(&self) -> bool {
         STATEFUL_TYPES.contains(&self.resource_type.as_str())

@@ -565,6 +565,19 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+/// `aws::`'s client wrappers and the SDK crate each wraps (`crates/deployer/src/aws/mod.rs`).
+const WRAPPERS: [(&str, &str); 9] = [
+    ("CloudFormation", "cloudformation"),
+    ("CloudWatch", "cloudwatch"),
+    ("DynamoDb", "dynamodb"),
+    ("EventBridge", "eventbridge"),
+    ("Iam", "iam"),
+    ("Lambda", "lambda"),
+    ("S3", "s3"),
+    ("SecretsManager", "secretsmanager"),
+    ("Sqs", "sqs"),
+];
+
 /// The service (IAM prefix) and `snake_case` operation of the call chain ending at `.send()`.
 fn call_at(code: &str, send: usize) -> Result<(&'static str, String), String> {
     let (receiver, methods) = chain_before(code, send);
@@ -581,6 +594,25 @@ fn call_at(code: &str, send: usize) -> Result<(&'static str, String), String> {
         None => bound_op(code, &receiver, send)
             .ok_or_else(|| format!("cannot tell which operation `{receiver}.send()` sends"))?,
     };
+    // `aws_sdk_kms::Client::new(&self.config).describe_key()...send()`: the statement names it.
+    let statement = &code[code[..send].rfind(';').map_or(0, |i| i + 1)..send];
+    if let Some(at) = statement.find("aws_sdk_") {
+        let rest = &statement[at + "aws_sdk_".len()..];
+        let end = rest
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .unwrap_or(0);
+        if rest[end..].starts_with("::Client::new") {
+            let one = &rest[..end];
+            return service_of(one).map(|s| (s, op.clone())).ok_or_else(|| {
+                format!("aws_sdk_{one} is not in SERVICES of this test; add its IAM prefix")
+            });
+        }
+    }
+    // A service file of aws/ takes the module's wrapper: `use super::CloudFormation as Client;`.
+    let wrapped = WRAPPERS.iter().find_map(|(wrapper, sdk)| {
+        code.contains(&format!("use super::{wrapper} as Client;"))
+            .then_some(*sdk)
+    });
     let crates: BTreeSet<&str> = code
         .match_indices("aws_sdk_")
         .filter_map(|(i, _)| {
@@ -588,6 +620,7 @@ fn call_at(code: &str, send: usize) -> Result<(&'static str, String), String> {
             let end = rest.find(|c: char| !c.is_ascii_alphanumeric() && c != '_')?;
             rest[end..].starts_with("::Client").then(|| &rest[..end])
         })
+        .chain(wrapped)
         .collect();
     match crates.iter().collect::<Vec<_>>().as_slice() {
         [one] => service_of(one).map(|s| (s, op.clone())).ok_or_else(|| {
@@ -662,6 +695,8 @@ fn bound_op(code: &str, var: &str, send: usize) -> Option<String> {
     let rhs = &rhs[rhs.find('=')? + 1..];
     let dot = rhs.find('.')?;
     let rest = &rhs[dot + 1..];
+    // `s3.0.create_bucket()`: the SDK client inside `aws::`'s wrapper.
+    let rest = rest.strip_prefix("0.").unwrap_or(rest);
     let end = rest.find('(')?;
     Some(rest[..end].trim().to_owned())
 }

@@ -125,6 +125,65 @@ fn an_unknown_stage_names_the_file_and_exits_1() {
         err.contains("cannot read stage file") && err.contains("stages/nosuchstage.yaml"),
         "{err}"
     );
+    assert!(
+        err.contains("the stages in") && err.contains("dev, local, prod, staging"),
+        "the stages that exist are listed: {err}"
+    );
+    assert_eq!(
+        err.matches("No such file or directory").count(),
+        1,
+        "the OS error once: {err}"
+    );
+
+    let out = deployer(&["--json", "render", "--stage", "nosuchstage"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "stdout holds only results");
+    let json: serde_json::Value = serde_json::from_slice(&out.stderr).unwrap_or_else(|e| {
+        panic!(
+            "--json errors are JSON on stderr ({e}): {}",
+            text(&out.stderr)
+        )
+    });
+    let error = json["error"].as_str().unwrap();
+    assert!(error.contains("cannot read stage file"), "{json}");
+    assert!(
+        json["causes"].as_array().is_some_and(|c| !c.is_empty()),
+        "{json}"
+    );
+}
+
+#[test]
+fn an_unreachable_endpoint_is_named_with_the_next_step() {
+    // A port nothing listens on: the SDK's dispatch failure becomes one sentence.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_deployer"))
+        .args([
+            "--project-dir",
+            project().to_str().unwrap(),
+            "outputs",
+            "--stage",
+            "local",
+        ])
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_MAX_ATTEMPTS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "cannot reach the AWS endpoint http://127.0.0.1:{port} (connection refused)"
+        )) && err.contains("is the local stand-in running?"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("DispatchFailure") && !err.contains("hyper"),
+        "{err}"
+    );
 }
 
 #[test]

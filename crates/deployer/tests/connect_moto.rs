@@ -2,6 +2,10 @@
 //! browser (opens the printed consent URL, follows the redirect to the command's loopback
 //! listener) and checks what was stored against the grant the fake issued.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "end-to-end scenarios read top to bottom; the 60-line limit is for the product's code"
+)]
 // Helpers of a test fail it by panicking, as the test functions do.
 #![allow(clippy::unwrap_used)]
 

@@ -5,6 +5,10 @@
 //! EventBridge's own API, then runs the drift check's readers and comparison on them: in sync
 //! as created, drift once the rule is disabled and the rate changed out of band.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "end-to-end scenarios read top to bottom; the 60-line limit is for the product's code"
+)]
 // Helpers of a test fail it by panicking, as the test functions do.
 #![allow(clippy::unwrap_used)]
 
@@ -154,10 +158,11 @@ async fn live_check(
         let declared = &template["Resources"][id];
         let kind = declared["Type"].as_str().unwrap();
         let want = expected(&resolver, kind, declared).expect("the type is checked");
+        let bridge = deployer::aws::EventBridge::from_sdk(client.clone());
         let live = match kind {
-            "AWS::Events::Rule" => events::rule(client, name).await,
-            "AWS::Events::ApiDestination" => events::api_destination(client, name).await,
-            _ => events::connection(client, name).await,
+            "AWS::Events::Rule" => events::rule(&bridge, name).await,
+            "AWS::Events::ApiDestination" => events::api_destination(&bridge, name).await,
+            _ => events::connection(&bridge, name).await,
         };
         let live = live.unwrap().unwrap_or_else(|| panic!("{id} not found"));
         let found = compare(kind, want.properties, &want.value, &live, true);
@@ -258,10 +263,7 @@ async fn the_header_secrets_current_version_is_a_stack_parameter() {
         .await
         .unwrap();
     let stage = deployer::stage::load(std::path::Path::new(&stage_file)).unwrap();
-    let aws = deployer::aws::Aws {
-        config: sdk.clone(),
-        custom_endpoint: Some(moto.endpoint().to_owned()),
-    };
+    let aws = deployer::aws::Aws::from_config(sdk.clone(), Some(moto.endpoint().to_owned()));
     let parameters = |version| deployer::deploy::stack_parameters("refresher/a.zip", version);
     let first = parameters(
         deployer::deploy::http_trigger_secret_version(&aws, &stage)

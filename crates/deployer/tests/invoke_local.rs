@@ -1,6 +1,10 @@
 //! `deployer invoke --local`: the zip the stack deployed, run on this machine under the Runtime
 //! API emulator with the deployed function's environment, against the local stand-in.
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "end-to-end scenarios read top to bottom; the 60-line limit is for the product's code"
+)]
 // Helpers of a test fail it by panicking, as the test functions do.
 #![allow(clippy::unwrap_used)]
 

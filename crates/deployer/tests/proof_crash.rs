@@ -5,6 +5,10 @@
 //! the process (in the moment between the provider's answer and the write), and nothing else is
 //! lost. Prints `FIGURE crash ...` (`--no-capture` shows it).
 
+#![allow(
+    clippy::too_many_lines,
+    reason = "end-to-end scenarios read top to bottom; the 60-line limit is for the product's code"
+)]
 // Helpers of a test fail it by panicking, as the test functions do.
 #![allow(clippy::unwrap_used)]
 

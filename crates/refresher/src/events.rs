@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_sqs::types::MessageAttributeValue;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::rfc3339;
 use crate::crypto::Envelope;
@@ -58,8 +58,14 @@ pub struct AnalyticsRow {
 }
 
 impl AnalyticsRow {
+    /// The partition of a provider's `token.refresh` records: the analytics table's one key
+    /// format, which `deployer status` and `verify` query too.
+    pub fn partition(platform: &str) -> String {
+        format!("token.refresh#{platform}")
+    }
+
     pub fn pk(&self) -> String {
-        format!("token.refresh#{}", self.platform)
+        Self::partition(&self.platform)
     }
 
     pub fn sk(&self) -> String {
@@ -67,8 +73,10 @@ impl AnalyticsRow {
     }
 }
 
-/// A token set that could not be stored, for `deployer` to replay (DESIGN §5.5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A token set that could not be stored, for `deployer dlq replay` to write back (DESIGN §5.5):
+/// the one definition of the recovery record's wire format (`schemas/recovery-record.schema.json`),
+/// which the refresher writes and the deployer reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "type", rename = "token-recovery")]
 pub struct RecoveryRecord {
     pub user_id: String,

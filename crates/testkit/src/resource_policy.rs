@@ -228,87 +228,25 @@ impl Resolver {
     pub fn call(&self, target: &str, body: &Value, region: &str) -> Option<Call> {
         let (prefix, operation) = target.split_once('.')?;
         let service = service(prefix)?;
-        let account = &self.account;
-        let named = |name: &str, arn: String| {
-            if name.starts_with("arn:") {
-                name.to_owned()
-            } else {
-                self.names.get(name).cloned().unwrap_or(arn)
-            }
-        };
-        let text = |field: &str| body[field].as_str();
         let resources = match service {
-            "dynamodb" => {
-                let mut tables: Vec<String> =
-                    text("TableName").map(str::to_owned).into_iter().collect();
-                if let Some(items) = body["RequestItems"].as_object() {
-                    tables.extend(items.keys().cloned());
-                }
-                tables
-                    .iter()
-                    .map(|table| {
-                        let arn = named(
-                            table,
-                            format!("arn:aws:dynamodb:{region}:{account}:table/{table}"),
-                        );
-                        match text("IndexName") {
-                            Some(index) => format!("{arn}/index/{index}"),
-                            None => arn,
-                        }
-                    })
-                    .collect()
-            }
-            // An alias (by name or ARN) stands for its key when the test resolved it.
-            "kms" => text("KeyId")
-                .map(|key| {
-                    let prefix = format!("arn:aws:kms:{region}:{account}:");
-                    let alias = key.strip_prefix(&prefix).unwrap_or(key);
-                    if alias.starts_with("alias/") {
-                        self.names
-                            .get(alias)
-                            .cloned()
-                            .unwrap_or_else(|| format!("{prefix}{alias}"))
-                    } else {
-                        named(key, format!("{prefix}key/{key}"))
-                    }
-                })
-                .into_iter()
-                .collect(),
-            "sqs" => text("QueueUrl")
+            "dynamodb" => self.tables(body, region),
+            "kms" => self.key(body, region).into_iter().collect(),
+            "sqs" => body["QueueUrl"]
+                .as_str()
                 .and_then(|url| url.rsplit('/').next())
-                .map(|queue| format!("arn:aws:sqs:{region}:{account}:{queue}"))
+                .map(|queue| format!("arn:aws:sqs:{region}:{}:{queue}", self.account))
                 .into_iter()
                 .collect(),
-            "events" => {
-                let mut buses: Vec<String> = body["Entries"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(|entry| {
-                        entry["EventBusName"]
-                            .as_str()
-                            .unwrap_or("default")
-                            .to_owned()
-                    })
-                    .collect();
-                buses.extend(text("EventBusName").map(str::to_owned));
-                buses.sort();
-                buses.dedup();
-                buses
-                    .iter()
-                    .map(|bus| {
-                        named(
-                            bus,
-                            format!("arn:aws:events:{region}:{account}:event-bus/{bus}"),
-                        )
-                    })
-                    .collect()
-            }
-            _ => text("SecretId")
+            "events" => self.buses(body, region),
+            _ => body["SecretId"]
+                .as_str()
                 .map(|id| {
-                    named(
+                    self.named(
                         id,
-                        format!("arn:aws:secretsmanager:{region}:{account}:secret:{id}"),
+                        format!(
+                            "arn:aws:secretsmanager:{region}:{}:secret:{id}",
+                            self.account
+                        ),
                     )
                 })
                 .into_iter()
@@ -327,6 +265,83 @@ impl Resolver {
             resources,
             context,
         })
+    }
+
+    /// An ARN as given, else the ARN the test resolved for the name, else `arn`.
+    fn named(&self, name: &str, arn: String) -> String {
+        if name.starts_with("arn:") {
+            name.to_owned()
+        } else {
+            self.names.get(name).cloned().unwrap_or(arn)
+        }
+    }
+
+    /// The tables (and index) a DynamoDB call names, single-table or batch.
+    fn tables(&self, body: &Value, region: &str) -> Vec<String> {
+        let mut tables: Vec<String> = body["TableName"]
+            .as_str()
+            .map(str::to_owned)
+            .into_iter()
+            .collect();
+        if let Some(items) = body["RequestItems"].as_object() {
+            tables.extend(items.keys().cloned());
+        }
+        tables
+            .iter()
+            .map(|table| {
+                let arn = self.named(
+                    table,
+                    format!("arn:aws:dynamodb:{region}:{}:table/{table}", self.account),
+                );
+                match body["IndexName"].as_str() {
+                    Some(index) => format!("{arn}/index/{index}"),
+                    None => arn,
+                }
+            })
+            .collect()
+    }
+
+    /// The key a KMS call names; an alias (by name or ARN) stands for its key when the test
+    /// resolved it.
+    fn key(&self, body: &Value, region: &str) -> Option<String> {
+        let key = body["KeyId"].as_str()?;
+        let prefix = format!("arn:aws:kms:{region}:{}:", self.account);
+        let alias = key.strip_prefix(&prefix).unwrap_or(key);
+        Some(if alias.starts_with("alias/") {
+            self.names
+                .get(alias)
+                .cloned()
+                .unwrap_or_else(|| format!("{prefix}{alias}"))
+        } else {
+            self.named(key, format!("{prefix}key/{key}"))
+        })
+    }
+
+    /// The buses an `EventBridge` call names (`PutEvents` entries without one go to `default`).
+    fn buses(&self, body: &Value, region: &str) -> Vec<String> {
+        let mut buses: Vec<String> = body["Entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|entry| {
+                entry["EventBusName"]
+                    .as_str()
+                    .unwrap_or("default")
+                    .to_owned()
+            })
+            .collect();
+        buses.extend(body["EventBusName"].as_str().map(str::to_owned));
+        buses.sort();
+        buses.dedup();
+        buses
+            .iter()
+            .map(|bus| {
+                self.named(
+                    bus,
+                    format!("arn:aws:events:{region}:{}:event-bus/{bus}", self.account),
+                )
+            })
+            .collect()
     }
 }
 

@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use super::CloudFormation as Client;
 use anyhow::{Result, bail};
-use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{Capability, ChangeSetType, Parameter, Tag};
 use serde::Serialize;
@@ -74,7 +74,7 @@ pub struct StackEvent {
 
 /// The stack, or `None` if there is none of that name.
 pub async fn describe(cfn: &Client, name: &str) -> Result<Option<Stack>> {
-    let out = match cfn.describe_stacks().stack_name(name).send().await {
+    let out = match cfn.0.describe_stacks().stack_name(name).send().await {
         Ok(out) => out,
         Err(err) if err.message().is_some_and(|m| m.contains("does not exist")) => return Ok(None),
         Err(err) => bail!("cannot describe stack {name}: {}", describe_error(&err)),
@@ -124,6 +124,7 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<Stack>> {
 /// The template the stack was last deployed with, as sent.
 pub async fn get_template(cfn: &Client, name: &str) -> Result<String> {
     let out = cfn
+        .0
         .get_template()
         .stack_name(name)
         .template_stage(aws_sdk_cloudformation::types::TemplateStage::Original)
@@ -139,6 +140,7 @@ pub async fn get_template(cfn: &Client, name: &str) -> Result<String> {
 /// through a change set) and returns its id.
 pub async fn create_stack(cfn: &Client, req: &StackRequest, protect: bool) -> Result<String> {
     let out = cfn
+        .0
         .create_stack()
         .stack_name(&req.stack_name)
         .template_body(&req.template_body)
@@ -165,6 +167,7 @@ pub async fn create_change_set(
     change_set: &str,
 ) -> Result<String> {
     let out = cfn
+        .0
         .create_change_set()
         .stack_name(&req.stack_name)
         .change_set_name(change_set)
@@ -194,11 +197,11 @@ pub struct ChangeSet {
 }
 
 pub async fn describe_change_set(cfn: &Client, stack: &str, change_set: &str) -> Result<ChangeSet> {
-    use super::super::plan::Change;
     let mut changes = Vec::new();
     let mut token = None;
     loop {
         let out = cfn
+            .0
             .describe_change_set()
             .stack_name(stack)
             .change_set_name(change_set)
@@ -213,7 +216,7 @@ pub async fn describe_change_set(cfn: &Client, stack: &str, change_set: &str) ->
             })?;
         for change in out.changes() {
             if let Some(rc) = change.resource_change() {
-                changes.push(Change::from_sdk(rc));
+                changes.push(resource_change(rc));
             }
         }
         token = out.next_token().map(str::to_owned);
@@ -231,7 +234,8 @@ pub async fn describe_change_set(cfn: &Client, stack: &str, change_set: &str) ->
 }
 
 pub async fn execute_change_set(cfn: &Client, stack: &str, change_set: &str) -> Result<()> {
-    cfn.execute_change_set()
+    cfn.0
+        .execute_change_set()
         .stack_name(stack)
         .change_set_name(change_set)
         .send()
@@ -248,6 +252,7 @@ pub async fn execute_change_set(cfn: &Client, stack: &str, change_set: &str) -> 
 /// Deletes a change set; a change set already gone is fine.
 pub async fn delete_change_set(cfn: &Client, stack: &str, change_set: &str) -> Result<()> {
     match cfn
+        .0
         .delete_change_set()
         .stack_name(stack)
         .change_set_name(change_set)
@@ -264,7 +269,8 @@ pub async fn delete_change_set(cfn: &Client, stack: &str, change_set: &str) -> R
 }
 
 pub async fn delete_stack(cfn: &Client, stack: &str) -> Result<()> {
-    cfn.delete_stack()
+    cfn.0
+        .delete_stack()
         .stack_name(stack)
         .send()
         .await
@@ -273,7 +279,8 @@ pub async fn delete_stack(cfn: &Client, stack: &str) -> Result<()> {
 }
 
 pub async fn set_termination_protection(cfn: &Client, stack: &str, on: bool) -> Result<()> {
-    cfn.update_termination_protection()
+    cfn.0
+        .update_termination_protection()
         .stack_name(stack)
         .enable_termination_protection(on)
         .send()
@@ -294,7 +301,7 @@ pub async fn events_since(
     stack: &str,
     seen: Option<&str>,
 ) -> Result<Option<Vec<StackEvent>>> {
-    let out = match cfn.describe_stack_events().stack_name(stack).send().await {
+    let out = match cfn.0.describe_stack_events().stack_name(stack).send().await {
         Ok(out) => out,
         Err(err) if is_throttling(err.code()) => return Ok(None),
         // Deleted while we watched: no more events, and `describe` says it is gone.
@@ -340,4 +347,32 @@ pub fn is_throttling(code: Option<&str>) -> bool {
                 | "TooManyRequestsException"
         )
     )
+}
+
+/// A change set's resource change, as the project's own [`Change`].
+fn resource_change(rc: &aws_sdk_cloudformation::types::ResourceChange) -> crate::plan::Change {
+    let mut details: Vec<String> = rc
+        .details()
+        .iter()
+        .filter_map(|d| {
+            let target = d.target()?;
+            let attribute = target.attribute().map_or("", |a| a.as_str());
+            Some(match target.name() {
+                Some(name) => format!("{attribute}.{name}"),
+                None => attribute.to_owned(),
+            })
+        })
+        .collect();
+    details.sort();
+    details.dedup();
+    crate::plan::Change {
+        action: rc
+            .action()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+        resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+        replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+        details,
+    }
 }

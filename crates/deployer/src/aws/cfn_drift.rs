@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
+use super::CloudFormation as Client;
 use anyhow::Result;
-use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{StackDriftDetectionStatus, StackResourceDrift};
 
@@ -30,6 +30,7 @@ pub async fn list_resources(cfn: &Client, stack: &str) -> Result<Vec<StackResour
     let mut token = None;
     loop {
         let out = cfn
+            .0
             .list_stack_resources()
             .stack_name(stack)
             .set_next_token(token)
@@ -74,6 +75,7 @@ pub async fn detect(cfn: &Client, stack: &str) -> CfnDrift {
 
 async fn try_detect(cfn: &Client, stack: &str) -> Result<CfnDrift, String> {
     let started = cfn
+        .0
         .detect_stack_drift()
         .stack_name(stack)
         .send()
@@ -88,6 +90,7 @@ async fn try_detect(cfn: &Client, stack: &str) -> Result<CfnDrift, String> {
     let mut token = None;
     loop {
         let out = cfn
+            .0
             .describe_stack_resource_drifts()
             .stack_name(stack)
             .set_next_token(token)
@@ -139,6 +142,7 @@ async fn wait(cfn: &Client, id: &str) -> Result<String, String> {
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
         let out = match cfn
+            .0
             .describe_stack_drift_detection_status()
             .stack_drift_detection_id(id)
             .send()

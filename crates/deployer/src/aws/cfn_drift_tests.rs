@@ -13,6 +13,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::body::SdkBody;
 
 use super::*;
+use aws_sdk_cloudformation::Client as SdkClient;
 
 const STACK: &str = "OAuthRefreshStack-prod";
 
@@ -48,17 +49,17 @@ fn resource(logical: &str, drift: &StackResourceDriftStatus) -> StackResourceDri
 
 #[tokio::test(start_paused = true)]
 async fn detection_polls_until_complete_and_keeps_only_drifted_resources() {
-    let start = mock!(Client::detect_stack_drift).then_output(|| {
+    let start = mock!(SdkClient::detect_stack_drift).then_output(|| {
         DetectStackDriftOutput::builder()
             .stack_drift_detection_id("d-1")
             .build()
     });
-    let poll = mock!(Client::describe_stack_drift_detection_status)
+    let poll = mock!(SdkClient::describe_stack_drift_detection_status)
         .sequence()
         .output(|| status(StackDriftDetectionStatus::DetectionInProgress))
         .output(|| status(StackDriftDetectionStatus::DetectionComplete))
         .build();
-    let drifts = mock!(Client::describe_stack_resource_drifts).then_output(|| {
+    let drifts = mock!(SdkClient::describe_stack_resource_drifts).then_output(|| {
         DescribeStackResourceDriftsOutput::builder()
             .stack_resource_drifts(resource(
                 "RefresherFunction",
@@ -67,11 +68,11 @@ async fn detection_polls_until_complete_and_keeps_only_drifted_resources() {
             .stack_resource_drifts(resource("TokensTable", &StackResourceDriftStatus::InSync))
             .build()
     });
-    let cfn = mock_client!(
+    let cfn = crate::aws::CloudFormation::from_sdk(mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
         [&start, &poll, &drifts]
-    );
+    ));
     let CfnDrift::Detected {
         stack_status,
         resources,
@@ -94,9 +95,13 @@ async fn detection_polls_until_complete_and_keeps_only_drifted_resources() {
 #[tokio::test(start_paused = true)]
 async fn an_endpoint_without_detection_is_reported_not_fatal() {
     // moto 5.2.5 answers DetectStackDrift with a bare HTTP 500.
-    let start = mock!(Client::detect_stack_drift)
+    let start = mock!(SdkClient::detect_stack_drift)
         .then_http_response(|| HttpResponse::new(500.try_into().unwrap(), SdkBody::from("")));
-    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&start]);
+    let cfn = crate::aws::CloudFormation::from_sdk(mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&start]
+    ));
     let CfnDrift::Unavailable { reason } = detect(&cfn, STACK).await else {
         panic!("a 500 must not count as a detection");
     };
@@ -105,26 +110,26 @@ async fn an_endpoint_without_detection_is_reported_not_fatal() {
 
 #[tokio::test(start_paused = true)]
 async fn a_partly_failed_detection_keeps_the_results_it_has() {
-    let start = mock!(Client::detect_stack_drift).then_output(|| {
+    let start = mock!(SdkClient::detect_stack_drift).then_output(|| {
         DetectStackDriftOutput::builder()
             .stack_drift_detection_id("d-1")
             .build()
     });
-    let poll = mock!(Client::describe_stack_drift_detection_status).then_output(|| {
+    let poll = mock!(SdkClient::describe_stack_drift_detection_status).then_output(|| {
         let mut out = status(StackDriftDetectionStatus::DetectionFailed);
         out.detection_status_reason = Some("Failed to detect drift on resource [Alarm]".into());
         out
     });
-    let drifts = mock!(Client::describe_stack_resource_drifts).then_output(|| {
+    let drifts = mock!(SdkClient::describe_stack_resource_drifts).then_output(|| {
         DescribeStackResourceDriftsOutput::builder()
             .stack_resource_drifts(resource("Fn", &StackResourceDriftStatus::Deleted))
             .build()
     });
-    let cfn = mock_client!(
+    let cfn = crate::aws::CloudFormation::from_sdk(mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
         [&start, &poll, &drifts]
-    );
+    ));
     let CfnDrift::Detected {
         stack_status,
         resources,

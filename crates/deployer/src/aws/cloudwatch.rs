@@ -1,8 +1,8 @@
 //! `CloudWatch` reads: an alarm shaped like the template's `AWS::CloudWatch::Alarm` properties
 //! (for the drift check), and the current state of alarms (for `deployer alarms`).
 
+use super::CloudWatch as Client;
 use anyhow::Result;
-use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::primitives::DateTimeFormat;
 use aws_sdk_cloudwatch::types::{ComparisonOperator, StateValue, Statistic};
 use serde::Serialize;
@@ -13,6 +13,7 @@ use super::describe_error;
 /// The metric alarm of that name, or `None` when `CloudWatch` has none.
 pub async fn alarm(client: &Client, name: &str) -> Result<Option<Value>> {
     let out = client
+        .0
         .describe_alarms()
         .alarm_names(name)
         .send()
@@ -64,7 +65,7 @@ pub async fn alarm_states(client: &Client, names: &[String]) -> Result<Vec<Alarm
     for chunk in names.chunks(NAMES_PER_CALL) {
         let mut token = None;
         loop {
-            let out = client
+            let out = client.0
                 .describe_alarms()
                 .set_alarm_names(Some(chunk.to_vec()))
                 .set_next_token(token)

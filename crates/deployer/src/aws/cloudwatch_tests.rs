@@ -7,6 +7,7 @@ use aws_sdk_cloudwatch::types::MetricAlarm;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 
 use super::*;
+use aws_sdk_cloudwatch::Client as SdkClient;
 
 fn alarm(name: &str, state: StateValue, reason: &str) -> MetricAlarm {
     MetricAlarm::builder()
@@ -19,7 +20,7 @@ fn alarm(name: &str, state: StateValue, reason: &str) -> MetricAlarm {
 
 #[tokio::test]
 async fn states_of_every_page_with_reason_and_time() {
-    let pages = mock!(Client::describe_alarms)
+    let pages = mock!(SdkClient::describe_alarms)
         .sequence()
         .output(|| {
             DescribeAlarmsOutput::builder()
@@ -33,7 +34,11 @@ async fn states_of_every_page_with_reason_and_time() {
                 .build()
         })
         .build();
-    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&pages]);
+    let client = crate::aws::CloudWatch::from_sdk(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::Sequential,
+        [&pages]
+    ));
     let names = ["a-errors", "a-throttles", "a-missing"].map(str::to_owned);
     let states = alarm_states(&client, &names).await.unwrap();
     assert_eq!(pages.num_calls(), 2);
@@ -69,10 +74,14 @@ async fn states_of_every_page_with_reason_and_time() {
 
 #[tokio::test]
 async fn more_than_a_hundred_names_take_more_than_one_call() {
-    let empty = mock!(Client::describe_alarms)
+    let empty = mock!(SdkClient::describe_alarms)
         .match_requests(|r| r.alarm_names().len() <= NAMES_PER_CALL)
         .then_output(|| DescribeAlarmsOutput::builder().build());
-    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&empty]);
+    let client = crate::aws::CloudWatch::from_sdk(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::MatchAny,
+        [&empty]
+    ));
     let names: Vec<String> = (0..150).map(|i| format!("alarm-{i}")).collect();
     assert!(alarm_states(&client, &names).await.unwrap().is_empty());
     assert_eq!(empty.num_calls(), 2);

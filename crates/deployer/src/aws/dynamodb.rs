@@ -1,8 +1,8 @@
 //! `DynamoDB` reads for the drift check: a table's keys, indexes, TTL, point-in-time recovery and
 //! encryption, shaped like the template's `AWS::DynamoDB::Table` properties.
 
+use super::DynamoDb as Client;
 use anyhow::{Result, bail};
-use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{BillingMode, KeySchemaElement, Projection, ProjectionType, SseType};
 use serde_json::{Value, json};
@@ -11,7 +11,7 @@ use super::describe_error;
 
 /// The table, or `None` when `DynamoDB` does not have it.
 pub async fn table(client: &Client, name: &str) -> Result<Option<Value>> {
-    let out = match client.describe_table().table_name(name).send().await {
+    let out = match client.0.describe_table().table_name(name).send().await {
         Ok(out) => out,
         Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(None),
         Err(err) => bail!("cannot describe table {name}: {}", describe_error(&err)),
@@ -62,6 +62,7 @@ fn projection(p: &Projection) -> Value {
 
 async fn ttl(client: &Client, name: &str) -> Result<Value> {
     let out = client
+        .0
         .describe_time_to_live()
         .table_name(name)
         .send()
@@ -83,6 +84,7 @@ async fn ttl(client: &Client, name: &str) -> Result<Value> {
 
 async fn pitr(client: &Client, name: &str) -> Result<Value> {
     let out = client
+        .0
         .describe_continuous_backups()
         .table_name(name)
         .send()
@@ -166,6 +168,7 @@ pub async fn analytics_since(
     let mut start = None;
     loop {
         let out = client
+            .0
             .query()
             .table_name(table)
             .projection_expression(ANALYTICS_PROJECTION)
@@ -204,6 +207,7 @@ pub async fn newest_analytics(
     let mut start = None;
     loop {
         let out = client
+            .0
             .query()
             .table_name(table)
             .projection_expression(ANALYTICS_PROJECTION)

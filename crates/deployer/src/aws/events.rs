@@ -1,8 +1,8 @@
 //! `EventBridge`: a rule and its targets, shaped like the template's `AWS::Events::Rule`
 //! properties (for the drift check and `deployer rules`), and switching a rule on or off.
 
+use super::EventBridge as Client;
 use anyhow::{Result, bail};
-use aws_sdk_eventbridge::Client;
 use aws_sdk_eventbridge::error::ProvideErrorMetadata;
 use aws_sdk_eventbridge::types::{
     ApiDestinationHttpMethod, ApiDestinationState, ConnectionAuthorizationType, ConnectionState,
@@ -20,6 +20,7 @@ pub async fn rule(client: &Client, physical_id: &str) -> Result<Option<Value>> {
         None => (None, physical_id),
     };
     let rule = match client
+        .0
         .describe_rule()
         .name(name)
         .set_event_bus_name(bus.map(str::to_owned))
@@ -48,6 +49,7 @@ async fn targets(client: &Client, rule: &str, bus: Option<&str>) -> Result<Vec<V
     let mut token = None;
     loop {
         let out = client
+            .0
             .list_targets_by_rule()
             .rule(rule)
             .set_event_bus_name(bus.map(str::to_owned))
@@ -85,7 +87,7 @@ fn target(t: &Target) -> Value {
 /// The API destination of that name, shaped like `AWS::Events::ApiDestination`'s properties, or
 /// `None` when `EventBridge` does not have it.
 pub async fn api_destination(client: &Client, name: &str) -> Result<Option<Value>> {
-    let d = match client.describe_api_destination().name(name).send().await {
+    let d = match client.0.describe_api_destination().name(name).send().await {
         Ok(d) => d,
         Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(None),
         Err(err) => bail!(
@@ -107,7 +109,7 @@ pub async fn api_destination(client: &Client, name: &str) -> Result<Option<Value
 /// The connection of that name, shaped like `AWS::Events::Connection`'s properties (never with
 /// a key value: `EventBridge` returns none), or `None` when it does not have it.
 pub async fn connection(client: &Client, name: &str) -> Result<Option<Value>> {
-    let c = match client.describe_connection().name(name).send().await {
+    let c = match client.0.describe_connection().name(name).send().await {
         Ok(c) => c,
         Err(err) if err.code() == Some("ResourceNotFoundException") => return Ok(None),
         Err(err) => bail!(
@@ -132,6 +134,7 @@ pub async fn connection(client: &Client, name: &str) -> Result<Option<Value>> {
 pub async fn set_rule_enabled(client: &Client, name: &str, enabled: bool) -> Result<()> {
     let failed = if enabled {
         client
+            .0
             .enable_rule()
             .name(name)
             .send()
@@ -140,6 +143,7 @@ pub async fn set_rule_enabled(client: &Client, name: &str, enabled: bool) -> Res
             .map(|e| describe_error(&e))
     } else {
         client
+            .0
             .disable_rule()
             .name(name)
             .send()

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use super::Lambda as Client;
 use anyhow::{Context, Result, bail};
-use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{InvocationType, LogType};
 use base64::Engine as _;
@@ -21,6 +21,7 @@ pub struct FunctionSettings {
 
 pub async fn settings(client: &Client, name: &str) -> Result<FunctionSettings> {
     let config = client
+        .0
         .get_function_configuration()
         .function_name(name)
         .send()
@@ -57,6 +58,7 @@ pub struct Remote {
 pub async fn invoke(client: &Client, name: &str, payload: &serde_json::Value) -> Result<Remote> {
     let body = serde_json::to_vec(payload).context("payload")?;
     let out = client
+        .0
         .invoke()
         .function_name(name)
         .invocation_type(InvocationType::RequestResponse)
@@ -100,6 +102,7 @@ pub async fn invoke(client: &Client, name: &str, payload: &serde_json::Value) ->
 pub async fn invoke_async(client: &Client, name: &str, payload: &serde_json::Value) -> Result<()> {
     let body = serde_json::to_vec(payload).context("payload")?;
     let out = client
+        .0
         .invoke()
         .function_name(name)
         .invocation_type(InvocationType::Event)

@@ -1,8 +1,8 @@
 //! Lambda reads for the drift check: a function's configuration, shaped like the template's
 //! `AWS::Lambda::Function` properties.
 
+use super::Lambda as Client;
 use anyhow::{Result, bail};
-use aws_sdk_lambda::Client;
 use aws_sdk_lambda::error::ProvideErrorMetadata;
 use aws_sdk_lambda::types::{Architecture, Runtime};
 use serde_json::{Value, json};
@@ -12,6 +12,7 @@ use super::describe_error;
 /// The function's configuration, or `None` when Lambda does not have it.
 pub async fn function(client: &Client, name: &str) -> Result<Option<Value>> {
     let config = match client
+        .0
         .get_function_configuration()
         .function_name(name)
         .send()
@@ -45,7 +46,7 @@ pub async fn function(client: &Client, name: &str) -> Result<Option<Value>> {
 /// The function's resource policy (`GetPolicy`) as JSON text, `None` when it has none. Any other
 /// failure is an error: the caller decides whether that means "not checkable here".
 pub async fn policy(client: &Client, name: &str) -> Result<Option<String>> {
-    match client.get_policy().function_name(name).send().await {
+    match client.0.get_policy().function_name(name).send().await {
         Ok(out) => Ok(out.policy().map(str::to_owned)),
         Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(None),
         Err(err) => bail!(

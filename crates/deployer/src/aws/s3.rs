@@ -2,8 +2,8 @@
 //! checked with `ListObjectsV2` (`HeadObject` can surface as Access Denied), uploaded to only when
 //! the key is absent.
 
+use super::S3 as Client;
 use anyhow::{Context, Result, bail};
-use aws_sdk_s3::Client;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
@@ -16,6 +16,7 @@ use super::describe_error;
 /// Whether `key` is in `bucket`; `None` when the bucket does not exist.
 pub async fn object_exists(s3: &Client, bucket: &str, key: &str) -> Result<Option<bool>> {
     match s3
+        .0
         .list_objects_v2()
         .bucket(bucket)
         .prefix(key)
@@ -37,7 +38,7 @@ pub async fn object_exists(s3: &Client, bucket: &str, key: &str) -> Result<Optio
 
 /// Creates the artifact bucket: private, encrypted at rest, versioned.
 pub async fn create_bucket(s3: &Client, bucket: &str, region: &str) -> Result<()> {
-    let mut create = s3.create_bucket().bucket(bucket);
+    let mut create = s3.0.create_bucket().bucket(bucket);
     // us-east-1 is the one region that takes no location constraint.
     if region != "us-east-1" {
         create = create.create_bucket_configuration(
@@ -52,49 +53,9 @@ pub async fn create_bucket(s3: &Client, bucket: &str, region: &str) -> Result<()
             describe_error(&e)
         )
     })?;
-    s3.put_public_access_block()
-        .bucket(bucket)
-        .public_access_block_configuration(
-            PublicAccessBlockConfiguration::builder()
-                .block_public_acls(true)
-                .ignore_public_acls(true)
-                .block_public_policy(true)
-                .restrict_public_buckets(true)
-                .build(),
-        )
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot block public access to {bucket}: {}",
-                describe_error(&e)
-            )
-        })?;
-    let rule = ServerSideEncryptionRule::builder()
-        .apply_server_side_encryption_by_default(
-            ServerSideEncryptionByDefault::builder()
-                .sse_algorithm(ServerSideEncryption::Aes256)
-                .build()
-                .context("encryption rule")?,
-        )
-        .build();
-    s3.put_bucket_encryption()
-        .bucket(bucket)
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(rule)
-                .build()
-                .context("encryption configuration")?,
-        )
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot turn on encryption of {bucket}: {}",
-                describe_error(&e)
-            )
-        })?;
-    s3.put_bucket_versioning()
+    block_public_access(s3, bucket).await?;
+    encrypt(s3, bucket).await?;
+    s3.0.put_bucket_versioning()
         .bucket(bucket)
         .versioning_configuration(
             VersioningConfiguration::builder()
@@ -112,6 +73,57 @@ pub async fn create_bucket(s3: &Client, bucket: &str, region: &str) -> Result<()
     Ok(())
 }
 
+async fn block_public_access(s3: &Client, bucket: &str) -> Result<()> {
+    s3.0.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(
+            PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot block public access to {bucket}: {}",
+                describe_error(&e)
+            )
+        })?;
+    Ok(())
+}
+
+/// SSE-S3 by default (the artifacts are code: they hold no secret).
+async fn encrypt(s3: &Client, bucket: &str) -> Result<()> {
+    let rule = ServerSideEncryptionRule::builder()
+        .apply_server_side_encryption_by_default(
+            ServerSideEncryptionByDefault::builder()
+                .sse_algorithm(ServerSideEncryption::Aes256)
+                .build()
+                .context("cannot build the bucket's default encryption rule (AES256)")?,
+        )
+        .build();
+    s3.0.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(rule)
+                .build()
+                .context("cannot build the bucket's encryption configuration")?,
+        )
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot turn on encryption of {bucket}: {}",
+                describe_error(&e)
+            )
+        })?;
+    Ok(())
+}
+
 /// Uploads bytes, with their SHA-256 checked by S3.
 pub async fn upload(
     s3: &Client,
@@ -120,7 +132,7 @@ pub async fn upload(
     bytes: Vec<u8>,
     sha256_base64: &str,
 ) -> Result<()> {
-    s3.put_object()
+    s3.0.put_object()
         .bucket(bucket)
         .key(key)
         .body(ByteStream::from(bytes))
@@ -136,18 +148,18 @@ pub async fn upload(
 
 /// Downloads an object (the artifact `deployer invoke --local` runs).
 pub async fn download(s3: &Client, bucket: &str, key: &str) -> Result<Vec<u8>> {
-    let out = s3
-        .get_object()
-        .bucket(bucket)
-        .key(key)
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot download s3://{bucket}/{key}: {}",
-                describe_error(&e)
-            )
-        })?;
+    let out =
+        s3.0.get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot download s3://{bucket}/{key}: {}",
+                    describe_error(&e)
+                )
+            })?;
     let bytes = out
         .body
         .collect()

@@ -2,14 +2,14 @@
 //! put a new version of the credentials secret; and, for `deploy`/`plan`, the current version of
 //! the HTTP trigger's header secret. Errors name the secret, never its value.
 
+use super::SecretsManager as Client;
 use anyhow::{Context, Result};
-use aws_sdk_secretsmanager::Client;
 use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use refresher::secret::SecretString;
 
 /// The secret's string value, `None` when the secret does not exist.
 pub async fn get(client: &Client, id: &str) -> Result<Option<SecretString>> {
-    let result = client.get_secret_value().secret_id(id).send().await;
+    let result = client.0.get_secret_value().secret_id(id).send().await;
     let Some(out) = found(result, id, "secretsmanager:GetSecretValue", "read")? else {
         return Ok(None);
     };
@@ -22,7 +22,7 @@ pub async fn get(client: &Client, id: &str) -> Result<Option<SecretString>> {
 /// The id of the secret's current version (staged `AWSCURRENT`), `None` when the secret does not
 /// exist. Reads metadata only, never the value.
 pub async fn current_version(client: &Client, id: &str) -> Result<Option<String>> {
-    let result = client.describe_secret().secret_id(id).send().await;
+    let result = client.0.describe_secret().secret_id(id).send().await;
     let Some(out) = found(result, id, "secretsmanager:DescribeSecret", "describe")? else {
         return Ok(None);
     };
@@ -72,6 +72,7 @@ pub async fn create(
     value: &SecretString,
 ) -> Result<()> {
     client
+        .0
         .create_secret()
         .name(name)
         .kms_key_id(kms_key_id)
@@ -91,6 +92,7 @@ pub async fn create(
 /// Stores a new current version of an existing secret.
 pub async fn put(client: &Client, id: &str, value: &SecretString) -> Result<()> {
     client
+        .0
         .put_secret_value()
         .secret_id(id)
         .secret_string(value.expose())

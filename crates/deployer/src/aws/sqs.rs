@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
+use super::Sqs as Client;
 use anyhow::{Context, Result, bail};
-use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Map, Value};
@@ -40,6 +40,7 @@ async fn attributes(
     what: &str,
 ) -> Result<Option<HashMap<QueueAttributeName, String>>> {
     match client
+        .0
         .get_queue_attributes()
         .queue_url(url)
         .set_attribute_names(Some(names.to_vec()))
@@ -96,7 +97,7 @@ pub struct Received {
 
 /// The URL of the queue named `name`, or `None` when SQS has no such queue.
 pub async fn queue_url(client: &Client, name: &str) -> Result<Option<String>> {
-    match client.get_queue_url().queue_name(name).send().await {
+    match client.0.get_queue_url().queue_name(name).send().await {
         Ok(out) => Ok(out.queue_url().map(str::to_owned)),
         Err(err) if no_such_queue(err.code()) => Ok(None),
         Err(err) => bail!(
@@ -122,6 +123,7 @@ pub async fn queue_arn(client: &Client, url: &str) -> Result<String> {
 pub async fn receive(client: &Client, url: &str, visibility_s: i32) -> Result<Vec<Received>> {
     use aws_sdk_sqs::types::MessageSystemAttributeName as Sys;
     let out = client
+        .0
         .receive_message()
         .queue_url(url)
         .max_number_of_messages(10)
@@ -204,7 +206,7 @@ pub async fn peek_all(
 pub async fn release(client: &Client, url: &str, receipt_handles: &[&str]) -> Result<()> {
     use aws_sdk_sqs::types::ChangeMessageVisibilityBatchRequestEntry as Entry;
     for chunk in receipt_handles.chunks(10) {
-        let mut request = client.change_message_visibility_batch().queue_url(url);
+        let mut request = client.0.change_message_visibility_batch().queue_url(url);
         for (i, handle) in chunk.iter().enumerate() {
             let entry = Entry::builder()
                 .id(i.to_string())
@@ -236,6 +238,7 @@ pub async fn release(client: &Client, url: &str, receipt_handles: &[&str]) -> Re
 /// Deletes a received message.
 pub async fn delete(client: &Client, url: &str, receipt_handle: &str) -> Result<()> {
     client
+        .0
         .delete_message()
         .queue_url(url)
         .receipt_handle(receipt_handle)
@@ -258,7 +261,7 @@ pub async fn send(
     attributes: &std::collections::BTreeMap<String, String>,
 ) -> Result<()> {
     use aws_sdk_sqs::types::MessageAttributeValue;
-    let mut request = client.send_message().queue_url(url).message_body(body);
+    let mut request = client.0.send_message().queue_url(url).message_body(body);
     for (name, value) in attributes {
         let value = MessageAttributeValue::builder()
             .data_type("String")
@@ -279,6 +282,7 @@ pub async fn send(
 /// Deletes every message of the queue (`PurgeQueue`; SQS allows one purge a minute).
 pub async fn purge(client: &Client, url: &str) -> Result<()> {
     client
+        .0
         .purge_queue()
         .queue_url(url)
         .send()
@@ -295,6 +299,7 @@ pub async fn purge(client: &Client, url: &str) -> Result<()> {
 /// URLs of the queues whose redrive policy names this queue as their dead-letter queue.
 pub async fn dead_letter_sources(client: &Client, url: &str) -> Result<Vec<String>> {
     let out = client
+        .0
         .list_dead_letter_source_queues()
         .queue_url(url)
         .send()
@@ -313,6 +318,7 @@ pub async fn dead_letter_sources(client: &Client, url: &str) -> Result<Vec<Strin
 /// `UnsupportedOperation`/501), so the caller can move the messages itself.
 pub async fn start_move_task(client: &Client, dlq_arn: &str) -> Result<Option<String>> {
     match client
+        .0
         .start_message_move_task()
         .source_arn(dlq_arn)
         .send()

@@ -4,15 +4,14 @@
 use anyhow::{Result, bail};
 
 use super::Ctx;
-use super::package::build_artifact;
 use crate::cli::DeployArgs;
 use crate::deploy::{self, DeployOptions};
 use crate::output::note;
 use crate::template::check::Severity;
-use crate::{Status, stage, template};
+use crate::{Status, template};
 
 pub(super) async fn run(args: &DeployArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let rendered = template::render(&stage)?;
     let errors: Vec<String> =
         template::check::check(&rendered.text, &rendered.value, &stage.stack_name)
@@ -39,7 +38,7 @@ pub(super) async fn run(args: &DeployArgs, ctx: &Ctx) -> Result<Status> {
     ));
     let account = deploy::check_account(&aws, &stage).await?;
     let secret_version = deploy::http_trigger_secret_version(&aws, &stage).await?;
-    let artifact = build_artifact(ctx, &stage, &args.cargo_profile)?;
+    let artifact = crate::package::build_for(&ctx.project_dir, &stage, &args.cargo_profile)?;
     let parameters = deploy::stack_parameters(&artifact.key, secret_version);
     let uploaded = deploy::upload_artifact(&aws, &stage, &artifact).await?;
     note(&format!(

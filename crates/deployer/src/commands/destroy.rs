@@ -13,7 +13,7 @@ use crate::aws::cfn;
 use crate::cli::DestroyArgs;
 use crate::deploy::{progress::Progress, wait};
 use crate::output::{self, note};
-use crate::{Status, stage, template};
+use crate::{Status, template};
 
 #[derive(Debug, Serialize)]
 pub(super) struct DestroyReport {
@@ -43,7 +43,7 @@ impl fmt::Display for DestroyReport {
 }
 
 pub(super) async fn run(args: &DestroyArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let rendered = template::render(&stage)?;
     let aws = ctx.aws(&stage).await;
     let client = aws.cloudformation();

@@ -3,26 +3,18 @@
 //! Exit 0 in sync (or drift without `--fail`), 2 drift with `--fail`, 1 when a resource could
 //! not be read (its state is unknown, so no verdict is given).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 
 use super::Ctx;
-use crate::aws::cfn;
 use crate::cli::DriftArgs;
 use crate::output::note;
-use crate::{Status, drift, stage, template};
+use crate::{Status, drift, template};
 
 pub(super) async fn run(args: &DriftArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let rendered = template::render(&stage)?;
     let aws = ctx.aws(&stage).await;
-    let stack = cfn::describe(&aws.cloudformation(), &stage.stack_name)
-        .await?
-        .with_context(|| {
-            format!(
-                "stack {} does not exist; deploy it with `deployer deploy --stage {}`",
-                stage.stack_name, stage.name
-            )
-        })?;
+    let stack = aws.require_stack(&stage).await?;
     let mut report = drift::check::run(&aws, &stack, &rendered.value).await?;
     report.verbose = args.verbose;
     ctx.printer.emit(&report)?;

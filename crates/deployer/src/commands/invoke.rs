@@ -3,23 +3,21 @@
 //! zip the stack deployed (its `ArtifactKey`), run on this machine under the Runtime API emulator
 //! with the deployed function's environment and the caller's credentials.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-use aws_credential_types::provider::ProvideCredentials;
 use serde::Serialize;
 use serde_json::json;
 
 use super::Ctx;
-use crate::aws::{Aws, cfn, invoke, s3};
+use crate::aws::{Aws, invoke, s3};
 use crate::cli::InvokeArgs;
 use crate::emulator::{self, FunctionSpec, Outcome};
 use crate::stage::Stage;
-use crate::{Status, deploy, output, stage};
+use crate::{Status, deploy, output};
 
 /// Log lines shown with a failed result by default.
 const LOG_TAIL: usize = 30;
@@ -165,7 +163,7 @@ fn result_lines(payload: &serde_json::Value) -> Vec<String> {
 }
 
 pub(super) async fn run(args: &InvokeArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let providers: Vec<String> = args
         .providers
         .iter()
@@ -239,14 +237,7 @@ async fn remote(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result
 }
 
 async fn local(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<InvokeReport> {
-    let stack = cfn::describe(&aws.cloudformation(), &stage.stack_name)
-        .await?
-        .with_context(|| {
-            format!(
-                "stack {} does not exist; deploy it first (`deployer deploy --stage {}`)",
-                stage.stack_name, stage.name
-            )
-        })?;
+    let stack = aws.require_stack(stage).await?;
     let key = stack.parameters.get("ArtifactKey").with_context(|| {
         format!(
             "stack {} has no ArtifactKey parameter; redeploy it with this deployer",
@@ -262,7 +253,7 @@ async fn local(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<
         .with_context(|| format!("cannot make {} executable", binary.display()))?;
     let settings = invoke::settings(&aws.lambda(), &stage.function.name).await?;
     let mut environment = settings.environment;
-    environment.extend(credentials(aws).await?);
+    environment.extend(aws.credentials_env().await?);
     if let Some(endpoint) = &aws.custom_endpoint {
         environment.insert("AWS_ENDPOINT_URL".into(), endpoint.clone());
     }
@@ -338,31 +329,6 @@ fn unzip_bootstrap(zip: &[u8]) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-/// The caller's resolved credentials, handed to the local process as Lambda hands the role's.
-async fn credentials(aws: &Aws) -> Result<BTreeMap<String, String>> {
-    let provider = aws.config.credentials_provider().context(
-        "no AWS credentials found (set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
-    )?;
-    let creds = provider
-        .provide_credentials()
-        .await
-        .context("cannot resolve AWS credentials")?;
-    let mut env = BTreeMap::from([
-        (
-            "AWS_ACCESS_KEY_ID".to_owned(),
-            creds.access_key_id().to_owned(),
-        ),
-        (
-            "AWS_SECRET_ACCESS_KEY".to_owned(),
-            creds.secret_access_key().to_owned(),
-        ),
-    ]);
-    if let Some(token) = creds.session_token() {
-        env.insert("AWS_SESSION_TOKEN".to_owned(), token.to_owned());
-    }
-    Ok(env)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,7 +382,7 @@ mod tests {
         let unlisted = json!({"ok": false, "refreshed": 0, "failed": 0, "skipped": 0,
             "needsReauth": 0, "results": []});
         assert!(not_ok(&unlisted).unwrap().contains("could not be listed"));
-        let stage = stage::parse(
+        let stage = crate::stage::parse(
             include_str!("../../../../stages/local.yaml"),
             std::path::Path::new("local.yaml"),
         )

@@ -2,15 +2,12 @@
 //! [`Status`], and writes its result only through the printer.
 
 mod alarms;
-mod check;
 mod completions;
-mod connect;
 mod deploy;
 mod destroy;
 mod dlq;
 mod drift;
 mod invoke;
-mod migrate;
 mod outputs;
 mod package;
 mod plan;
@@ -47,6 +44,12 @@ impl Ctx {
     /// AWS clients' configuration for a stage.
     pub async fn aws(&self, stage: &crate::stage::Stage) -> Aws {
         Aws::connect(stage, &self.aws_args).await
+    }
+
+    /// The stage `stage` names (a name or a path, as [`Ctx::stage_file`] reads it), loaded and
+    /// validated; a missing file's error lists the stages that exist.
+    pub fn load_stage(&self, stage: &str) -> Result<crate::stage::Stage> {
+        Ok(crate::stage::load(&self.stage_file(stage))?)
     }
 
     /// `prod` -> `<project>/stages/prod.yaml`; a value with a `/` or ending in `.yaml` is a path.

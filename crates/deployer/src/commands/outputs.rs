@@ -3,13 +3,13 @@
 
 use std::fmt;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use super::Ctx;
-use crate::aws::cfn::{self, StackOutput};
+use crate::Status;
+use crate::aws::cfn::StackOutput;
 use crate::cli::{OutputFormat, OutputsArgs};
-use crate::{Status, stage};
 
 /// The outputs in one of the formats.
 #[derive(Debug, Serialize)]
@@ -69,16 +69,9 @@ fn shell_quote(value: &str) -> String {
 }
 
 pub(super) async fn run(args: &OutputsArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let aws = ctx.aws(&stage).await;
-    let stack = cfn::describe(&aws.cloudformation(), &stage.stack_name)
-        .await?
-        .with_context(|| {
-            format!(
-                "stack {} does not exist; deploy it with `deployer deploy --stage {}`",
-                stage.stack_name, stage.name
-            )
-        })?;
+    let stack = aws.require_stack(&stage).await?;
     let mut list = stack.outputs;
     list.sort_by(|a, b| a.key.cmp(&b.key));
     let format = if ctx.printer.json {

@@ -7,11 +7,10 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::Ctx;
+use crate::Status;
 use crate::cli::PackageArgs;
 use crate::deploy::{self, ArtifactReport};
-use crate::package::{self, Artifact, build::BuildSpec};
-use crate::stage::Stage;
-use crate::{Status, stage};
+use crate::package;
 
 #[derive(Debug, Serialize)]
 pub(super) struct PackageReport {
@@ -46,20 +45,9 @@ impl fmt::Display for PackageReport {
     }
 }
 
-/// Builds and zips the refresher for a stage (no AWS call).
-pub(super) fn build_artifact(ctx: &Ctx, stage: &Stage, cargo_profile: &str) -> Result<Artifact> {
-    let spec = BuildSpec {
-        project_dir: ctx.project_dir.clone(),
-        architecture: stage.function.architecture,
-        profile: cargo_profile.to_owned(),
-    };
-    let binary = package::build::build(&spec)?;
-    package::from_binary(binary, stage.function.architecture)
-}
-
 pub(super) async fn run(args: &PackageArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
-    let artifact = build_artifact(ctx, &stage, &args.cargo_profile)?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
+    let artifact = package::build_for(&ctx.project_dir, &stage, &args.cargo_profile)?;
     let aws = ctx.aws(&stage).await;
     deploy::check_account(&aws, &stage).await?;
     let uploaded = deploy::upload_artifact(&aws, &stage, &artifact).await?;

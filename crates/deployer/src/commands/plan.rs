@@ -5,20 +5,19 @@
 use anyhow::Result;
 
 use super::Ctx;
-use super::package::build_artifact;
 use crate::aws::cfn::{self, StackRequest};
 use crate::cli::PlanArgs;
 use crate::deploy::{self, state};
 use crate::plan::{Change, Plan};
-use crate::{Status, stage, template};
+use crate::{Status, template};
 
 pub(super) async fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let rendered = template::render(&stage)?;
     let aws = ctx.aws(&stage).await;
     deploy::check_account(&aws, &stage).await?;
     let secret_version = deploy::http_trigger_secret_version(&aws, &stage).await?;
-    let artifact = build_artifact(ctx, &stage, &args.cargo_profile)?;
+    let artifact = crate::package::build_for(&ctx.project_dir, &stage, &args.cargo_profile)?;
     let request = StackRequest {
         stack_name: stage.stack_name.clone(),
         template_body: rendered.text.clone(),

@@ -5,10 +5,10 @@ use anyhow::Result;
 use super::{Ctx, write_file};
 use crate::cli::RenderArgs;
 use crate::output::note;
-use crate::{Status, stage, template};
+use crate::{Status, template};
 
 pub(super) fn run(args: &RenderArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let rendered = template::render(&stage)?;
     match &args.out {
         Some(path) => {

@@ -14,7 +14,7 @@ use super::{Ctx, write_file};
 use crate::cli::RunbookArgs;
 use crate::output::note;
 use crate::stage::Stage;
-use crate::{Status, stage, template};
+use crate::{Status, template};
 
 const TEMPLATE: &str = include_str!("../../../../templates/runbook.md.tera");
 
@@ -39,7 +39,7 @@ struct ProviderRow {
 }
 
 pub(super) fn run(args: &RunbookArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let text = render(&stage)?;
     match &args.out {
         Some(path) => {
@@ -187,7 +187,7 @@ mod tests {
     use super::*;
 
     fn prod() -> Stage {
-        stage::parse(
+        crate::stage::parse(
             include_str!("../../../../stages/prod.yaml"),
             std::path::Path::new("prod.yaml"),
         )
@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn the_staging_runbook_runs_its_http_trigger() {
-        let stage = stage::parse(
+        let stage = crate::stage::parse(
             include_str!("../../../../stages/staging.yaml"),
             std::path::Path::new("staging.yaml"),
         )

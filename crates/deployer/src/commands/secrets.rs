@@ -8,15 +8,15 @@ use std::fmt;
 use std::io::{IsTerminal, Read};
 
 use anyhow::{Context, Result, bail};
+use refresher::config::{ClientCredentials, CredentialsSecret};
 use refresher::secret::SecretString;
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::Ctx;
 use crate::aws::secrets;
 use crate::cli::{SecretsArgs, SecretsCommand, SecretsListArgs, SecretsSetArgs};
-use crate::stage::ProviderKind;
-use crate::stage::{self, Stage};
+use crate::health::credentials::{ProviderState, states};
 use crate::template::context;
 use crate::{Status, output};
 
@@ -25,13 +25,6 @@ pub(super) async fn run(args: &SecretsArgs, ctx: &Ctx) -> Result<Status> {
         SecretsCommand::Set(args) => set(args, ctx).await,
         SecretsCommand::List(args) => list(args, ctx).await,
     }
-}
-
-/// A provider's client id and secret as read from the input.
-#[derive(Debug)]
-struct ClientCredentials {
-    client_id: SecretString,
-    client_secret: SecretString,
 }
 
 /// Two non-blank lines (id, then secret) or `{"client_id": .., "client_secret": ..}`.
@@ -52,12 +45,12 @@ fn parse_input(text: &str) -> Result<ClientCredentials, String> {
                 .get(name)
                 .and_then(Value::as_str)
                 .filter(|v| !v.trim().is_empty())
-                .map(|v| SecretString::new(v.trim()))
+                .map(str::trim)
                 .ok_or_else(|| format!("the input has no `{name}` string; {usage}"))
         };
         return Ok(ClientCredentials {
-            client_id: field("client_id")?,
-            client_secret: field("client_secret")?,
+            client_id: field("client_id")?.to_owned(),
+            client_secret: SecretString::new(field("client_secret")?),
         });
     }
     let lines: Vec<&str> = text
@@ -67,7 +60,7 @@ fn parse_input(text: &str) -> Result<ClientCredentials, String> {
         .collect();
     match lines.as_slice() {
         [id, secret] => Ok(ClientCredentials {
-            client_id: SecretString::new(*id),
+            client_id: (*id).to_owned(),
             client_secret: SecretString::new(*secret),
         }),
         _ => Err(format!(
@@ -83,23 +76,13 @@ fn merge(
     provider: &str,
     creds: &ClientCredentials,
 ) -> Result<SecretString, String> {
-    let mut object = match existing {
-        None => Map::new(),
-        Some(text) => serde_json::from_str::<Map<String, Value>>(text).map_err(|e| {
-            format!(
-                "the secret is not a JSON object (line {}, column {}); fix or delete it first",
-                e.line(),
-                e.column()
-            )
-        })?,
+    let mut secret = match existing {
+        None => CredentialsSecret::default(),
+        Some(text) => CredentialsSecret::parse(text)
+            .map_err(|what| format!("the secret {what}; fix or delete it first"))?,
     };
-    let entry = json!({
-        "client_id": creds.client_id.expose(),
-        "client_secret": creds.client_secret.expose(),
-    });
-    object.insert(provider.to_owned(), entry);
-    let text = serde_json::to_string(&object).map_err(|_| "cannot encode the secret".to_owned())?;
-    Ok(SecretString::new(text))
+    secret.set(provider, creds);
+    Ok(secret.to_secret())
 }
 
 fn read_input(args: &SecretsSetArgs) -> Result<SecretString> {
@@ -142,16 +125,10 @@ impl fmt::Display for SetReport {
 }
 
 async fn set(args: &SecretsSetArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
-    if !stage.providers.contains_key(&args.provider) {
-        let known: Vec<&str> = stage.providers.keys().map(String::as_str).collect();
-        bail!(
-            "`{}` is not a provider of stage {}; its providers are {}",
-            args.provider,
-            stage.name,
-            known.join(", ")
-        );
-    }
+    let stage = ctx.load_stage(&args.stage.stage)?;
+    stage
+        .provider_named(&args.provider)
+        .map_err(anyhow::Error::msg)?;
     let creds = parse_input(read_input(args)?.expose()).map_err(anyhow::Error::msg)?;
     let names = context::build(&stage).names;
     let aws = ctx.aws(&stage).await;
@@ -193,13 +170,6 @@ struct SecretsList {
     providers: Vec<ProviderState>,
 }
 
-#[derive(Debug, Serialize)]
-pub(super) struct ProviderState {
-    pub(super) provider: String,
-    /// `set`, `missing`, `invalid` (an entry without both strings) or `not_needed`.
-    pub(super) state: &'static str,
-}
-
 impl fmt::Display for SecretsList {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let note = if self.exists {
@@ -221,41 +191,8 @@ impl fmt::Display for SecretsList {
     }
 }
 
-/// Each configured provider's state in the secret's JSON (`None`: no secret).
-pub(super) fn states(stage: &Stage, secret: Option<&str>) -> Result<Vec<ProviderState>, String> {
-    let object = match secret {
-        None => Map::new(),
-        Some(text) => serde_json::from_str::<Map<String, Value>>(text).map_err(|e| {
-            format!(
-                "the secret is not a JSON object (line {}, column {})",
-                e.line(),
-                e.column()
-            )
-        })?,
-    };
-    let has = |entry: &Value, name: &str| {
-        entry
-            .get(name)
-            .and_then(Value::as_str)
-            .is_some_and(|v| !v.is_empty())
-    };
-    Ok(stage
-        .providers
-        .values()
-        .map(|p| ProviderState {
-            provider: p.name.clone(),
-            state: match object.get(&p.name) {
-                Some(e) if has(e, "client_id") && has(e, "client_secret") => "set",
-                Some(_) => "invalid",
-                None if p.kind == ProviderKind::Instagram => "not_needed",
-                None => "missing",
-            },
-        })
-        .collect())
-}
-
 async fn list(args: &SecretsListArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let name = context::build(&stage).names.credentials_secret;
     let aws = ctx.aws(&stage).await;
     let secret = secrets::get(&aws.secretsmanager(), &name).await?;

@@ -18,25 +18,19 @@ use std::fmt;
 
 use anyhow::{Context, Result};
 use refresher::clock::{Clock, rfc3339};
-use refresher::store::{DueToken, DynamoStore, TokenStore};
+use refresher::store::{DueToken, TokenStore};
 use serde::Serialize;
+
+use refresher::events::AnalyticsRow;
 
 use super::Ctx;
 use crate::aws::Aws;
 use crate::aws::dynamodb::{self, AnalyticsRecord};
 use crate::cli::StatusArgs;
-use crate::stage::{self, Stage, duration};
+use crate::health::runs;
+use crate::stage::{Stage, duration};
 use crate::template::context::EXPIRY_INDEX;
 use crate::{Status, output};
-
-/// The analytics partition of a provider's `token.refresh` records.
-pub(super) fn analytics_pk(provider: &str) -> String {
-    format!("token.refresh#{provider}")
-}
-
-/// Where the last run comes from, said in every output.
-pub(super) const RUN_SOURCE: &str =
-    "derived from the newest `refreshed` analytics record; the refresher keeps no run record";
 
 const DAY: u64 = 86_400;
 const TOP_REASONS: usize = 5;
@@ -90,7 +84,7 @@ struct Fetched {
 }
 
 pub(super) async fn run(args: &StatusArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let window =
         duration::parse_duration(&args.since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
     let now = Clock::system().now();
@@ -120,7 +114,7 @@ pub(super) async fn run(args: &StatusArgs, ctx: &Ctx) -> Result<Status> {
         from: rfc3339(from),
         providers,
         last_successful_run: last,
-        last_run_source: RUN_SOURCE,
+        last_run_source: runs::RUN_SOURCE,
         top_failure_reasons: top_reasons(&reasons),
     })?;
     Ok(Status::Ok)
@@ -129,7 +123,7 @@ pub(super) async fn run(args: &StatusArgs, ctx: &Ctx) -> Result<Status> {
 async fn fetch(aws: &Aws, stage: &Stage, provider: &str, from: u64, now: u64) -> Result<Fetched> {
     let client = aws.dynamodb();
     let table = &stage.tables.analytics.name;
-    let pk = analytics_pk(provider);
+    let pk = AnalyticsRow::partition(provider);
     let records = dynamodb::analytics_since(&client, table, &pk, &rfc3339(from)).await?;
     let last_success = match records
         .iter()
@@ -139,7 +133,7 @@ async fn fetch(aws: &Aws, stage: &Stage, provider: &str, from: u64, now: u64) ->
         Some(found) => Some(found.clone()),
         None => dynamodb::newest_analytics(&client, table, &pk, "refreshed").await?,
     };
-    let store = DynamoStore::new(client, &stage.tables.tokens.name, EXPIRY_INDEX);
+    let store = aws.token_store(stage);
     let tokens = store.due(provider, now.saturating_add(DAY)).await.with_context(|| {
         format!(
             "cannot query the index {EXPIRY_INDEX} of {} for {provider}; is the stack deployed? (`deployer deploy --stage {}`)",
@@ -333,7 +327,7 @@ mod tests {
                 expired: 1,
             }],
             last_successful_run: None,
-            last_run_source: RUN_SOURCE,
+            last_run_source: runs::RUN_SOURCE,
             top_failure_reasons: vec![ReasonCount {
                 reason: "invalid_grant".to_owned(),
                 count: 1,

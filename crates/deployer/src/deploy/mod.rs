@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::aws::cfn::{self, StackOutput, StackRequest};
-use crate::aws::{Aws, s3, secrets};
+use crate::aws::cfn::{self, Stack, StackOutput, StackRequest};
+use crate::aws::{Aws, CloudFormation, s3, secrets};
 use crate::output::{self, note};
 use crate::package::Artifact;
 use crate::plan::{Change, Plan};
@@ -191,7 +191,7 @@ pub async fn check_account(aws: &Aws, stage: &Stage) -> Result<String> {
 
 /// Applies the rendered template with the uploaded artifact.
 pub async fn apply(
-    cfn_client: &aws_sdk_cloudformation::Client,
+    cfn_client: &CloudFormation,
     stage: &Stage,
     rendered: &Rendered,
     artifact: ArtifactReport,
@@ -213,19 +213,7 @@ pub async fn apply(
         existing.as_ref().map(|s| s.status.as_str()),
     );
     if let StackState::Dead(status) = &situation {
-        note(&format!(
-            "{} is {status} (a first create that never completed); deleting it before creating it again",
-            stage.stack_name
-        ));
-        cfn::delete_stack(cfn_client, &stage.stack_name).await?;
-        let done = wait::until_done(cfn_client, &stage.stack_name, None, &progress).await?;
-        if !done.ok {
-            bail!(
-                "could not clear {} ({}); see its events",
-                stage.stack_name,
-                done.status
-            );
-        }
+        clear_dead(cfn_client, stage, status, &progress).await?;
         situation = StackState::Absent;
     }
     let (action, plan) = match situation {
@@ -249,22 +237,7 @@ pub async fn apply(
     let stack = cfn::describe(cfn_client, &stage.stack_name)
         .await?
         .context("the stack vanished after deploying")?;
-    let mut warnings = Vec::new();
-    if stack.termination_protection != stage.termination_protection {
-        // The stack is deployed either way: a failure here is reported, not fatal (the local
-        // stand-in does not implement the call at all).
-        let wanted = stage.termination_protection;
-        if let Err(err) =
-            cfn::set_termination_protection(cfn_client, &stage.stack_name, wanted).await
-        {
-            let warning = format!(
-                "termination protection is not {}: {err:#}",
-                if wanted { "on" } else { "off" }
-            );
-            note(&format!("warning: {warning}"));
-            warnings.push(warning);
-        }
-    }
+    let warnings = sync_termination_protection(cfn_client, stage, &stack).await;
     Ok(DeployReport {
         stage: stage.name.clone(),
         stack: stage.stack_name.clone(),
@@ -279,8 +252,55 @@ pub async fn apply(
     })
 }
 
+/// Deletes a stack left by a first create that never completed, so that it can be created anew.
+async fn clear_dead(
+    cfn_client: &CloudFormation,
+    stage: &Stage,
+    status: &str,
+    progress: &Progress,
+) -> Result<()> {
+    note(&format!(
+        "{} is {status} (a first create that never completed); deleting it before creating it again",
+        stage.stack_name
+    ));
+    cfn::delete_stack(cfn_client, &stage.stack_name).await?;
+    let done = wait::until_done(cfn_client, &stage.stack_name, None, progress).await?;
+    if !done.ok {
+        bail!(
+            "could not clear {} ({}); see its events",
+            stage.stack_name,
+            done.status
+        );
+    }
+    Ok(())
+}
+
+/// Sets the stack's termination protection to the stage's; a failure is a warning, not fatal:
+/// the stack is deployed either way (and the local stand-in does not implement the call).
+async fn sync_termination_protection(
+    cfn_client: &CloudFormation,
+    stage: &Stage,
+    stack: &Stack,
+) -> Vec<String> {
+    let wanted = stage.termination_protection;
+    if stack.termination_protection == wanted {
+        return Vec::new();
+    }
+    match cfn::set_termination_protection(cfn_client, &stage.stack_name, wanted).await {
+        Ok(()) => Vec::new(),
+        Err(err) => {
+            let warning = format!(
+                "termination protection is not {}: {err:#}",
+                if wanted { "on" } else { "off" }
+            );
+            note(&format!("warning: {warning}"));
+            vec![warning]
+        }
+    }
+}
+
 async fn create(
-    cfn_client: &aws_sdk_cloudformation::Client,
+    cfn_client: &CloudFormation,
     stage: &Stage,
     request: &StackRequest,
     progress: &Progress,
@@ -296,7 +316,7 @@ async fn create(
 }
 
 async fn update(
-    cfn_client: &aws_sdk_cloudformation::Client,
+    cfn_client: &CloudFormation,
     stage: &Stage,
     request: &StackRequest,
     current: &cfn::Stack,
@@ -347,7 +367,7 @@ async fn update(
 /// Whether the live stack already has exactly this template, these parameters and these tags.
 /// Cheaper than a change set (one `GetTemplate`), and exact: CloudFormation would find no change.
 pub async fn is_unchanged(
-    cfn_client: &aws_sdk_cloudformation::Client,
+    cfn_client: &CloudFormation,
     stack: &cfn::Stack,
     request: &StackRequest,
 ) -> Result<bool> {
@@ -366,7 +386,7 @@ pub struct PendingChangeSet {
 /// Creates an update change set and waits for it; `None` (and the change set deleted) when there
 /// is nothing to change.
 pub async fn change_set(
-    cfn_client: &aws_sdk_cloudformation::Client,
+    cfn_client: &CloudFormation,
     stage: &Stage,
     request: &StackRequest,
 ) -> Result<Option<PendingChangeSet>> {

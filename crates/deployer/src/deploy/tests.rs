@@ -2,7 +2,7 @@
 //! `ROLLBACK_COMPLETE`, `UPDATE_ROLLBACK_FAILED`, a replacement of the tokens table, throttled event
 //! polls), each replayed from documented CloudFormation responses with aws-smithy-mocks.
 
-use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::Client as SdkClient;
 use aws_sdk_cloudformation::error::ErrorMetadata;
 use aws_sdk_cloudformation::operation::create_change_set::CreateChangeSetOutput;
 use aws_sdk_cloudformation::operation::create_stack::CreateStackOutput;
@@ -34,7 +34,7 @@ fn local() -> (Stage, Rendered) {
 }
 
 /// Applies the `local` stage through a (mocked) CloudFormation client.
-async fn apply_local(cfn: &Client) -> anyhow::Result<super::DeployReport> {
+async fn apply_local(cfn: &crate::aws::CloudFormation) -> anyhow::Result<super::DeployReport> {
     let (stage, rendered) = local();
     apply(
         cfn,
@@ -107,15 +107,15 @@ fn event(
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_create_names_the_first_failed_resource_as_root_cause() {
-    let describe = mock!(Client::describe_stacks)
+    let describe = mock!(SdkClient::describe_stacks)
         .sequence()
         .error(absent)
         .output(|| stack(StackStatus::RollbackComplete))
         .build();
-    let create = mock!(Client::create_stack)
+    let create = mock!(SdkClient::create_stack)
         .then_output(|| CreateStackOutput::builder().stack_id("s").build());
     // Newest first, as the API lists them: the table failed first, the rollback followed.
-    let events = mock!(Client::describe_stack_events).then_output(|| {
+    let events = mock!(SdkClient::describe_stack_events).then_output(|| {
         DescribeStackEventsOutput::builder()
             .stack_events(event(
                 "3",
@@ -140,11 +140,11 @@ async fn a_failed_create_names_the_first_failed_resource_as_root_cause() {
             ))
             .build()
     });
-    let cfn = mock_client!(
+    let cfn = crate::aws::CloudFormation::from_sdk(mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
         [&describe, &create, &events]
-    );
+    ));
     let err = apply_local(&cfn).await.unwrap_err().to_string();
     assert!(
         err.contains("ended ROLLBACK_COMPLETE; root cause: TokensTable (AWS::DynamoDB::Table) CREATE_FAILED: huntaze-oauth-tokens already exists"),
@@ -155,23 +155,24 @@ async fn a_failed_create_names_the_first_failed_resource_as_root_cause() {
 
 #[tokio::test(start_paused = true)]
 async fn a_dead_first_create_is_cleared_before_creating_again() {
-    let describe = mock!(Client::describe_stacks)
+    let describe = mock!(SdkClient::describe_stacks)
         .sequence()
         .output(|| stack(StackStatus::RollbackComplete)) // found dead
         .error(absent) // gone after the delete
         .output(|| stack(StackStatus::CreateComplete)) // the new create finished
         .output(|| stack(StackStatus::CreateComplete)) // read back for the outputs
         .build();
-    let delete = mock!(Client::delete_stack).then_output(|| DeleteStackOutput::builder().build());
-    let create = mock!(Client::create_stack)
+    let delete =
+        mock!(SdkClient::delete_stack).then_output(|| DeleteStackOutput::builder().build());
+    let create = mock!(SdkClient::create_stack)
         .then_output(|| CreateStackOutput::builder().stack_id("s").build());
-    let events = mock!(Client::describe_stack_events)
+    let events = mock!(SdkClient::describe_stack_events)
         .then_output(|| DescribeStackEventsOutput::builder().build());
-    let cfn = mock_client!(
+    let cfn = crate::aws::CloudFormation::from_sdk(mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
         [&describe, &delete, &create, &events]
-    );
+    ));
     let report = apply_local(&cfn).await.unwrap();
     assert_eq!(report.action, "created");
     assert_eq!((delete.num_calls(), create.num_calls()), (1, 1));
@@ -180,8 +181,12 @@ async fn a_dead_first_create_is_cleared_before_creating_again() {
 #[tokio::test(start_paused = true)]
 async fn update_rollback_failed_gets_the_exact_remedy() {
     let describe =
-        mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateRollbackFailed));
-    let cfn = mock_client!(aws_sdk_cloudformation, RuleMode::MatchAny, [&describe]);
+        mock!(SdkClient::describe_stacks).then_output(|| stack(StackStatus::UpdateRollbackFailed));
+    let cfn = crate::aws::CloudFormation::from_sdk(mock_client!(
+        aws_sdk_cloudformation,
+        RuleMode::MatchAny,
+        [&describe]
+    ));
     let err = apply_local(&cfn).await.unwrap_err().to_string();
     assert!(
         err.contains(
@@ -222,19 +227,19 @@ fn replacing_the_tokens_table() -> DescribeChangeSetOutput {
 #[tokio::test(start_paused = true)]
 async fn replacing_the_tokens_table_is_refused_and_the_change_set_deleted() {
     let describe =
-        mock!(Client::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
-    let template = mock!(Client::get_template)
+        mock!(SdkClient::describe_stacks).then_output(|| stack(StackStatus::UpdateComplete));
+    let template = mock!(SdkClient::get_template)
         .then_output(|| GetTemplateOutput::builder().template_body("old").build());
-    let create_cs = mock!(Client::create_change_set)
+    let create_cs = mock!(SdkClient::create_change_set)
         .then_output(|| CreateChangeSetOutput::builder().id("cs").build());
-    let describe_cs = mock!(Client::describe_change_set).then_output(replacing_the_tokens_table);
-    let delete_cs =
-        mock!(Client::delete_change_set).then_output(|| DeleteChangeSetOutput::builder().build());
-    let execute = mock!(Client::execute_change_set).then_output(|| {
+    let describe_cs = mock!(SdkClient::describe_change_set).then_output(replacing_the_tokens_table);
+    let delete_cs = mock!(SdkClient::delete_change_set)
+        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let execute = mock!(SdkClient::execute_change_set).then_output(|| {
         aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput::builder()
             .build()
     });
-    let cfn = mock_client!(
+    let cfn = crate::aws::CloudFormation::from_sdk(mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
         [
@@ -245,7 +250,7 @@ async fn replacing_the_tokens_table_is_refused_and_the_change_set_deleted() {
             &delete_cs,
             &execute
         ]
-    );
+    ));
     let err = apply_local(&cfn).await.unwrap_err().to_string();
     assert!(
         err.contains("refusing to deploy: this would replace or remove TokensTable"),
@@ -257,7 +262,7 @@ async fn replacing_the_tokens_table_is_refused_and_the_change_set_deleted() {
 
 #[tokio::test(start_paused = true)]
 async fn throttled_event_polls_never_fail_a_deploy() {
-    let describe = mock!(Client::describe_stacks)
+    let describe = mock!(SdkClient::describe_stacks)
         .sequence()
         .output(|| stack(StackStatus::UpdateComplete)) // before
         .output(|| stack(StackStatus::UpdateInProgress)) // first poll
@@ -265,16 +270,16 @@ async fn throttled_event_polls_never_fail_a_deploy() {
         .output(|| stack(StackStatus::UpdateComplete)) // done
         .output(|| stack(StackStatus::UpdateComplete)) // read back
         .build();
-    let template = mock!(Client::get_template)
+    let template = mock!(SdkClient::get_template)
         .then_output(|| GetTemplateOutput::builder().template_body("old").build());
-    let create_cs = mock!(Client::create_change_set)
+    let create_cs = mock!(SdkClient::create_change_set)
         .then_output(|| CreateChangeSetOutput::builder().id("cs").build());
-    let describe_cs = mock!(Client::describe_change_set).then_output(|| {
+    let describe_cs = mock!(SdkClient::describe_change_set).then_output(|| {
         let mut out = replacing_the_tokens_table();
         out.changes.as_mut().unwrap().remove(0);
         out
     });
-    let execute = mock!(Client::execute_change_set).then_output(|| {
+    let execute = mock!(SdkClient::execute_change_set).then_output(|| {
         aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput::builder()
             .build()
     });
@@ -286,7 +291,7 @@ async fn throttled_event_polls_never_fail_a_deploy() {
                 .build(),
         )
     };
-    let events = mock!(Client::describe_stack_events)
+    let events = mock!(SdkClient::describe_stack_events)
         .sequence()
         .output(|| DescribeStackEventsOutput::builder().build())
         .error(throttled)
@@ -294,7 +299,7 @@ async fn throttled_event_polls_never_fail_a_deploy() {
         .output(|| DescribeStackEventsOutput::builder().build())
         .repeatedly()
         .build();
-    let cfn = mock_client!(
+    let cfn = crate::aws::CloudFormation::from_sdk(mock_client!(
         aws_sdk_cloudformation,
         RuleMode::MatchAny,
         [
@@ -305,7 +310,7 @@ async fn throttled_event_polls_never_fail_a_deploy() {
             &execute,
             &events
         ]
-    );
+    ));
     let report = apply_local(&cfn).await.unwrap();
     assert_eq!(report.action, "updated");
     assert!(events.num_calls() >= 2, "{}", events.num_calls());

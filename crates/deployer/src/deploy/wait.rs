@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::aws::CloudFormation as Client;
 use anyhow::{Result, bail};
-use aws_sdk_cloudformation::Client;
 
 use super::progress::Progress;
 use super::state::outcome;

@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::stage::Architecture;
+use crate::stage::{Architecture, Stage};
 
 /// A packaged refresher, ready to upload.
 #[derive(Debug, Clone, Serialize)]
@@ -28,6 +28,17 @@ pub struct Artifact {
     #[serde(skip)]
     pub zip: Vec<u8>,
     pub binary_path: PathBuf,
+}
+
+/// Builds the refresher of the project in `project_dir` for the stage's architecture with the
+/// cargo profile given, checks it and zips it (no AWS call).
+pub fn build_for(project_dir: &Path, stage: &Stage, cargo_profile: &str) -> Result<Artifact> {
+    let spec = build::BuildSpec {
+        project_dir: project_dir.to_path_buf(),
+        architecture: stage.function.architecture,
+        profile: cargo_profile.to_owned(),
+    };
+    from_binary(build::build(&spec)?, stage.function.architecture)
 }
 
 /// Checks a built binary and zips it.

@@ -17,11 +17,6 @@ const EVENT_AGE_S: std::ops::RangeInclusive<u64> = 60..=86_400;
 /// An API destination's `InvocationEndpoint`.
 const MAX_URL_LEN: usize = 2048;
 
-/// The rule's name: beside the schedule groups' `RefreshOAuth<label>-<stage>`.
-pub(super) fn rule_name(stage: &str) -> String {
-    format!("RefreshOAuthHttp-{stage}")
-}
-
 /// Checks the section; `None` when anything is wrong (each problem is recorded).
 pub(super) fn validate(
     raw: &RawHttpTrigger,
@@ -39,28 +34,8 @@ pub(super) fn validate(
     let schedule = Schedule::parse(&raw.schedule)
         .map_err(|e| fail("schedule", e))
         .ok();
-    let method = match raw.method.as_deref() {
-        None => Some(HttpMethod::Post),
-        Some(m) => HttpMethod::parse(m).or_else(|| {
-            fail(
-                "method",
-                format!("`{m}` is not a method the trigger can use; write POST, GET or PUT (in capitals)"),
-            );
-            None
-        }),
-    };
-    if let Some(why) = secret_problem(&raw.secret) {
-        fail("secret", format!("`{}` {why}", raw.secret));
-    }
-    if let Some(key) = raw.secret_key.as_deref().filter(|k| !is_json_key(k)) {
-        fail(
-            "secret_key",
-            format!(
-                "`{key}` cannot be read through a CloudFormation dynamic reference; use 1-128 \
-                 letters, digits, `_`, `-` and `.`, or remove it when the secret is the value itself"
-            ),
-        );
-    }
+    let method = method(raw.method.as_deref(), &mut fail);
+    secret(raw, &mut fail);
     let rate = raw.invocation_rate_per_second.unwrap_or(1);
     if !(1..=MAX_RATE_PER_SECOND).contains(&rate) {
         fail(
@@ -79,28 +54,8 @@ pub(super) fn validate(
             ),
         );
     }
-    let max_event_age_s = match (raw.max_event_age.as_deref(), &schedule) {
-        (Some(text), _) => match parse_duration(text) {
-            Ok(s) if EVENT_AGE_S.contains(&s) => Some(s),
-            Ok(s) => {
-                fail(
-                    "max_event_age",
-                    format!(
-                        "{} is outside what EventBridge keeps retrying; use 1m to 24h",
-                        format_duration(s)
-                    ),
-                );
-                None
-            }
-            Err(e) => {
-                fail("max_event_age", e);
-                None
-            }
-        },
-        (None, Some(schedule)) => Some(schedule.max_gap_s().clamp(60, 86_400)),
-        (None, None) => None,
-    };
-    let rule_name = rule_name(stage);
+    let max_event_age_s = max_event_age(raw.max_event_age.as_deref(), schedule.as_ref(), &mut fail);
+    let rule_name = super::names::http_trigger_rule_name(stage);
     if rules.iter().any(|g| g.name == rule_name) {
         fail(
             "schedule",
@@ -123,6 +78,66 @@ pub(super) fn validate(
         retry_attempts,
         max_event_age_s: max_event_age_s?,
     })
+}
+
+/// `method`: POST when left out.
+fn method(text: Option<&str>, fail: &mut impl FnMut(&str, String)) -> Option<HttpMethod> {
+    match text {
+        None => Some(HttpMethod::Post),
+        Some(m) => HttpMethod::parse(m).or_else(|| {
+            fail(
+                "method",
+                format!("`{m}` is not a method the trigger can use; write POST, GET or PUT (in capitals)"),
+            );
+            None
+        }),
+    }
+}
+
+/// `secret` and `secret_key`: readable through a CloudFormation dynamic reference.
+fn secret(raw: &RawHttpTrigger, fail: &mut impl FnMut(&str, String)) {
+    if let Some(why) = secret_problem(&raw.secret) {
+        fail("secret", format!("`{}` {why}", raw.secret));
+    }
+    if let Some(key) = raw.secret_key.as_deref().filter(|k| !is_json_key(k)) {
+        fail(
+            "secret_key",
+            format!(
+                "`{key}` cannot be read through a CloudFormation dynamic reference; use 1-128 \
+                 letters, digits, `_`, `-` and `.`, or remove it when the secret is the value itself"
+            ),
+        );
+    }
+}
+
+/// `max_event_age`: within what EventBridge keeps retrying; when left out, the schedule's longest
+/// gap (between 1 minute and a day), so that a missed call is not retried past the next one.
+fn max_event_age(
+    text: Option<&str>,
+    schedule: Option<&Schedule>,
+    fail: &mut impl FnMut(&str, String),
+) -> Option<u64> {
+    match (text, schedule) {
+        (Some(text), _) => match parse_duration(text) {
+            Ok(s) if EVENT_AGE_S.contains(&s) => Some(s),
+            Ok(s) => {
+                fail(
+                    "max_event_age",
+                    format!(
+                        "{} is outside what EventBridge keeps retrying; use 1m to 24h",
+                        format_duration(s)
+                    ),
+                );
+                None
+            }
+            Err(e) => {
+                fail("max_event_age", e);
+                None
+            }
+        },
+        (None, Some(schedule)) => Some(schedule.max_gap_s().clamp(60, 86_400)),
+        (None, None) => None,
+    }
 }
 
 /// Why EventBridge could not call the URL, if it could not: API destinations call public https

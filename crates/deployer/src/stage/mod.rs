@@ -83,10 +83,13 @@ impl fmt::Display for StageErrors {
 /// Why a stage could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read stage file {}: {source}; check the stage name (stages/<stage>.yaml) or pass a path", path.display())]
+    #[error("cannot read stage file {}: {reason}; {hint}", path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        /// The OS error, once (it is not kept as a source, which would print it twice).
+        reason: String,
+        /// What to do: the stages that exist beside it, or how to name a stage.
+        hint: String,
     },
     #[error(transparent)]
     Invalid(#[from] StageErrors),
@@ -94,11 +97,41 @@ pub enum LoadError {
 
 /// Reads and validates a stage file.
 pub fn load(path: &Path) -> Result<Stage, LoadError> {
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+    let text = std::fs::read_to_string(path).map_err(|err| LoadError::Read {
         path: path.to_owned(),
-        source,
+        reason: err.to_string(),
+        hint: stages_hint(path),
     })?;
     Ok(parse(&text, path)?)
+}
+
+/// The stages beside `path` (`*.yaml` stems), as a fix for a stage name that names none.
+fn stages_hint(path: &Path) -> String {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut stages: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
+        .collect();
+    stages.sort();
+    if stages.is_empty() {
+        format!(
+            "{} holds no stage files: name a stage (stages/<stage>.yaml) or pass a path",
+            dir.display()
+        )
+    } else {
+        format!(
+            "the stages in {} are: {}; pass one of them with --stage (or a path)",
+            dir.display(),
+            stages.join(", ")
+        )
+    }
 }
 
 /// Parses and validates the text of a stage file; `path` names it in errors and its stem must

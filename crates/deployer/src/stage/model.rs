@@ -33,6 +33,20 @@ pub struct Stage {
     pub tags: BTreeMap<String, String>,
 }
 
+impl Stage {
+    /// The provider of that name, or an error that lists the stage's providers.
+    pub fn provider_named(&self, name: &str) -> Result<&Provider, String> {
+        self.providers.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.providers.keys().map(String::as_str).collect();
+            format!(
+                "`{name}` is not a provider of stage {}; its providers are {}",
+                self.name,
+                known.join(", ")
+            )
+        })
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Architecture {
     #[serde(rename = "x86_64")]

@@ -1,5 +1,33 @@
-//! Shapes of names and identifiers as AWS and the providers accept them. Pure predicates; the
-//! messages that explain a failure live with the checks in `validate.rs`.
+//! Shapes of names and identifiers as AWS and the providers accept them (pure predicates; the
+//! messages that explain a failure live with the checks in `validate.rs`), and the default name
+//! of every resource a stage file may name or leave to us: decided here and nowhere else (names
+//! derived from these, such as the key alias and the queue names, are in `template/context.rs`).
+
+/// The stack: `stack_name` when the stage file leaves it out.
+pub(crate) fn default_stack_name(stage: &str) -> String {
+    format!("OAuthRefreshStack-{stage}")
+}
+
+/// The artifact bucket: `artifact_bucket` when the stage file leaves it out (one per account
+/// and region, shared by the stages there).
+pub(crate) fn default_artifact_bucket(account_id: &str, region: &str) -> String {
+    format!("oauth-refresher-artifacts-{account_id}-{region}")
+}
+
+/// The refresher function.
+pub(crate) fn function_name(stage: &str) -> String {
+    format!("RefreshOAuth-{stage}")
+}
+
+/// A schedule rule group's rule, `label` its rate (`15m`) or its providers.
+pub(crate) fn rule_group_name(label: &str, stage: &str) -> String {
+    format!("RefreshOAuth{label}-{stage}")
+}
+
+/// The HTTP trigger's rule, beside the schedule groups'.
+pub(crate) fn http_trigger_rule_name(stage: &str) -> String {
+    format!("RefreshOAuthHttp-{stage}")
+}
 
 fn all(s: &str, ok: impl Fn(char) -> bool) -> bool {
     s.chars().all(ok)

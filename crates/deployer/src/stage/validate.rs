@@ -38,57 +38,8 @@ pub(super) fn validate(
     // Names derived from other sections fall back to a stand-in when those are broken, so the
     // checks of this section still run; the stage is not built then anyway.
     let stage_name = parts.stage.as_deref().unwrap_or("stage");
-    if let Some(stage) = &parts.stage {
-        p.check_stage_name(stage, file_stem);
-    }
-    if let Some(region) = &parts.region {
-        p.check(
-            names::is_region(region),
-            "region",
-            format!("`{region}` is not an AWS region; write one like `us-east-1` or `eu-west-3`"),
-        );
-    }
-    if let Some(account) = &parts.account_id {
-        p.check(
-            account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
-            "account_id",
-            format!("`{account}` is not a 12-digit AWS account id; write it quoted, e.g. \"123456789012\""),
-        );
-    }
-    let stack_name = parts
-        .stack_name
-        .clone()
-        .unwrap_or_else(|| format!("OAuthRefreshStack-{stage_name}"));
-    p.check(
-        names::is_stack_name(&stack_name),
-        "stack_name",
-        format!(
-            "`{stack_name}` is not a CloudFormation stack name; start with a letter and use only \
-             letters, digits and hyphens, at most 128 characters"
-        ),
-    );
-    if let Some(url) = &parts.endpoint_url {
-        p.check(
-            names::is_http_url(url),
-            "endpoint_url",
-            format!("`{url}` is not an http(s) URL; write e.g. `http://localhost:5000`, or remove it for real AWS"),
-        );
-    }
-    let artifact_bucket = parts.artifact_bucket.clone().unwrap_or_else(|| {
-        format!(
-            "oauth-refresher-artifacts-{}-{}",
-            parts.account_id.as_deref().unwrap_or("000000000000"),
-            parts.region.as_deref().unwrap_or("us-east-1")
-        )
-    });
-    p.check(
-        names::is_bucket_name(&artifact_bucket),
-        "artifact_bucket",
-        format!(
-            "`{artifact_bucket}` is not an S3 bucket name; use 3-63 lowercase letters, digits, \
-             hyphens and dots, starting and ending with a letter or digit"
-        ),
-    );
+    p.identity(&parts, file_stem);
+    let (stack_name, artifact_bucket) = p.names(&parts, stage_name);
     let function = parts.function.as_ref().map(|f| p.function(f, stage_name));
     let tables = parts
         .tables
@@ -131,6 +82,69 @@ pub(super) fn validate(
     })
 }
 
+impl Checker<'_> {
+    /// The stage's identity: its name (matching the file), region, account and endpoint.
+    fn identity(&mut self, parts: &Parts, file_stem: Option<&str>) {
+        if let Some(stage) = &parts.stage {
+            self.check_stage_name(stage, file_stem);
+        }
+        if let Some(region) = &parts.region {
+            self.check(
+                names::is_region(region),
+                "region",
+                format!(
+                    "`{region}` is not an AWS region; write one like `us-east-1` or `eu-west-3`"
+                ),
+            );
+        }
+        if let Some(account) = &parts.account_id {
+            self.check(
+                account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()),
+                "account_id",
+                format!("`{account}` is not a 12-digit AWS account id; write it quoted, e.g. \"123456789012\""),
+            );
+        }
+        if let Some(url) = &parts.endpoint_url {
+            self.check(
+                names::is_http_url(url),
+                "endpoint_url",
+                format!("`{url}` is not an http(s) URL; write e.g. `http://localhost:5000`, or remove it for real AWS"),
+            );
+        }
+    }
+
+    /// The stack and artifact bucket names, the stage file's or their defaults, checked.
+    fn names(&mut self, parts: &Parts, stage_name: &str) -> (String, String) {
+        let stack_name = parts
+            .stack_name
+            .clone()
+            .unwrap_or_else(|| names::default_stack_name(stage_name));
+        self.check(
+            names::is_stack_name(&stack_name),
+            "stack_name",
+            format!(
+                "`{stack_name}` is not a CloudFormation stack name; start with a letter and use only \
+                 letters, digits and hyphens, at most 128 characters"
+            ),
+        );
+        let artifact_bucket = parts.artifact_bucket.clone().unwrap_or_else(|| {
+            names::default_artifact_bucket(
+                parts.account_id.as_deref().unwrap_or("000000000000"),
+                parts.region.as_deref().unwrap_or("us-east-1"),
+            )
+        });
+        self.check(
+            names::is_bucket_name(&artifact_bucket),
+            "artifact_bucket",
+            format!(
+                "`{artifact_bucket}` is not an S3 bucket name; use 3-63 lowercase letters, digits, \
+                 hyphens and dots, starting and ending with a letter or digit"
+            ),
+        );
+        (stack_name, artifact_bucket)
+    }
+}
+
 struct Checker<'a> {
     problems: &'a mut Vec<Problem>,
 }
@@ -161,17 +175,7 @@ impl Checker<'_> {
     }
 
     fn function(&mut self, f: &RawFunction, stage: &str) -> Function {
-        let architecture = match f.architecture.as_deref() {
-            None | Some("arm64") => Architecture::Arm64,
-            Some("x86_64") => Architecture::X86_64,
-            Some(other) => {
-                self.problems.push(Problem::new(
-                    "function.architecture",
-                    format!("`{other}` is not a Lambda architecture; write `arm64` or `x86_64`"),
-                ));
-                Architecture::Arm64
-            }
-        };
+        let architecture = self.architecture(f.architecture.as_deref());
         let memory_mb = f.memory_mb.unwrap_or(256);
         self.check(
             (128..=10_240).contains(&memory_mb),
@@ -213,17 +217,9 @@ impl Checker<'_> {
                 timeout_s / 2
             ),
         );
-        let log_level = f.log_level.clone().unwrap_or_else(|| "info".to_owned());
-        self.check(
-            LOG_LEVELS.contains(&log_level.as_str()),
-            "function.log_level",
-            format!(
-                "`{log_level}` is not a log level; use one of {}",
-                LOG_LEVELS.join(", ")
-            ),
-        );
+        let log_level = self.log_level(f.log_level.as_deref());
         Function {
-            name: format!("RefreshOAuth-{stage}"),
+            name: names::function_name(stage),
             architecture,
             memory_mb,
             timeout_s,
@@ -232,6 +228,35 @@ impl Checker<'_> {
             jitter_seconds,
             log_level,
         }
+    }
+
+    /// `function.architecture`: arm64 when left out.
+    fn architecture(&mut self, text: Option<&str>) -> Architecture {
+        match text {
+            None | Some("arm64") => Architecture::Arm64,
+            Some("x86_64") => Architecture::X86_64,
+            Some(other) => {
+                self.problems.push(Problem::new(
+                    "function.architecture",
+                    format!("`{other}` is not a Lambda architecture; write `arm64` or `x86_64`"),
+                ));
+                Architecture::Arm64
+            }
+        }
+    }
+
+    /// `function.log_level`: info when left out.
+    fn log_level(&mut self, text: Option<&str>) -> String {
+        let log_level = text.unwrap_or("info").to_owned();
+        self.check(
+            LOG_LEVELS.contains(&log_level.as_str()),
+            "function.log_level",
+            format!(
+                "`{log_level}` is not a log level; use one of {}",
+                LOG_LEVELS.join(", ")
+            ),
+        );
+        log_level
     }
 
     fn tables(&mut self, tokens: &RawTokensTable, analytics: &RawTable) -> Tables {
@@ -335,36 +360,9 @@ impl Checker<'_> {
             .map_err(|e| self.problems.push(Problem::new(field("schedule"), e)))
             .ok();
         if let (Some(window_s), Some(schedule)) = (window_s, &schedule) {
-            self.window_covers_schedule(name, window_s, schedule, jitter_s);
-            if kind == ProviderKind::Instagram {
-                self.check(
-                    window_s <= INSTAGRAM_MAX_WINDOW_S,
-                    &field("window"),
-                    format!(
-                        "{} would make every Instagram token due at once; tokens live 60 days and \
-                         refresh only once 24 hours old, so use at most 59d (7d is typical)",
-                        raw.window
-                    ),
-                );
-            }
+            self.window_fits(name, kind, raw, window_s, schedule, jitter_s);
         }
-        let rate_limit_per_minute = raw
-            .rate_limit_per_minute
-            .unwrap_or(kind.default_rate_limit());
-        self.check(
-            (1..=100_000).contains(&rate_limit_per_minute),
-            &field("rate_limit_per_minute"),
-            format!(
-                "{rate_limit_per_minute} is not a usable rate; use 1 to 100000 requests a minute"
-            ),
-        );
-        if kind == ProviderKind::Reddit {
-            self.check(
-                rate_limit_per_minute <= 100,
-                &field("rate_limit_per_minute"),
-                format!("Reddit allows 100 requests a minute per OAuth client; {rate_limit_per_minute} would be throttled; use at most 100"),
-            );
-        }
+        let rate_limit_per_minute = self.rate_limit(name, kind, raw.rate_limit_per_minute);
         let concurrency = raw.concurrency.unwrap_or(8);
         self.check(
             (1..=64).contains(&concurrency),
@@ -390,6 +388,51 @@ impl Checker<'_> {
             authorize_url: raw.authorize_url.clone(),
             scopes: raw.scopes.clone().unwrap_or_default(),
         })
+    }
+
+    /// The window covers the schedule's gaps; an Instagram window stays under the tokens' life.
+    fn window_fits(
+        &mut self,
+        name: &str,
+        kind: ProviderKind,
+        raw: &RawProvider,
+        window_s: u64,
+        schedule: &Schedule,
+        jitter_s: u32,
+    ) {
+        self.window_covers_schedule(name, window_s, schedule, jitter_s);
+        if kind == ProviderKind::Instagram {
+            self.check(
+                window_s <= INSTAGRAM_MAX_WINDOW_S,
+                &format!("providers.{name}.window"),
+                format!(
+                    "{} would make every Instagram token due at once; tokens live 60 days and \
+                     refresh only once 24 hours old, so use at most 59d (7d is typical)",
+                    raw.window
+                ),
+            );
+        }
+    }
+
+    /// `rate_limit_per_minute`: the kind's default when left out; Reddit's ceiling is 100.
+    fn rate_limit(&mut self, name: &str, kind: ProviderKind, given: Option<u32>) -> u32 {
+        let field = format!("providers.{name}.rate_limit_per_minute");
+        let rate_limit_per_minute = given.unwrap_or(kind.default_rate_limit());
+        self.check(
+            (1..=100_000).contains(&rate_limit_per_minute),
+            &field,
+            format!(
+                "{rate_limit_per_minute} is not a usable rate; use 1 to 100000 requests a minute"
+            ),
+        );
+        if kind == ProviderKind::Reddit {
+            self.check(
+                rate_limit_per_minute <= 100,
+                &field,
+                format!("Reddit allows 100 requests a minute per OAuth client; {rate_limit_per_minute} would be throttled; use at most 100"),
+            );
+        }
+        rate_limit_per_minute
     }
 
     fn provider_kind(&mut self, name: &str, raw: &RawProvider) -> Option<ProviderKind> {
@@ -600,7 +643,7 @@ impl Checker<'_> {
                         .collect()
                 });
                 RuleGroup {
-                    name: format!("RefreshOAuth{label}-{stage}"),
+                    name: names::rule_group_name(&label, stage),
                     logical_id: format!("RefreshRule{label}"),
                     schedule,
                     providers: members.iter().map(|p| p.name.clone()).collect(),

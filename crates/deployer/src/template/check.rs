@@ -70,6 +70,40 @@ pub fn check(text: &str, template: &Value, stack_name: &str) -> Vec<Finding> {
     let resources = section(template, "Resources");
     let parameters = section(template, "Parameters");
     let outputs = section(template, "Outputs");
+    counts(&resources, &parameters, &outputs, &mut error);
+    let mut targets: BTreeSet<&str> = resources.iter().map(|(k, _)| k.as_str()).collect();
+    let resource_ids = targets.clone();
+    targets.extend(parameters.iter().map(|(k, _)| k.as_str()));
+    targets.extend(PSEUDO_PARAMETERS);
+    for (id, resource) in &resources {
+        if id.is_empty() || id.len() > 255 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+            error(
+                format!("Resources.{id}"),
+                "logical id must be 1-255 letters and digits".into(),
+            );
+        }
+        let location = format!("Resources.{id}");
+        references(resource, &location, &targets, &resource_ids, &mut error);
+        depends_on(id, resource, &resource_ids, &mut error);
+        name_limits(id, resource, &mut error);
+        lambda_environment(id, resource, &mut error);
+    }
+    for (id, output) in &outputs {
+        let location = format!("Outputs.{id}");
+        references(output, &location, &targets, &resource_ids, &mut error);
+        export_name(id, output, stack_name, &mut error);
+    }
+    size(text, &mut findings);
+    findings
+}
+
+/// The template's sections within CloudFormation's entry limits.
+fn counts(
+    resources: &[(&String, &Value)],
+    parameters: &[(&String, &Value)],
+    outputs: &[(&String, &Value)],
+    error: &mut impl FnMut(String, String),
+) {
     for (name, count, limit) in [
         ("Resources", resources.len(), 500),
         ("Parameters", parameters.len(), 200),
@@ -82,67 +116,45 @@ pub fn check(text: &str, template: &Value, stack_name: &str) -> Vec<Finding> {
             );
         }
     }
-    let mut targets: BTreeSet<&str> = resources.iter().map(|(k, _)| k.as_str()).collect();
-    let resource_ids = targets.clone();
-    targets.extend(parameters.iter().map(|(k, _)| k.as_str()));
-    targets.extend(PSEUDO_PARAMETERS);
-    for (id, resource) in &resources {
-        if id.is_empty() || id.len() > 255 || !id.chars().all(|c| c.is_ascii_alphanumeric()) {
+}
+
+/// Every `DependsOn` names a resource of the template.
+fn depends_on(
+    id: &str,
+    resource: &Value,
+    resource_ids: &BTreeSet<&str>,
+    error: &mut impl FnMut(String, String),
+) {
+    let Some(deps) = resource.get("DependsOn") else {
+        return;
+    };
+    for dep in deps
+        .as_array()
+        .map_or_else(|| vec![deps], |a| a.iter().collect())
+    {
+        if !dep.as_str().is_some_and(|d| resource_ids.contains(d)) {
             error(
-                format!("Resources.{id}"),
-                "logical id must be 1-255 letters and digits".into(),
+                format!("Resources.{id}.DependsOn"),
+                format!("{dep} is not a resource of this template"),
             );
         }
-        references(
-            resource,
-            &format!("Resources.{id}"),
-            &targets,
-            &resource_ids,
-            &mut error,
-        );
-        if let Some(deps) = resource.get("DependsOn") {
-            for dep in deps
-                .as_array()
-                .map_or_else(|| vec![deps], |a| a.iter().collect())
-            {
-                if !dep.as_str().is_some_and(|d| resource_ids.contains(d)) {
-                    error(
-                        format!("Resources.{id}.DependsOn"),
-                        format!("{dep} is not a resource of this template"),
-                    );
-                }
-            }
-        }
-        name_limits(id, resource, &mut error);
-        lambda_environment(id, resource, &mut error);
     }
-    for (id, output) in &outputs {
-        references(
-            output,
-            &format!("Outputs.{id}"),
-            &targets,
-            &resource_ids,
-            &mut error,
+}
+
+/// An output's export name, with the stack's name in it, fits CloudFormation's 255 characters.
+fn export_name(id: &str, output: &Value, stack_name: &str, error: &mut impl FnMut(String, String)) {
+    let export = output
+        .pointer("/Export/Name/Fn::Sub")
+        .and_then(Value::as_str);
+    if let Some(name) = export
+        .map(|e| e.replace("${AWS::StackName}", stack_name))
+        .filter(|name| name.len() > 255)
+    {
+        error(
+            format!("Outputs.{id}.Export"),
+            format!("export name `{name}` is longer than 255 characters; use a shorter stack name"),
         );
-        let export = output
-            .pointer("/Export/Name/Fn::Sub")
-            .and_then(Value::as_str);
-        if let Some(name) = export
-            .map(|e| e.replace("${AWS::StackName}", stack_name))
-            .filter(|name| name.len() > 255)
-        {
-            {
-                error(
-                    format!("Outputs.{id}.Export"),
-                    format!(
-                        "export name `{name}` is longer than 255 characters; use a shorter stack name"
-                    ),
-                );
-            }
-        }
     }
-    size(text, &mut findings);
-    findings
 }
 
 fn section<'a>(template: &'a Value, name: &str) -> Vec<(&'a String, &'a Value)> {

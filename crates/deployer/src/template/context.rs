@@ -300,12 +300,18 @@ fn provider(p: &Provider, jitter_s: u32) -> ProviderContext {
 /// (alarms, subscriptions, queue policies) are never read through `GetAtt` here; the HTTP
 /// trigger's API destination is (its rule needs the ARN anyway, so a stage with a trigger cannot
 /// be created by the stand-in whatever the outputs say).
-fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
-    let out = |name: &str, description: &str, value: serde_json::Value| Output {
+fn output(name: &str, description: &str, value: serde_json::Value) -> Output {
+    Output {
         name: name.to_owned(),
         description: description.to_owned(),
         value,
-    };
+    }
+}
+
+/// The stack's outputs: the function, one per schedule rule (and the HTTP trigger's), then the
+/// stage's shared resources ([`resource_outputs`], [`operations_outputs`]).
+fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
+    let out = output;
     let mut outputs = vec![
         out(
             "RefreshOAuthFnName",
@@ -344,20 +350,87 @@ fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
             json!({"Fn::GetAtt": ["HttpTriggerDestination", "Arn"]}),
         ));
     }
-    outputs.extend([
-        out("DlqUrl", "URL of the dead-letter queue (failed deliveries, failed runs, recovery records)", json!({"Ref": "RefresherDlq"})),
-        out("DlqArn", "ARN of the dead-letter queue", json!({"Fn::GetAtt": ["RefresherDlq", "Arn"]})),
-        out("TokensTableName", "DynamoDB table of OAuth token sets", json!(stage.tables.tokens.name)),
-        out("TokensExpiryIndexName", "GSI of the tokens table by platform and expiresAt", json!(EXPIRY_INDEX)),
-        out("AnalyticsTableName", "DynamoDB table of token.refresh records", json!(stage.tables.analytics.name)),
-        out("EventBusName", "Event bus of token.refreshed / token.refresh.failed / token.reauth-required", json!({"Fn::GetAtt": ["TokenEventBus", "Name"]})),
-        out("EventBusArn", "ARN of the token event bus", json!({"Fn::GetAtt": ["TokenEventBus", "Arn"]})),
-        out("AlarmTopicArn", "SNS topic every alarm notifies", json!({"Ref": "AlarmTopic"})),
-        out("LogGroupName", "Log group of the refresher", json!({"Ref": "RefresherLogGroup"})),
-        out("KmsKeyArn", "KMS key of the token envelopes", json!({"Fn::GetAtt": ["TokensKey", "Arn"]})),
-        out("TokenReaderPolicyArn", "Managed policy for apps reading tokens (attach it to the app's role)", json!({"Ref": "TokenReaderPolicy"})),
-        out("KmsKeyAlias", "Alias of the KMS key", json!(names.key_alias)),
-        out("CredentialsSecretName", "Secrets Manager secret of provider client credentials (set with `deployer secrets set`)", json!(names.credentials_secret)),
+    outputs.extend(resource_outputs(stage));
+    outputs.extend(operations_outputs(names));
+    outputs
+}
+
+/// The outputs of the stage's queue and tables.
+fn resource_outputs(stage: &Stage) -> Vec<Output> {
+    let out = output;
+    vec![
+        out(
+            "DlqUrl",
+            "URL of the dead-letter queue (failed deliveries, failed runs, recovery records)",
+            json!({"Ref": "RefresherDlq"}),
+        ),
+        out(
+            "DlqArn",
+            "ARN of the dead-letter queue",
+            json!({"Fn::GetAtt": ["RefresherDlq", "Arn"]}),
+        ),
+        out(
+            "TokensTableName",
+            "DynamoDB table of OAuth token sets",
+            json!(stage.tables.tokens.name),
+        ),
+        out(
+            "TokensExpiryIndexName",
+            "GSI of the tokens table by platform and expiresAt",
+            json!(EXPIRY_INDEX),
+        ),
+        out(
+            "AnalyticsTableName",
+            "DynamoDB table of token.refresh records",
+            json!(stage.tables.analytics.name),
+        ),
+    ]
+}
+
+/// The outputs of the stage's bus, alarms, logs, key, reader policy, secret and dashboard.
+fn operations_outputs(names: &Names) -> Vec<Output> {
+    let out = output;
+    vec![
+        out(
+            "EventBusName",
+            "Event bus of token.refreshed / token.refresh.failed / token.reauth-required",
+            json!({"Fn::GetAtt": ["TokenEventBus", "Name"]}),
+        ),
+        out(
+            "EventBusArn",
+            "ARN of the token event bus",
+            json!({"Fn::GetAtt": ["TokenEventBus", "Arn"]}),
+        ),
+        out(
+            "AlarmTopicArn",
+            "SNS topic every alarm notifies",
+            json!({"Ref": "AlarmTopic"}),
+        ),
+        out(
+            "LogGroupName",
+            "Log group of the refresher",
+            json!({"Ref": "RefresherLogGroup"}),
+        ),
+        out(
+            "KmsKeyArn",
+            "KMS key of the token envelopes",
+            json!({"Fn::GetAtt": ["TokensKey", "Arn"]}),
+        ),
+        out(
+            "TokenReaderPolicyArn",
+            "Managed policy for apps reading tokens (attach it to the app's role)",
+            json!({"Ref": "TokenReaderPolicy"}),
+        ),
+        out(
+            "KmsKeyAlias",
+            "Alias of the KMS key",
+            json!(names.key_alias),
+        ),
+        out(
+            "CredentialsSecretName",
+            "Secrets Manager secret of provider client credentials (set with `deployer secrets set`)",
+            json!(names.credentials_secret),
+        ),
         out(
             "DashboardUrl",
             "CloudWatch dashboard of token health",
@@ -366,6 +439,5 @@ fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
                 names.dashboard
             )}),
         ),
-    ]);
-    outputs
+    ]
 }

@@ -1,14 +1,15 @@
 //! `deployer tokens check`: what a reader would make of an item, without printing any value.
 //!
 //! Per item: its format, status, version and expiry, whether its tokens open with the stage's key,
-//! and what would stop the apps or the refresher: a token that does not open, no access token, or
-//! no `expiresAt` (such an item is not in the `byExpiry` index, so the refresher never refreshes
-//! it).
+//! and what would stop the apps or the refresher: a token that does not open, no access token, a
+//! dead or disconnected grant, an envelope sealed under another KMS key (readers that pin the
+//! stage's key refuse it), a format other than the stage's, or no `expiresAt` (such an item is not
+//! in the `byExpiry` index, so the refresher never refreshes it).
 
 use std::fmt;
 
 use refresher::crypto::{ItemKey, KeyCache, KeySource, StoredToken, TokenFormat};
-use refresher::store::TokenItem;
+use refresher::store::{TokenItem, TokenStatus};
 use serde::Serialize;
 
 /// One item's check.
@@ -69,8 +70,22 @@ impl fmt::Display for ItemCheck {
     }
 }
 
-/// Checks `item` with the stage's keys.
-pub async fn check_item<S: KeySource>(keys: &KeyCache<S>, item: &TokenItem) -> ItemCheck {
+/// What the stage expects of every item.
+#[derive(Debug, Clone)]
+pub struct Expected {
+    pub stage: String,
+    /// The format of the stage's writes (`tables.tokens.format`).
+    pub format: TokenFormat,
+    /// The ARN of the stage's KMS key, as KMS names it in the envelopes it seals.
+    pub key_arn: String,
+}
+
+/// Checks `item` with the stage's keys against what the stage expects.
+pub async fn check_item<S: KeySource>(
+    keys: &KeyCache<S>,
+    expected: &Expected,
+    item: &TokenItem,
+) -> ItemCheck {
     let key = ItemKey {
         user_id: &item.user_id,
         platform: &item.platform,
@@ -86,6 +101,8 @@ pub async fn check_item<S: KeySource>(keys: &KeyCache<S>, item: &TokenItem) -> I
     if let Some(stored) = &item.refresh_token {
         opens(keys, stored, key, "refreshToken", &mut problems).await;
     }
+    problems.extend(status_problem(item));
+    problems.extend(stage_problems(expected, item));
     let version_one = item
         .tokens()
         .any(|stored| matches!(stored, StoredToken::Envelope(e) if !e.is_bound()));
@@ -113,6 +130,51 @@ pub async fn check_item<S: KeySource>(keys: &KeyCache<S>, item: &TokenItem) -> I
         readable,
         problem: (!problems.is_empty()).then(|| problems.join("; ")),
     }
+}
+
+/// A grant readers refuse, and what makes it usable again.
+fn status_problem(item: &TokenItem) -> Option<String> {
+    match item.status {
+        TokenStatus::Active => None,
+        TokenStatus::NeedsReauth => Some(
+            "needs_reauth: the grant is dead, readers answer NEEDS_REAUTH and nothing refreshes \
+             it; the user must connect again (the app's connect flow or `deployer tokens connect`)"
+                .to_owned(),
+        ),
+        TokenStatus::Inactive => Some(
+            "inactive: readers answer INACTIVE and nothing refreshes it; connect the user again \
+             to use it"
+                .to_owned(),
+        ),
+    }
+}
+
+/// Where the item differs from what the stage writes: another format, another KMS key.
+fn stage_problems(expected: &Expected, item: &TokenItem) -> Vec<String> {
+    let mut problems = Vec::new();
+    let format = format_of(item);
+    if format != "none" && format != expected.format.as_str() {
+        problems.push(format!(
+            "stored as {format} while the stage writes {}: converted on its next write, or now \
+             with `deployer tokens migrate --stage {} --to {}`",
+            expected.format.as_str(),
+            expected.stage,
+            expected.format.as_str()
+        ));
+    }
+    let foreign = item.tokens().find_map(|stored| match stored {
+        StoredToken::Envelope(e) if e.key_id != expected.key_arn => Some(e.key_id.as_str()),
+        _ => None,
+    });
+    if let Some(key_id) = foreign {
+        problems.push(format!(
+            "sealed under the KMS key {key_id}, not the stage's {}: readers that pin KmsKeyArn \
+             refuse it; write it again under the stage's key (`deployer tokens connect` or \
+             `tokens import`)",
+            expected.key_arn
+        ));
+    }
+    problems
 }
 
 async fn opens<S: KeySource>(
@@ -195,14 +257,21 @@ mod tests {
             .encrypt(&SecretString::new("act.value"), key)
             .await
             .unwrap();
-        let good = check_item(
-            &keys,
-            &item(Some(StoredToken::Envelope(sealed.clone())), Some(9)),
-        )
-        .await;
+        let expected = expected(TokenFormat::Envelope);
+        let mut sealed_item = item(Some(StoredToken::Envelope(sealed.clone())), Some(9));
+        let good = check_item(&keys, &expected, &sealed_item).await;
+        assert_eq!((good.format, good.readable), ("mixed", true));
+        let problem = good.problem.unwrap();
+        assert!(
+            problem.contains("stored as mixed while the stage writes envelope")
+                && problem.contains("tokens migrate --stage dev --to envelope"),
+            "{problem}"
+        );
+        sealed_item.refresh_token = Some(StoredToken::Envelope(sealed.clone()));
+        let good = check_item(&keys, &expected, &sealed_item).await;
         assert_eq!(
             (good.format, good.readable, good.problem.as_deref()),
-            ("mixed", true, None)
+            ("envelope", true, None)
         );
 
         let moved = ItemKey {
@@ -213,7 +282,12 @@ mod tests {
             .encrypt(&SecretString::new("act.value"), moved)
             .await
             .unwrap();
-        let bad = check_item(&keys, &item(Some(StoredToken::Envelope(foreign)), None)).await;
+        let bad = check_item(
+            &keys,
+            &expected,
+            &item(Some(StoredToken::Envelope(foreign)), None),
+        )
+        .await;
         assert!(!bad.readable);
         let problem = bad.problem.unwrap();
         assert!(problem.contains("accessToken does not open"), "{problem}");
@@ -223,13 +297,53 @@ mod tests {
         );
         assert!(!problem.contains("act.value") && !problem.contains("rt.value"));
 
-        let none = check_item(&keys, &item(None, Some(9))).await;
+        let none = check_item(&keys, &expected, &item(None, Some(9))).await;
         assert!(!none.readable && none.problem.unwrap().contains("NOT_FOUND"));
-        let plain = check_item(
-            &keys,
-            &item(Some(StoredToken::Plain(SecretString::new("a"))), Some(9)),
-        )
-        .await;
-        assert_eq!(plain.format, "plaintext");
+        let plain = item(Some(StoredToken::Plain(SecretString::new("a"))), Some(9));
+        let checked = check_item(&keys, &self::expected(TokenFormat::Plaintext), &plain).await;
+        assert_eq!((checked.format, checked.problem), ("plaintext", None));
+    }
+
+    #[tokio::test]
+    async fn dead_grants_and_envelopes_under_another_key_are_flagged() {
+        let keys = KeyCache::new(Arc::new(OneKey));
+        let key = ItemKey {
+            user_id: "u",
+            platform: "tiktok",
+        };
+        let mut sealed = keys
+            .encrypt(&SecretString::new("act.value"), key)
+            .await
+            .unwrap();
+        sealed.key_id = "arn:aws:kms:us-east-1:123456789012:key/other".to_owned();
+        let mut dead = item(Some(StoredToken::Envelope(sealed.clone())), Some(9));
+        dead.refresh_token = Some(StoredToken::Envelope(sealed));
+        dead.status = TokenStatus::NeedsReauth;
+        let checked = check_item(&keys, &expected(TokenFormat::Envelope), &dead).await;
+        let problem = checked.problem.unwrap();
+        assert!(
+            problem.contains("needs_reauth: the grant is dead"),
+            "{problem}"
+        );
+        assert!(
+            problem.contains("sealed under the KMS key arn:aws:kms:us-east-1:123456789012:key/other, not the stage's k"),
+            "{problem}"
+        );
+        dead.status = TokenStatus::Inactive;
+        let checked = check_item(&keys, &expected(TokenFormat::Envelope), &dead).await;
+        assert!(
+            checked
+                .problem
+                .unwrap()
+                .contains("inactive: readers answer INACTIVE")
+        );
+    }
+
+    fn expected(format: TokenFormat) -> Expected {
+        Expected {
+            stage: "dev".to_owned(),
+            format,
+            key_arn: "k".to_owned(),
+        }
     }
 }

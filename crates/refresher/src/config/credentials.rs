@@ -25,22 +25,76 @@ pub struct ClientCredentials {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Credentials(BTreeMap<String, ClientCredentials>);
 
+/// The credentials secret as stored: one JSON object of provider name -> `{"client_id",
+/// "client_secret"}`. The one definition of that format: the refresher reads it, `deployer
+/// secrets set` writes it, `secrets list`, `verify` and `tokens connect` read it. Entries of
+/// providers a stage does not configure are kept as they are.
+#[derive(Clone, Default)]
+pub struct CredentialsSecret(Map<String, Value>);
+
+/// What the secret holds for one provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Set(ClientCredentials),
+    /// No entry for the provider.
+    Missing,
+    /// An entry that is not usable; what is wrong, without any value.
+    Invalid(&'static str),
+}
+
+impl CredentialsSecret {
+    /// Parses the secret's text; the error gives the position only (a parser's message could echo
+    /// a secret).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map(Self).map_err(|err| {
+            format!(
+                "is not a JSON object of provider -> {{\"client_id\", \"client_secret\"}} (line {}, column {})",
+                err.line(),
+                err.column()
+            )
+        })
+    }
+
+    /// The provider's entry.
+    pub fn entry(&self, provider: &str) -> Entry {
+        match self.0.get(provider) {
+            None => Entry::Missing,
+            Some(entry) => entry_credentials(entry).map_or_else(Entry::Invalid, Entry::Set),
+        }
+    }
+
+    /// Sets the provider's entry; the others stay as they are.
+    pub fn set(&mut self, provider: &str, credentials: &ClientCredentials) {
+        let entry = serde_json::json!({
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret.expose(),
+        });
+        self.0.insert(provider.to_owned(), entry);
+    }
+
+    /// The secret's text, to store.
+    pub fn to_secret(&self) -> SecretString {
+        SecretString::new(Value::Object(self.0.clone()).to_string())
+    }
+}
+
+impl std::fmt::Debug for CredentialsSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let providers: Vec<&String> = self.0.keys().collect();
+        f.debug_tuple("CredentialsSecret")
+            .field(&providers)
+            .finish()
+    }
+}
+
 impl Credentials {
     /// Parses the secret's JSON and checks that every configured provider that needs credentials has
     /// them. Providers that need none (Instagram) get empty credentials when the secret has no entry;
     /// entries for providers this stage does not configure are ignored.
     pub fn parse(secret_json: &str, config: &Config) -> Result<Self, ConfigError> {
         let secret_id = &config.credentials_secret_id;
-        let object: Map<String, Value> = serde_json::from_str(secret_json).map_err(|err| {
-            let problem = format!(
-                "the credentials secret `{secret_id}` is not a JSON object of provider -> \
-                 {{\"client_id\", \"client_secret\"}} (line {}, column {})",
-                err.line(),
-                err.column()
-            );
-            ConfigError {
-                problems: vec![problem],
-            }
+        let secret = CredentialsSecret::parse(secret_json).map_err(|what| ConfigError {
+            problems: vec![format!("the credentials secret `{secret_id}` {what}")],
         })?;
         let mut found = BTreeMap::new();
         let mut problems = Vec::new();
@@ -49,21 +103,19 @@ impl Credentials {
                 "run `deployer secrets set --stage {} --provider {name}`",
                 config.stage
             );
-            match object.get(name) {
-                None if !provider.kind.needs_credentials() => {
+            match secret.entry(name) {
+                Entry::Missing if !provider.kind.needs_credentials() => {
                     found.insert(name.clone(), ClientCredentials::default());
                 }
-                None => problems.push(format!(
+                Entry::Missing => problems.push(format!(
                     "provider `{name}` has no credentials in the secret `{secret_id}`: {fix}"
                 )),
-                Some(entry) => match entry_credentials(entry) {
-                    Ok(creds) => {
-                        found.insert(name.clone(), creds);
-                    }
-                    Err(what) => problems.push(format!(
-                        "provider `{name}` in the secret `{secret_id}` {what}: {fix}"
-                    )),
-                },
+                Entry::Set(creds) => {
+                    found.insert(name.clone(), creds);
+                }
+                Entry::Invalid(what) => problems.push(format!(
+                    "provider `{name}` in the secret `{secret_id}` {what}: {fix}"
+                )),
             }
         }
         if problems.is_empty() {

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::str::FromStr;
 
-pub use credentials::{ClientCredentials, Credentials};
+pub use credentials::{
+    ClientCredentials, Credentials, CredentialsSecret, Entry as CredentialsEntry,
+};
 
 use crate::crypto::TokenFormat;
 pub use providers::{ClientAuth, ProviderConfig, ProviderKind};

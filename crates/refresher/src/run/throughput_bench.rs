@@ -27,6 +27,10 @@ const LATENCY: Duration = Duration::from_millis(80);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: prints figures, takes about 30 s"]
 #[allow(clippy::cast_precision_loss)] // counts of a few hundred, shown as rates
+#[allow(
+    clippy::too_many_lines,
+    reason = "a benchmark scenario reads top to bottom"
+)]
 async fn throughput_at_provider_latency_and_rate_limits() {
     let mut config = FakeConfig::default();
     config.tiktok.rate_limit = Some(600);

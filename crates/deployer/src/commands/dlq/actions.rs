@@ -200,7 +200,7 @@ pub(super) async fn redrive(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Statu
 /// Delivers one failed delivery again and deletes it; what was kept, and why, otherwise.
 async fn redrive_one(
     queue: &Queue,
-    lambda: &aws_sdk_lambda::Client,
+    lambda: &crate::aws::Lambda,
     function: &str,
     message: &sqs::Received,
 ) -> Result<(), Kept> {

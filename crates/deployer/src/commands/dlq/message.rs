@@ -5,8 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use refresher::crypto::Envelope;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::aws::sqs::Received;
@@ -35,19 +34,8 @@ impl Kind {
     }
 }
 
-/// `refresher::events::RecoveryRecord` as it travels (the refresher only serializes it; a unit
-/// test keeps the two in step). No `Debug`: it holds envelopes.
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(super) struct Recovery {
-    pub user_id: String,
-    pub platform: String,
-    pub seen_version: u64,
-    pub expires_at: Option<u64>,
-    pub refresh_expires_at: Option<u64>,
-    pub access_token: Envelope,
-    pub refresh_token: Option<Envelope>,
-}
+/// The refresher's recovery record, read with the refresher's own definition.
+pub(super) type Recovery = refresher::events::RecoveryRecord;
 
 /// A message, classified.
 pub(super) struct Classified {

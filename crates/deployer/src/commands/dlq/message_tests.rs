@@ -1,5 +1,6 @@
 use std::collections::BTreeMap;
 
+use refresher::crypto::Envelope;
 use refresher::events::RecoveryRecord;
 use serde_json::json;
 

@@ -47,12 +47,12 @@ use refresher::clock::rfc3339;
 use serde::Serialize;
 
 use super::Ctx;
+use crate::Status;
 use crate::aws::sqs::{self, Received};
 use crate::cli::{DlqArgs, DlqCommand};
 use crate::output::note;
 use crate::stage::Stage;
 use crate::template::context;
-use crate::{Status, stage};
 use message::{Kind, classify};
 
 /// At most this many messages are looked at or processed by one command.
@@ -65,7 +65,7 @@ pub(super) struct Queue {
     stage: Stage,
     name: String,
     url: String,
-    client: aws_sdk_sqs::Client,
+    client: crate::aws::Sqs,
     aws: crate::aws::Aws,
 }
 
@@ -80,7 +80,7 @@ pub(super) async fn run(args: &DlqArgs, ctx: &Ctx) -> Result<Status> {
     if let Some((action, yes)) = action {
         confirmable(yes, action)?;
     }
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let aws = ctx.aws(&stage).await;
     let client = aws.sqs();
     let name = context::build(&stage).names.dlq;

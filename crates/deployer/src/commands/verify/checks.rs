@@ -8,10 +8,10 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::super::alarms::AlarmReport;
-use super::super::rules::RuleRow;
-use super::super::secrets::ProviderState;
 use crate::aws::cfn::Stack;
+use crate::health::alarms::AlarmReport;
+use crate::health::credentials::ProviderState;
+use crate::health::rules::RuleRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]

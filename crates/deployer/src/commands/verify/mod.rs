@@ -26,13 +26,13 @@ use std::fmt;
 use anyhow::{Context, Result};
 use refresher::clock::{Clock, rfc3339};
 use refresher::secret::SecretString;
-use refresher::store::{DynamoStore, TokenStatus, TokenStore};
+use refresher::store::{TokenStatus, TokenStore};
 use serde::Serialize;
 
 use super::Ctx;
 use crate::aws::{Aws, cfn, cloudwatch, dynamodb, events, lambda, secrets, sqs};
 use crate::cli::VerifyArgs;
-use crate::stage::{self, Provider, Stage};
+use crate::stage::{Provider, Stage};
 use crate::template::{self, context};
 use crate::{Status, output};
 use checks::{Check, Verdict};
@@ -78,7 +78,7 @@ impl fmt::Display for VerifyReport {
 }
 
 pub(super) async fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let given = args.stage.stage.as_str();
     let aws = ctx.aws(&stage).await;
     let live = cfn::describe(&aws.cloudformation(), &stage.stack_name).await?;
@@ -98,25 +98,20 @@ pub(super) async fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Status> {
     })
 }
 
-/// Rules, invoke permissions, environment, credentials, DLQ, alarms.
-async fn infrastructure(
-    aws: &Aws,
-    stage: &Stage,
-    given: &str,
-    live: &cfn::Stack,
-) -> Result<Vec<Check>> {
+/// The schedule rules and the HTTP trigger (its rule, and its secret's deployed version).
+async fn rules(aws: &Aws, stage: &Stage, given: &str, live: &cfn::Stack) -> Result<Vec<Check>> {
     let mut list = Vec::new();
     let bridge = aws.eventbridge();
     for group in &stage.rules {
         let rule = events::rule(&bridge, &group.name).await?;
-        let row = super::rules::row(stage, group, rule.as_ref());
+        let row = crate::health::rules::row(stage, group, rule.as_ref());
         list.push(checks::rule(given, &row));
     }
     if let Some(trigger) = &stage.http_trigger {
         let rule = events::rule(&bridge, &trigger.rule_name).await?;
         list.push(checks::rule(
             given,
-            &super::rules::http_row(trigger, rule.as_ref()),
+            &crate::health::rules::http_row(trigger, rule.as_ref()),
         ));
         let current = secrets::current_version(&aws.secretsmanager(), &trigger.secret)
             .await
@@ -132,6 +127,17 @@ async fn infrastructure(
             deployed,
         ));
     }
+    Ok(list)
+}
+
+/// Rules, invoke permissions, environment, credentials, DLQ, alarms.
+async fn infrastructure(
+    aws: &Aws,
+    stage: &Stage,
+    given: &str,
+    live: &cfn::Stack,
+) -> Result<Vec<Check>> {
+    let mut list = rules(aws, stage, given, live).await?;
     let client = aws.lambda();
     let function = &stage.function.name;
     let policy = lambda::policy(&client, function)
@@ -156,7 +162,8 @@ async fn infrastructure(
 
     let secret_name = context::build(stage).names.credentials_secret;
     let secret = secrets::get(&aws.secretsmanager(), &secret_name).await?;
-    let states = super::secrets::states(stage, secret.as_ref().map(SecretString::expose));
+    let states =
+        crate::health::credentials::states(stage, secret.as_ref().map(SecretString::expose));
     list.push(checks::credentials(given, &secret_name, &states));
 
     let url = live
@@ -170,11 +177,11 @@ async fn infrastructure(
     };
     list.push(checks::dlq(given, url.as_deref(), depth));
 
-    let declared = super::alarms::declared_alarms(&rendered.value);
+    let declared = crate::health::alarms::declared_alarms(&rendered.value);
     let names: Vec<String> = declared.iter().map(|(_, name)| name.clone()).collect();
     let alarms = cloudwatch::alarm_states(&aws.cloudwatch(), &names)
         .await
-        .map(|states| super::alarms::report(&stage.name, declared, &states))
+        .map(|states| crate::health::alarms::report(&stage.name, declared, &states))
         .map_err(|e| format!("{e:#}"));
     list.push(checks::alarms(given, &alarms));
     Ok(list)
@@ -192,7 +199,7 @@ async fn data(aws: &Aws, stage: &Stage, given: &str) -> Result<Vec<Check>> {
         let facts = run_facts(&client, stage, provider, now).await?;
         list.push(runs::recent_run(given, &facts, now));
     }
-    let store = DynamoStore::new(client, &stage.tables.tokens.name, context::EXPIRY_INDEX);
+    let store = aws.token_store(stage);
     let mut reauth = Vec::new();
     for provider in stage.providers.keys() {
         let rows = store.due(provider, u64::MAX).await.with_context(|| {
@@ -215,14 +222,14 @@ async fn data(aws: &Aws, stage: &Stage, given: &str) -> Result<Vec<Check>> {
 /// The provider's records within two schedule periods (plus start jitter), and its newest
 /// `refreshed` record (looked further back only when the window has none).
 async fn run_facts(
-    client: &aws_sdk_dynamodb::Client,
+    client: &crate::aws::DynamoDb,
     stage: &Stage,
     provider: &Provider,
     now: u64,
 ) -> Result<RunFacts> {
     let allowed_s = 2 * provider.schedule.max_gap_s() + u64::from(stage.function.jitter_seconds);
     let table = &stage.tables.analytics.name;
-    let pk = super::status::analytics_pk(&provider.name);
+    let pk = refresher::events::AnalyticsRow::partition(&provider.name);
     let from = rfc3339(now.saturating_sub(allowed_s));
     let records = dynamodb::analytics_since(client, table, &pk, &from).await?;
     let in_window = records

@@ -2,8 +2,8 @@
 //! recent successful refresh per provider, and tokens waiting for their user to reconnect. Pure,
 //! like `checks.rs`.
 
-use super::super::status::RUN_SOURCE;
 use super::checks::{Check, Verdict, check};
+use crate::health::runs::RUN_SOURCE;
 use crate::stage::duration::format_duration;
 use crate::stage::duration::relative;
 

@@ -2,13 +2,13 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::alarms::{AlarmReport, AlarmRow};
-use super::super::rules::RuleRow;
-use super::super::secrets::ProviderState;
 use super::VerifyReport;
 use super::checks::{self, Check, Verdict};
 use super::runs::{self, RunFacts};
 use crate::aws::cfn::Stack;
+use crate::health::alarms::{AlarmReport, AlarmRow};
+use crate::health::credentials::ProviderState;
+use crate::health::rules::RuleRow;
 
 fn assert_fail(check: &Check, fix: &str) {
     assert_eq!(check.verdict, Verdict::Fail, "{check:?}");

@@ -13,19 +13,18 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use refresher::clock::{Clock, rfc3339};
-use refresher::config::ClientCredentials;
+use refresher::config::{ClientCredentials, CredentialsEntry, CredentialsSecret};
 use refresher::crypto::ItemKey;
 use refresher::http::{ReqwestTransport, Timeouts, Transport};
 use refresher::secret::SecretString;
 use refresher::store::dynamo::import::{Expect, ImportedItem};
 use refresher::store::{StoreError, TokenStatus, TokenStore};
 use serde::Serialize;
-use serde_json::{Map, Value};
 use url::Url;
 
-use super::Ctx;
 use crate::aws::{Aws, secrets};
 use crate::cli::TokensConnectArgs;
+use crate::commands::Ctx;
 use crate::connect::callback::{self, Listener, Pairs};
 use crate::connect::endpoints::{self, AuthorizeRequest, Endpoints};
 use crate::connect::exchange::{self, Connected, Exchange, Exchanged};
@@ -67,16 +66,10 @@ impl fmt::Display for ConnectReport {
 }
 
 pub(super) async fn run(args: &TokensConnectArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
-    let Some(provider) = stage.providers.get(&args.provider) else {
-        let known: Vec<&str> = stage.providers.keys().map(String::as_str).collect();
-        bail!(
-            "`{}` is not a provider of stage {}; its providers are {}",
-            args.provider,
-            stage.name,
-            known.join(", ")
-        );
-    };
+    let stage = ctx.load_stage(&args.stage.stage)?;
+    let provider = stage
+        .provider_named(&args.provider)
+        .map_err(anyhow::Error::msg)?;
     let file = ctx.stage_file(&args.stage.stage);
     let endpoints = Endpoints::of(provider).map_err(|e| anyhow!("{}: {e}", file.display()))?;
     let timeout = duration::parse_duration(&args.timeout).map_err(|e| anyhow!("--timeout: {e}"))?;
@@ -88,33 +81,13 @@ pub(super) async fn run(args: &TokensConnectArgs, ctx: &Ctx) -> Result<Status> {
     let creds =
         client_credentials(&aws, &names.credentials_secret, &stage.name, &provider.name).await?;
 
-    let expected_state = pkce::state();
-    let pkce = endpoints::uses_pkce(provider.kind).then(Pkce::generate);
-    let redirect = redirect(args)?;
-    let listener = if callback::is_loopback(&redirect) {
-        Some(Listener::bind(&redirect).await?)
-    } else {
-        None
-    };
-    let redirect_uri = listener
-        .as_ref()
-        .map_or_else(|| redirect.to_string(), |l| l.redirect_uri().to_string());
-    let scopes = if args.scopes.is_empty() {
-        &provider.scopes
-    } else {
-        &args.scopes
-    };
-    let consent = endpoints::authorize_url(
-        &endpoints,
-        &AuthorizeRequest {
-            client_id: &creds.client_id,
-            redirect_uri: &redirect_uri,
-            scopes,
-            state: &expected_state,
-            challenge: pkce.as_ref().map(|p| p.challenge.as_str()),
-        },
-    )
-    .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+    let Consent {
+        url: consent,
+        redirect_uri,
+        listener,
+        state: expected_state,
+        pkce,
+    } = consent(args, provider, &endpoints, &creds.client_id, &file).await?;
     output::note(&format!(
         "Open this URL in a browser where `{}` is signed in to {}, and approve:\n\n  {consent}\n",
         args.user, provider.name
@@ -134,6 +107,59 @@ pub(super) async fn run(args: &TokensConnectArgs, ctx: &Ctx) -> Result<Status> {
     let report = store(&aws, &stage, &names.key_alias, args, &connected).await?;
     ctx.printer.emit(&report)?;
     Ok(Status::Ok)
+}
+
+/// What the consent step needs: the provider's consent URL and, for the redirect that comes
+/// back, where it arrives and what it must match (state, PKCE verifier).
+struct Consent {
+    url: Url,
+    redirect_uri: String,
+    listener: Option<Listener>,
+    state: String,
+    pkce: Option<Pkce>,
+}
+
+async fn consent(
+    args: &TokensConnectArgs,
+    provider: &Provider,
+    endpoints: &Endpoints,
+    client_id: &str,
+    stage_file: &std::path::Path,
+) -> Result<Consent> {
+    let state = pkce::state();
+    let pkce = endpoints::uses_pkce(provider.kind).then(Pkce::generate);
+    let redirect = redirect(args)?;
+    let listener = if callback::is_loopback(&redirect) {
+        Some(Listener::bind(&redirect).await?)
+    } else {
+        None
+    };
+    let redirect_uri = listener
+        .as_ref()
+        .map_or_else(|| redirect.to_string(), |l| l.redirect_uri().to_string());
+    let scopes = if args.scopes.is_empty() {
+        &provider.scopes
+    } else {
+        &args.scopes
+    };
+    let url = endpoints::authorize_url(
+        endpoints,
+        &AuthorizeRequest {
+            client_id,
+            redirect_uri: &redirect_uri,
+            scopes,
+            state: &state,
+            challenge: pkce.as_ref().map(|p| p.challenge.as_str()),
+        },
+    )
+    .map_err(|e| anyhow!("{}: {e}", stage_file.display()))?;
+    Ok(Consent {
+        url,
+        redirect_uri,
+        listener,
+        state,
+        pkce,
+    })
 }
 
 /// `--redirect-uri`, else `http://127.0.0.1:<--port or any>/callback`.
@@ -197,28 +223,16 @@ async fn client_credentials(
     let Some(secret) = secrets::get(&aws.secretsmanager(), secret_id).await? else {
         bail!("the stage has no credentials secret `{secret_id}` yet; {fix}");
     };
-    let object: Map<String, Value> = serde_json::from_str(secret.expose()).map_err(|e| {
-        anyhow!(
-            "the secret `{secret_id}` is not a JSON object (line {}, column {}); {fix}",
-            e.line(),
-            e.column()
-        )
-    })?;
-    let entry = object.get(provider);
-    let field = |name: &str| {
-        entry
-            .and_then(|e| e.get(name))
-            .and_then(Value::as_str)
-            .filter(|v| !v.is_empty())
-    };
-    match (field("client_id"), field("client_secret")) {
-        (Some(id), Some(secret)) => Ok(ClientCredentials {
-            client_id: id.to_owned(),
-            client_secret: SecretString::new(secret),
-        }),
-        _ => bail!(
-            "the secret `{secret_id}` has no client_id and client_secret for `{provider}`; {fix}"
-        ),
+    let secret = CredentialsSecret::parse(secret.expose())
+        .map_err(|what| anyhow!("the secret `{secret_id}` {what}; {fix}"))?;
+    match secret.entry(provider) {
+        CredentialsEntry::Set(credentials) => Ok(credentials),
+        CredentialsEntry::Missing => {
+            bail!("the secret `{secret_id}` has no entry for `{provider}`; {fix}")
+        }
+        CredentialsEntry::Invalid(what) => {
+            bail!("the entry of `{provider}` in the secret `{secret_id}` {what}; {fix}")
+        }
     }
 }
 
@@ -260,6 +274,45 @@ async fn redeem(
 }
 
 /// Seals and writes the token set; a racing write makes it re-read and try again.
+/// The grant as the item to write, its tokens in the stage's format.
+async fn sealed_item(
+    aws: &Aws,
+    stage: &stage::Stage,
+    key_alias: &str,
+    args: &TokensConnectArgs,
+    connected: &Connected,
+    lost: &str,
+) -> Result<ImportedItem> {
+    let keys = aws.token_keys(stage);
+    let key = ItemKey {
+        user_id: &args.user,
+        platform: &args.provider,
+    };
+    let format = stage.tables.tokens.format;
+    let encrypt = || format!("cannot encrypt with the stage's KMS key {key_alias}; {lost}");
+    let refresh_token = match &connected.refresh_token {
+        Some(refresh) => Some(
+            keys.store(refresh, key, format)
+                .await
+                .with_context(encrypt)?,
+        ),
+        None => None,
+    };
+    Ok(ImportedItem {
+        user_id: args.user.clone(),
+        platform: args.provider.clone(),
+        access_token: keys
+            .store(&connected.access_token, key, format)
+            .await
+            .with_context(encrypt)?,
+        refresh_token,
+        expires_at: connected.expires_at,
+        refresh_expires_at: connected.refresh_expires_at,
+        status: TokenStatus::Active,
+        scope: connected.scope.clone(),
+    })
+}
+
 async fn store(
     aws: &Aws,
     stage: &stage::Stage,
@@ -270,33 +323,7 @@ async fn store(
     let table = &stage.tables.tokens.name;
     let lost = "the provider issued the tokens but they were not stored; run `tokens connect` again \
                 (the new consent replaces this grant)";
-    let keys = aws.token_keys(stage);
-    let key = ItemKey {
-        user_id: &args.user,
-        platform: &args.provider,
-    };
-    let format = stage.tables.tokens.format;
-    let encrypt = || format!("cannot encrypt with the stage's KMS key {key_alias}; {lost}");
-    let item = ImportedItem {
-        user_id: args.user.clone(),
-        platform: args.provider.clone(),
-        access_token: keys
-            .store(&connected.access_token, key, format)
-            .await
-            .with_context(encrypt)?,
-        refresh_token: match &connected.refresh_token {
-            Some(refresh) => Some(
-                keys.store(refresh, key, format)
-                    .await
-                    .with_context(encrypt)?,
-            ),
-            None => None,
-        },
-        expires_at: connected.expires_at,
-        refresh_expires_at: connected.refresh_expires_at,
-        status: TokenStatus::Active,
-        scope: connected.scope.clone(),
-    };
+    let item = sealed_item(aws, stage, key_alias, args, connected, lost).await?;
     let store = aws.token_store(stage);
     for _ in 0..WRITE_ATTEMPTS {
         let previous = store

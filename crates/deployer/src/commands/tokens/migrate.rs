@@ -14,10 +14,10 @@ use refresher::store::DynamoStore;
 use refresher::store::dynamo::scan::Scanned;
 use serde::Serialize;
 
-use super::Ctx;
 use crate::cli::TokensMigrateArgs;
+use crate::commands::Ctx;
 use crate::tokens::migrate::{Converted, Migrator};
-use crate::{Status, output, stage};
+use crate::{Status, output};
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -68,7 +68,7 @@ impl fmt::Display for MigrateReport {
 }
 
 pub(super) async fn run(args: &TokensMigrateArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let Some(to) = TokenFormat::parse(&args.to) else {
         bail!("--to `{}`: use `envelope` or `plaintext`", args.to);
     };

@@ -15,10 +15,10 @@ use refresher::store::dynamo::scan::Scanned;
 use refresher::store::{DynamoStore, TokenStore};
 use serde::Serialize;
 
-use super::Ctx;
 use crate::cli::TokensCheckArgs;
-use crate::tokens::check::{ItemCheck, check_item};
-use crate::{Status, output, stage};
+use crate::commands::Ctx;
+use crate::tokens::check::{Expected, ItemCheck, check_item};
+use crate::{Status, output};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -50,11 +50,16 @@ impl fmt::Display for CheckReport {
 }
 
 pub(super) async fn run(args: &TokensCheckArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let aws = ctx.aws(&stage).await;
     let table = stage.tables.tokens.name.clone();
     let store = aws.token_store(&stage);
     let keys = aws.token_keys(&stage);
+    let expected = Expected {
+        stage: stage.name.clone(),
+        format: stage.tables.tokens.format,
+        key_arn: aws.token_key_arn(&stage).await?,
+    };
     let (items, units) = match (&args.user, &args.platform, args.all) {
         (Some(user), Some(platform), false) => {
             let item = store
@@ -67,10 +72,10 @@ pub(super) async fn run(args: &TokensCheckArgs, ctx: &Ctx) -> Result<Status> {
                     stage.name
                 );
             };
-            (vec![check_item(&keys, &item).await], None)
+            (vec![check_item(&keys, &expected, &item).await], None)
         }
         (None, None, true) => {
-            let (items, units) = scan(&store, &keys, &table).await?;
+            let (items, units) = scan(&store, &keys, &expected, &table).await?;
             (items, Some(units))
         }
         _ => bail!("name one item with --user and --platform, or check every item with --all"),
@@ -94,6 +99,7 @@ pub(super) async fn run(args: &TokensCheckArgs, ctx: &Ctx) -> Result<Status> {
 async fn scan(
     store: &DynamoStore,
     keys: &KeyCache<KmsKeySource>,
+    expected: &Expected,
     table: &str,
 ) -> Result<(Vec<ItemCheck>, f64)> {
     let (mut checks, mut units, mut start) = (Vec::new(), 0.0, None);
@@ -105,7 +111,7 @@ async fn scan(
         units += page.capacity_units;
         for scanned in page.items {
             checks.push(match scanned {
-                Scanned::Token(item) => check_item(keys, &item).await,
+                Scanned::Token(item) => check_item(keys, expected, &item).await,
                 Scanned::Malformed {
                     user_id,
                     platform,

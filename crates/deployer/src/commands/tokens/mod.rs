@@ -1,6 +1,7 @@
-//! `deployer tokens import --stage S FILE` and `deployer tokens list --stage S [--platform P]
-//! [--due 24h]`. Neither ever prints a token value: the import reports counts and skipped rows by
-//! line and field, the list shows keys, status, expiry and version.
+//! `deployer tokens ...`: `import --stage S FILE` and `list --stage S [--platform P] [--due 24h]`
+//! here; `connect`, `check` and `migrate` in their own files. None ever prints a token value: the
+//! import reports counts and skipped rows by line and field, the list shows keys, status, expiry
+//! and version.
 //!
 //! `list` queries the `byExpiry` index per provider (`expiresAt <= now + due`, or no bound without
 //! `--due`), as the refresher does; items without `expiresAt` are not in that index and are not
@@ -14,9 +15,13 @@ use refresher::clock::{Clock, rfc3339};
 use refresher::store::{DueToken, DynamoStore, TokenStore};
 use serde::Serialize;
 
+mod check;
+mod connect;
+mod migrate;
+
 use super::Ctx;
 use crate::cli::{TokensArgs, TokensCommand, TokensImportArgs, TokensListArgs};
-use crate::stage::{self, ProviderKind, Stage, duration};
+use crate::stage::{ProviderKind, Stage, duration};
 use crate::template::context::EXPIRY_INDEX;
 use crate::tokens::{self, RowError, import::Importer, import::Outcome};
 use crate::{Status, output};
@@ -25,9 +30,9 @@ pub(super) async fn run(args: &TokensArgs, ctx: &Ctx) -> Result<Status> {
     match &args.command {
         TokensCommand::Import(args) => import(args, ctx).await,
         TokensCommand::List(args) => list(args, ctx).await,
-        TokensCommand::Connect(args) => super::connect::run(args, ctx).await,
-        TokensCommand::Check(args) => super::check::run(args, ctx).await,
-        TokensCommand::Migrate(args) => super::migrate::run(args, ctx).await,
+        TokensCommand::Connect(args) => connect::run(args, ctx).await,
+        TokensCommand::Check(args) => check::run(args, ctx).await,
+        TokensCommand::Migrate(args) => migrate::run(args, ctx).await,
     }
 }
 
@@ -81,7 +86,7 @@ fn store(aws: &crate::aws::Aws, stage: &Stage) -> DynamoStore {
 }
 
 async fn import(args: &TokensImportArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let text = std::fs::read_to_string(&args.file)
         .with_context(|| format!("cannot read {}", args.file.display()))?;
     let parsed = tokens::parse(&text, &kinds(&stage))
@@ -173,7 +178,7 @@ impl fmt::Display for TokenList {
 }
 
 async fn list(args: &TokensListArgs, ctx: &Ctx) -> Result<Status> {
-    let stage = stage::load(&ctx.stage_file(&args.stage.stage))?;
+    let stage = ctx.load_stage(&args.stage.stage)?;
     let mut platforms: Vec<String> = platforms(&stage).into_iter().collect();
     if let Some(only) = &args.platform {
         if !platforms.contains(only) {
