@@ -157,6 +157,7 @@ fn names(stage: &Stage) -> Names {
 /// The function's environment. Provider settings travel as one JSON value; client credentials
 /// never do (they are read from the secret at cold start).
 fn env(stage: &Stage, names: &Names) -> BTreeMap<&'static str, EnvValue> {
+    use refresher::config::vars;
     let providers: BTreeMap<&str, serde_json::Value> = stage
         .providers
         .values()
@@ -164,29 +165,32 @@ fn env(stage: &Stage, names: &Names) -> BTreeMap<&'static str, EnvValue> {
         .collect();
     let lit = |s: &str| EnvValue::Literal(s.to_owned());
     BTreeMap::from([
-        ("STAGE", lit(&stage.name)),
-        ("TOKENS_TABLE", lit(&stage.tables.tokens.name)),
-        ("TOKENS_FORMAT", lit(stage.tables.tokens.format.as_str())),
-        ("TOKENS_EXPIRY_INDEX", lit(EXPIRY_INDEX)),
-        ("ANALYTICS_TABLE", lit(&stage.tables.analytics.name)),
-        ("KMS_KEY_ID", lit(&names.key_alias)),
-        ("CREDENTIALS_SECRET_ID", lit(&names.credentials_secret)),
+        (vars::STAGE, lit(&stage.name)),
+        (vars::TOKENS_TABLE, lit(&stage.tables.tokens.name)),
         (
-            "EVENT_BUS_NAME",
+            vars::TOKENS_FORMAT,
+            lit(stage.tables.tokens.format.as_str()),
+        ),
+        (vars::TOKENS_EXPIRY_INDEX, lit(EXPIRY_INDEX)),
+        (vars::ANALYTICS_TABLE, lit(&stage.tables.analytics.name)),
+        (vars::KMS_KEY_ID, lit(&names.key_alias)),
+        (vars::CREDENTIALS_SECRET_ID, lit(&names.credentials_secret)),
+        (
+            vars::EVENT_BUS_NAME,
             EnvValue::Intrinsic(json!({"Fn::GetAtt": ["TokenEventBus", "Name"]})),
         ),
         (
-            "DLQ_URL",
+            vars::DLQ_URL,
             EnvValue::Intrinsic(json!({"Ref": "RefresherDlq"})),
         ),
         (
-            "JITTER_SECONDS",
+            vars::JITTER_SECONDS,
             lit(&stage.function.jitter_seconds.to_string()),
         ),
-        ("LOG_LEVEL", lit(&stage.function.log_level)),
-        ("METRICS_NAMESPACE", lit(METRICS_NAMESPACE)),
+        (vars::LOG_LEVEL, lit(&stage.function.log_level)),
+        (vars::METRICS_NAMESPACE, lit(METRICS_NAMESPACE)),
         (
-            "PROVIDERS",
+            vars::PROVIDERS,
             EnvValue::Literal(
                 serde_json::to_value(&providers)
                     .map(|v| canonical(&v).to_string())

@@ -2,10 +2,12 @@
 //!
 //! Pure: no I/O beyond reading nothing at all; the templates in `templates/` and the policy
 //! documents in `policies/` are compiled into the binary, so `deployer` renders the same bytes
-//! wherever it runs. `check.rs` holds the structural checks of a rendered template.
+//! wherever it runs. `check.rs` holds the structural checks of a rendered template; `runbook.rs`
+//! renders the operations runbook with the same engine and context.
 
 pub mod check;
 pub mod context;
+pub mod runbook;
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -17,6 +19,10 @@ use crate::stage::Stage;
 
 /// Every template, by the name it is included under.
 const TEMPLATES: &[(&str, &str)] = &[
+    (
+        runbook::RUNBOOK,
+        include_str!("../../../../templates/runbook.md.tera"),
+    ),
     (
         "stack.yaml.tera",
         include_str!("../../../../templates/stack.yaml.tera"),

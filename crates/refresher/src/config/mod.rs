@@ -8,6 +8,7 @@
 
 pub mod credentials;
 pub mod providers;
+pub mod vars;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -123,19 +124,20 @@ impl Config {
     {
         let mut env = Env::new(vars);
         let config = Self {
-            stage: env.required("STAGE", "the deployer stage name, e.g. prod"),
-            tokens_table: env.required("TOKENS_TABLE", "the tokens table name"),
+            stage: env.required(vars::STAGE, "the deployer stage name, e.g. prod"),
+            tokens_table: env.required(vars::TOKENS_TABLE, "the tokens table name"),
             tokens_format: env.token_format(),
-            tokens_expiry_index: env.required("TOKENS_EXPIRY_INDEX", "the GSI name, e.g. byExpiry"),
-            analytics_table: env.required("ANALYTICS_TABLE", "the analytics table name"),
+            tokens_expiry_index: env
+                .required(vars::TOKENS_EXPIRY_INDEX, "the GSI name, e.g. byExpiry"),
+            analytics_table: env.required(vars::ANALYTICS_TABLE, "the analytics table name"),
             kms_key_id: env.kms_key_id(),
-            credentials_secret_id: env.required("CREDENTIALS_SECRET_ID", "the secret's name"),
-            event_bus_name: env.required("EVENT_BUS_NAME", "the event bus name"),
-            dlq_url: env.required("DLQ_URL", "the dead-letter queue URL (https://sqs…)"),
-            jitter_seconds: env.number("JITTER_SECONDS", DEFAULT_JITTER_SECONDS),
+            credentials_secret_id: env.required(vars::CREDENTIALS_SECRET_ID, "the secret's name"),
+            event_bus_name: env.required(vars::EVENT_BUS_NAME, "the event bus name"),
+            dlq_url: env.required(vars::DLQ_URL, "the dead-letter queue URL (https://sqs…)"),
+            jitter_seconds: env.number(vars::JITTER_SECONDS, DEFAULT_JITTER_SECONDS),
             log_level: env.log_level(),
             metrics_namespace: env
-                .optional("METRICS_NAMESPACE")
+                .optional(vars::METRICS_NAMESPACE)
                 .unwrap_or(DEFAULT_METRICS_NAMESPACE)
                 .to_owned(),
             providers: env.providers(),
@@ -208,7 +210,7 @@ impl Env {
     }
 
     fn token_format(&mut self) -> TokenFormat {
-        let Some(raw) = self.optional("TOKENS_FORMAT") else {
+        let Some(raw) = self.optional(vars::TOKENS_FORMAT) else {
             return TokenFormat::default();
         };
         if let Some(format) = TokenFormat::parse(raw) {
@@ -220,7 +222,7 @@ impl Env {
     }
 
     fn log_level(&mut self) -> LogLevel {
-        let Some(raw) = self.optional("LOG_LEVEL") else {
+        let Some(raw) = self.optional(vars::LOG_LEVEL) else {
             return LogLevel::Info;
         };
         if let Ok(level) = raw.parse() {
@@ -235,7 +237,7 @@ impl Env {
     /// KMS accepts an alias (`alias/NAME`), an alias or key ARN, or a bare key id.
     fn kms_key_id(&mut self) -> String {
         let what = "a KMS key alias such as alias/oauth-refresher-prod, or a key ARN or id";
-        let value = self.required("KMS_KEY_ID", what);
+        let value = self.required(vars::KMS_KEY_ID, what);
         let looks_right = value.starts_with("alias/")
             || value.starts_with("arn:")
             || (value.len() >= 32 && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
@@ -248,7 +250,7 @@ impl Env {
 
     fn providers(&mut self) -> BTreeMap<String, ProviderConfig> {
         let what = r#"a JSON object of provider name -> {"kind", "windowSeconds", "rateLimitPerMinute", "concurrency"}"#;
-        let raw = self.required("PROVIDERS", what);
+        let raw = self.required(vars::PROVIDERS, what);
         if raw.is_empty() {
             return BTreeMap::new();
         }
