@@ -12,6 +12,7 @@
 //! - [`deploy`]: the deploy sequence: upload, create or change set, guard, execute, wait.
 //! - [`drift`]: the live resources against the rendered template, and `CloudFormation`'s own
 //!   drift detection where the endpoint offers it.
+//! - [`dlq`]: the dead-letter queue's messages classified and recovery records written back.
 //! - [`emulator`]: a Lambda Runtime API emulator that runs a packaged `bootstrap` locally.
 //! - [`health`]: facts about a deployed stage (alarms, rules, credentials, runs) shared by the
 //!   commands that report them (pure).
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod commands;
 pub mod connect;
 pub mod deploy;
+pub mod dlq;
 pub mod drift;
 pub mod emulator;
 pub mod failure;

@@ -38,7 +38,6 @@
 //! Kept messages are made visible again at the end of each command.
 
 mod actions;
-mod message;
 
 use std::fmt;
 
@@ -50,10 +49,10 @@ use super::Ctx;
 use crate::Status;
 use crate::aws::sqs::{self, Received};
 use crate::cli::{DlqArgs, DlqCommand};
+use crate::dlq::message::{self, Kind, classify};
 use crate::output::note;
 use crate::stage::Stage;
 use crate::template::context;
-use message::{Kind, classify};
 
 /// At most this many messages are looked at or processed by one command.
 const LIMIT: usize = 1000;

@@ -12,20 +12,20 @@ use crate::aws::sqs::Received;
 use crate::stage::Stage;
 
 /// The `type` of a recovery record's body, and its `kind` message attribute.
-pub(super) const RECOVERY_TYPE: &str = "token-recovery";
+pub const RECOVERY_TYPE: &str = "token-recovery";
 /// What replaces a redacted value.
 const REDACTED: &str = "[redacted]";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub(super) enum Kind {
+pub enum Kind {
     RecoveryRecord,
     FailedDelivery,
     Unknown,
 }
 
 impl Kind {
-    pub(super) fn label(self) -> &'static str {
+    pub fn label(self) -> &'static str {
         match self {
             Self::RecoveryRecord => "recovery record",
             Self::FailedDelivery => "failed delivery",
@@ -35,10 +35,10 @@ impl Kind {
 }
 
 /// The refresher's recovery record, read with the refresher's own definition.
-pub(super) type Recovery = refresher::events::RecoveryRecord;
+pub type Recovery = refresher::events::RecoveryRecord;
 
 /// A message, classified.
-pub(super) struct Classified {
+pub struct Classified {
     pub kind: Kind,
     /// One line, no secret.
     pub summary: String,
@@ -47,7 +47,7 @@ pub(super) struct Classified {
     pub redrive: Result<Value, String>,
 }
 
-pub(super) fn classify(message: &Received, stage: &Stage) -> Classified {
+pub fn classify(message: &Received, stage: &Stage) -> Classified {
     let body: Option<Value> = serde_json::from_str(&message.body).ok();
     let marked = message.attributes.get("kind").map(String::as_str) == Some(RECOVERY_TYPE);
     let typed = body.as_ref().and_then(|b| b["type"].as_str()) == Some(RECOVERY_TYPE);
@@ -195,7 +195,7 @@ fn secret_field(name: &str) -> bool {
 }
 
 /// `value` with every secret-looking field replaced by `[redacted]`, at any depth.
-pub(super) fn redact(value: &Value) -> Value {
+pub fn redact(value: &Value) -> Value {
     match value {
         Value::Object(map) => Value::Object(
             map.iter()
@@ -215,7 +215,7 @@ pub(super) fn redact(value: &Value) -> Value {
 }
 
 /// Message attributes as shown: secret-looking ones redacted.
-pub(super) fn shown_attributes(attributes: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+pub fn shown_attributes(attributes: &BTreeMap<String, String>) -> BTreeMap<String, String> {
     attributes
         .iter()
         .map(|(k, v)| {
@@ -230,7 +230,7 @@ pub(super) fn shown_attributes(attributes: &BTreeMap<String, String>) -> BTreeMa
 }
 
 /// The body as shown: redacted JSON, or at most 2,000 characters of text that is not JSON.
-pub(super) fn shown_body(body: &str) -> Value {
+pub fn shown_body(body: &str) -> Value {
     match serde_json::from_str::<Value>(body) {
         Ok(value) => redact(&value),
         Err(_) => Value::String(body.chars().take(2000).collect()),

@@ -8,7 +8,7 @@ use super::*;
 
 fn stage() -> Stage {
     crate::stage::parse(
-        include_str!("../../../../../stages/local.yaml"),
+        include_str!("../../../../stages/local.yaml"),
         std::path::Path::new("local.yaml"),
     )
     .expect("the local stage is valid")
