@@ -56,7 +56,9 @@ pub struct Remote {
 }
 
 pub async fn invoke(client: &Client, name: &str, payload: &serde_json::Value) -> Result<Remote> {
-    let body = serde_json::to_vec(payload).context("payload")?;
+    let body = serde_json::to_vec(payload).context(
+        "cannot encode the invocation payload as JSON (a bug: payloads are built from JSON values)",
+    )?;
     let out = client
         .0
         .invoke()
@@ -100,7 +102,9 @@ pub async fn invoke(client: &Client, name: &str, payload: &serde_json::Value) ->
 /// scheduled event: Lambda answers 202 once it has accepted the event, and the run's own
 /// failures then follow the function's async retry and on-failure destination.
 pub async fn invoke_async(client: &Client, name: &str, payload: &serde_json::Value) -> Result<()> {
-    let body = serde_json::to_vec(payload).context("payload")?;
+    let body = serde_json::to_vec(payload).context(
+        "cannot encode the invocation payload as JSON (a bug: payloads are built from JSON values)",
+    )?;
     let out = client
         .0
         .invoke()

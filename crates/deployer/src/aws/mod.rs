@@ -187,7 +187,7 @@ impl Aws {
         let creds = provider
             .provide_credentials()
             .await
-            .context("cannot resolve AWS credentials")?;
+            .context("cannot resolve AWS credentials: check AWS_PROFILE / --profile, or refresh an expired SSO session (`aws sso login`)")?;
         let mut env = std::collections::BTreeMap::from([
             (
                 "AWS_ACCESS_KEY_ID".to_owned(),

@@ -4,7 +4,7 @@
 
 use super::SecretsManager as Client;
 use anyhow::{Context, Result};
-use aws_sdk_secretsmanager::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
 use refresher::secret::SecretString;
 
 /// The secret's string value, `None` when the secret does not exist.
@@ -38,15 +38,14 @@ pub async fn current_version(client: &Client, id: &str) -> Result<Option<String>
 }
 
 /// A call's answer; `None` when the secret does not exist; an error naming the call otherwise.
-fn found<T, E, R>(
-    result: Result<T, SdkError<E, R>>,
+fn found<T, E>(
+    result: Result<T, SdkError<E, aws_sdk_secretsmanager::config::http::HttpResponse>>,
     id: &str,
     action: &str,
     verb: &str,
 ) -> Result<Option<T>>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
         Ok(out) => Ok(Some(out)),
@@ -59,7 +58,7 @@ where
         }
         Err(err) => Err(anyhow::anyhow!(
             "cannot {verb} the secret `{id}` ({action}): {}",
-            DisplayErrorContext(&err)
+            super::describe_error(&err)
         )),
     }
 }
@@ -83,7 +82,7 @@ pub async fn create(
         .map_err(|err| {
             anyhow::anyhow!(
                 "cannot create the secret `{name}` (secretsmanager:CreateSecret): {}",
-                DisplayErrorContext(&err)
+                super::describe_error(&err)
             )
         })?;
     Ok(())
@@ -101,7 +100,7 @@ pub async fn put(client: &Client, id: &str, value: &SecretString) -> Result<()> 
         .map_err(|err| {
             anyhow::anyhow!(
                 "cannot update the secret `{id}` (secretsmanager:PutSecretValue): {}",
-                DisplayErrorContext(&err)
+                super::describe_error(&err)
             )
         })?;
     Ok(())

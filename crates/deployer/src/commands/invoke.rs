@@ -323,9 +323,9 @@ fn unzip_bootstrap(zip: &[u8]) -> Result<Vec<u8>> {
         .by_name("bootstrap")
         .context("the artifact has no `bootstrap`")?;
     let mut bytes = Vec::new();
-    entry
-        .read_to_end(&mut bytes)
-        .context("cannot unzip bootstrap")?;
+    entry.read_to_end(&mut bytes).context(
+        "cannot unzip bootstrap from the artifact; rebuild and redeploy it (`deployer deploy`)",
+    )?;
     Ok(bytes)
 }
 

@@ -111,7 +111,7 @@ pub async fn upload_artifact(
         false
     };
     if !exists {
-        let sha = hex::decode(&artifact.sha256).context("artifact hash")?;
+        let sha = hex::decode(&artifact.sha256).context("the artifact's SHA-256 is not hex (a bug in package::from_binary); run `deployer package` again")?;
         let sha_b64 = base64::engine::general_purpose::STANDARD.encode(sha);
         s3::upload(&s3c, bucket, &artifact.key, artifact.zip.clone(), &sha_b64).await?;
     }

@@ -33,7 +33,12 @@ pub async fn run(spec: &FunctionSpec, event: &serde_json::Value) -> Result<Invoc
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .context("cannot open the Runtime API port")?;
-    let port = listener.local_addr().context("Runtime API address")?.port();
+    let port = listener
+        .local_addr()
+        .context(
+            "cannot read the local Runtime API listener's address; is a loopback interface up?",
+        )?
+        .port();
     let request_id = request_id();
     let (tx, rx) = oneshot::channel();
     let state = Arc::new(State {
@@ -42,7 +47,9 @@ pub async fn run(spec: &FunctionSpec, event: &serde_json::Value) -> Result<Invoc
             "arn:aws:lambda:{}:000000000000:function:{}",
             spec.region, spec.function_name
         ),
-        event: serde_json::to_vec(event).context("event")?,
+        event: serde_json::to_vec(event).context(
+            "cannot encode the invocation event as JSON (a bug: events are built from JSON values)",
+        )?,
         timeout: spec.timeout,
         handed_out: Mutex::new(false),
         done: Mutex::new(Some(tx)),
