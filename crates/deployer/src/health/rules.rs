@@ -5,7 +5,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::stage::{HttpTrigger, RuleGroup, Stage};
+use crate::stage::{HttpTrigger, RuleGroup, Schedule, Stage};
 use crate::template::context::http_trigger_names;
 
 pub const MISSING: &str = "MISSING";
@@ -26,59 +26,59 @@ pub struct RuleRow {
     pub target_problem: Option<String>,
 }
 
-/// A rule's row: what `EventBridge` has, checked against what the stage renders.
-pub fn row(stage: &Stage, group: &RuleGroup, live: Option<&Value>) -> RuleRow {
-    let Some(live) = live else {
-        return RuleRow {
-            name: group.name.clone(),
-            schedule: group.schedule.expression().to_owned(),
+impl RuleRow {
+    /// A rule of the stage that `EventBridge` does not have.
+    fn missing(name: &str, schedule: &Schedule) -> Self {
+        Self {
+            name: name.to_owned(),
+            schedule: schedule.expression().to_owned(),
             state: MISSING.to_owned(),
             providers: Vec::new(),
             target_ok: false,
             target_problem: Some("the rule does not exist".to_owned()),
-        };
+        }
+    }
+
+    /// A live rule, with what its targets were found to be.
+    fn live(
+        name: &str,
+        live: &Value,
+        providers: Vec<String>,
+        target_problem: Option<String>,
+    ) -> Self {
+        Self {
+            name: name.to_owned(),
+            schedule: live["ScheduleExpression"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            state: live["State"].as_str().unwrap_or("UNKNOWN").to_owned(),
+            providers,
+            target_ok: target_problem.is_none(),
+            target_problem,
+        }
+    }
+}
+
+/// A rule's row: what `EventBridge` has, checked against what the stage renders.
+pub fn row(stage: &Stage, group: &RuleGroup, live: Option<&Value>) -> RuleRow {
+    let Some(live) = live else {
+        return RuleRow::missing(&group.name, &group.schedule);
     };
     let targets = live["Targets"].as_array().map_or(&[][..], Vec::as_slice);
     let (providers, target_problem) = check_targets(targets, &stage.function.name, group);
-    RuleRow {
-        name: group.name.clone(),
-        schedule: live["ScheduleExpression"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        state: live["State"].as_str().unwrap_or("UNKNOWN").to_owned(),
-        providers,
-        target_ok: target_problem.is_none(),
-        target_problem,
-    }
+    RuleRow::live(&group.name, live, providers, target_problem)
 }
 
 /// The HTTP trigger's row: what `EventBridge` has, checked against the stage's API destination.
 pub fn http_row(trigger: &HttpTrigger, live: Option<&Value>) -> RuleRow {
     let Some(live) = live else {
-        return RuleRow {
-            name: trigger.rule_name.clone(),
-            schedule: trigger.schedule.expression().to_owned(),
-            state: MISSING.to_owned(),
-            providers: Vec::new(),
-            target_ok: false,
-            target_problem: Some("the rule does not exist".to_owned()),
-        };
+        return RuleRow::missing(&trigger.rule_name, &trigger.schedule);
     };
     let targets = live["Targets"].as_array().map_or(&[][..], Vec::as_slice);
     let (_, destination) = http_trigger_names(trigger);
     let target_problem = check_http_target(targets, &destination);
-    RuleRow {
-        name: trigger.rule_name.clone(),
-        schedule: live["ScheduleExpression"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned(),
-        state: live["State"].as_str().unwrap_or("UNKNOWN").to_owned(),
-        providers: Vec::new(),
-        target_ok: target_problem.is_none(),
-        target_problem,
-    }
+    RuleRow::live(&trigger.rule_name, live, Vec::new(), target_problem)
 }
 
 /// What is wrong with the HTTP trigger's targets, if anything: exactly one, the stage's API
