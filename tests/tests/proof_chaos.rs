@@ -103,6 +103,11 @@ enum End {
     /// Active and due, its grant rotated at the provider by a request whose answer was lost: the
     /// stored refresh token is stale, so the next attempt meets reuse detection.
     StaleAfterLostAnswer,
+    /// Active and due, its grant revoked by reuse detection: an answer was lost after the
+    /// provider rotated, the retry sent the old refresh token, and the refusal (`invalid_grant`) was
+    /// lost too. Nothing stored is usable; the next run meets `invalid_grant` and marks it
+    /// `needs_reauth` (asserted: none is left after the fault-free second run).
+    RevokedAfterLostAnswers,
     /// `needs_reauth`, the grant revoked before the run.
     ReauthDead,
     /// `needs_reauth`, the grant revoked by reuse detection after an answer lost in transit.
@@ -136,7 +141,12 @@ async fn end_state(h: &Harness, platform: &str, i: usize) -> End {
         };
     }
     if live.revoked {
-        return End::Other;
+        let untouched = number(&item, "expiresAt") == h.now + SEEDED_EXPIRY;
+        return if untouched {
+            End::RevokedAfterLostAnswers
+        } else {
+            End::Other
+        };
     }
     // The stored tokens are the grant's current ones (Instagram has no refresh token).
     let access = h
@@ -216,7 +226,7 @@ async fn provider_chaos_ends_every_token_in_a_named_state() {
     eprintln!(
         "FIGURE chaos: {} tokens (4 adapters), {injected} faults injected, seeded in {seeded:.1?}\n\
          FIGURE chaos run 1 ({first_wall:.1?}): refreshed {}, failed (still due) {}, needs_reauth {}; \
-         items: current {}, still due {}, stale after a lost answer {}, reauth (revoked before) {}, reauth (answer lost in transit) {}, other {}\n\
+         items: current {}, still due {}, stale after a lost answer {}, revoked after two lost answers {}, reauth (revoked before) {}, reauth (answer lost in transit) {}, other {}\n\
          FIGURE chaos run 2: refreshed {}, failed {}; items: current {}, still due {}, reauth {} + {}, other {}\n\
          FIGURE chaos: reuse detections at the fakes {}, recovery records {recovery_records}, \
          received token sets not stored 0 (every active item holds its grant's current tokens)",
@@ -227,6 +237,7 @@ async fn provider_chaos_ends_every_token_in_a_named_state() {
         count(&after_first, End::Current),
         count(&after_first, End::StillDue),
         count(&after_first, End::StaleAfterLostAnswer),
+        count(&after_first, End::RevokedAfterLostAnswers),
         count(&after_first, End::ReauthDead),
         count(&after_first, End::ReauthLostAnswer),
         count(&after_first, End::Other),
@@ -243,6 +254,11 @@ async fn provider_chaos_ends_every_token_in_a_named_state() {
         let other = count(ends, End::Other);
         assert_eq!(other, 0, "tokens in no named state: {ends:?}");
     }
+    assert_eq!(
+        count(&after_second, End::RevokedAfterLostAnswers),
+        0,
+        "a grant revoked by reuse detection is marked needs_reauth by the next run: {after_second:?}"
+    );
     let dead_total = PLATFORMS.len() * DEAD_PER_PLATFORM;
     assert_eq!(count(&after_second, End::ReauthDead), dead_total);
     // Only an answer lost after the provider rotated may cost a grant: at most one per such
