@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use provider_fakes::{FakeConfig, Provider};
-use refresher::crypto::{DataKey, GeneratedKey, KeySource, KeySourceError};
+use refresher::crypto::{DataKey, GeneratedKey, ItemKey, KeySource, KeySourceError};
 use refresher::kms::KmsKeySource;
 use refresher::run::{self, RunInput, RunOptions, RunResponse};
 use refresher::store::{DueToken, DynamoStore, StoreError, TokenItem, TokenStore, Update};
@@ -65,13 +65,34 @@ impl TokenStore for CountingStore {
         self.tick();
         self.0.write(user, platform, seen, update, now).await
     }
-    async fn lock(&self, owner: &str, now: u64, until: u64) -> Result<bool, StoreError> {
+    async fn claim(
+        &self,
+        key: ItemKey<'_>,
+        seen: u64,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError> {
         self.tick();
-        self.0.lock(owner, now, until).await
+        self.0.claim(key, seen, owner, now, until).await
     }
-    async fn unlock(&self, owner: &str) -> Result<(), StoreError> {
+    async fn release(&self, key: ItemKey<'_>, owner: &str) -> Result<(), StoreError> {
         self.tick();
-        self.0.unlock(owner).await
+        self.0.release(key, owner).await
+    }
+    async fn lock(
+        &self,
+        provider: &str,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError> {
+        self.tick();
+        self.0.lock(provider, owner, now, until).await
+    }
+    async fn unlock(&self, provider: &str, owner: &str) -> Result<(), StoreError> {
+        self.tick();
+        self.0.unlock(provider, owner).await
     }
 }
 

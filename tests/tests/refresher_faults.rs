@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use provider_fakes::{Fault, Provider};
-use refresher::crypto::Envelope;
+use refresher::crypto::{Envelope, ItemKey};
 use refresher::http::{ReqwestTransport, Timeouts};
 use refresher::retry::Backoff;
 use refresher::run::{self, RunInput, RunOptions, RunResponse, RunSummary};
@@ -119,11 +119,30 @@ impl TokenStore for FailingWrites {
             "InternalServerError (injected)".to_owned(),
         ))
     }
-    async fn lock(&self, owner: &str, now: u64, until: u64) -> Result<bool, StoreError> {
-        self.0.lock(owner, now, until).await
+    async fn claim(
+        &self,
+        key: ItemKey<'_>,
+        seen: u64,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError> {
+        self.0.claim(key, seen, owner, now, until).await
     }
-    async fn unlock(&self, owner: &str) -> Result<(), StoreError> {
-        self.0.unlock(owner).await
+    async fn release(&self, key: ItemKey<'_>, owner: &str) -> Result<(), StoreError> {
+        self.0.release(key, owner).await
+    }
+    async fn lock(
+        &self,
+        provider: &str,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError> {
+        self.0.lock(provider, owner, now, until).await
+    }
+    async fn unlock(&self, provider: &str, owner: &str) -> Result<(), StoreError> {
+        self.0.unlock(provider, owner).await
     }
 }
 

@@ -85,10 +85,17 @@ def test_no_item_is_not_found() -> None:
         _interpret({})
 
 
-def test_the_run_lock_is_not_found() -> None:
-    lock = {"userId": {"S": "cron"}, "platform": {"S": "refresh-oauth"}, "lockOwner": {"S": "r"}}
+@pytest.mark.parametrize("platform", ["refresh-oauth", "refresh-oauth#tiktok"])
+def test_provider_locks_are_not_found(platform: str) -> None:
+    lock = {
+        "userId": {"S": "cron"},
+        "platform": {"S": platform},
+        "expiresAt": {"N": "1"},
+        "lockOwner": {"S": "r"},
+        "accessToken": {"S": "not-a-token"},
+    }
     with pytest.raises(TokenNotFoundError):
-        interpret_item(lock, user_id="cron", platform="refresh-oauth")
+        interpret_item(lock, user_id="cron", platform=platform)
 
 
 @pytest.mark.parametrize("access_token", [None, {"S": ""}, {"NULL": True}])

@@ -134,7 +134,10 @@ async fn a_killed_run_loses_only_answers_in_flight_and_its_lock_is_taken_over() 
         .get_item()
         .table_name("oauth-tokens-local")
         .key("userId", AttributeValue::S("cron".to_owned()))
-        .key("platform", AttributeValue::S("refresh-oauth".to_owned()))
+        .key(
+            "platform",
+            AttributeValue::S("refresh-oauth#tiktok".to_owned()),
+        )
         .send()
         .await
         .unwrap();

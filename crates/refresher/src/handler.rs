@@ -163,7 +163,10 @@ mod tests {
             bad.error_message,
             "unknown provider `myspace` in the input: configured are reddit, tiktok"
         );
-        let lock = Diagnostic::from(HandlerError(RunError::Lock("throttled".to_owned())));
+        let lock = Diagnostic::from(HandlerError(RunError::Lock {
+            provider: "tiktok".to_owned(),
+            error: "throttled".to_owned(),
+        }));
         assert_eq!(lock.error_type, "Retryable");
     }
 

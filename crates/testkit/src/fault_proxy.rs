@@ -43,13 +43,13 @@ pub enum Fault {
 }
 
 /// Fires `fault` on `per_mille` of the requests whose `X-Amz-Target` ends with `target` (and
-/// whose body does not contain `unless_body`, to spare e.g. the run lock's item).
+/// whose body contains none of `unless_body`, to spare e.g. the provider locks' items).
 #[derive(Debug, Clone)]
 pub struct Rule {
     pub target: &'static str,
     pub fault: Fault,
     pub per_mille: u32,
-    pub unless_body: Option<&'static str>,
+    pub unless_body: &'static [&'static str],
 }
 
 #[derive(Default)]
@@ -218,7 +218,7 @@ async fn handle(
             .rules
             .iter()
             .filter(|r| !target.is_empty() && target.ends_with(r.target))
-            .filter(|r| r.unless_body.is_none_or(|spared| !text.contains(spared)))
+            .filter(|r| !r.unless_body.iter().any(|spared| text.contains(spared)))
             .find(|r| rand::random::<u32>() % 1000 < r.per_mille)
             .map(|r| r.fault);
         *state.fired.entry((target.clone(), fault)).or_insert(0) += 1;

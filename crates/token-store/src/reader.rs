@@ -502,6 +502,7 @@ mod tests {
             scope: None,
             access_token: Some(StoredToken::Plain(SecretString::new("plain"))),
             refresh_token: None,
+            claim: None,
         }
     }
 

@@ -46,7 +46,8 @@ STATUS_ACTIVE = "active"
 STATUS_NEEDS_REAUTH = "needs_reauth"
 STATUS_INACTIVE = "inactive"
 
-# The refresher's run lock lives in the same table; a reader answers "not found" for it.
+# The refresher's provider locks live in the same table (`cron` / `refresh-oauth#<provider>`;
+# earlier releases kept one lock at `cron` / `refresh-oauth`); a reader answers "not found".
 RUN_LOCK_KEY = ("cron", "refresh-oauth")
 
 # What a reader needs from an item. `userId` is there so an item that exists is never empty;
@@ -99,8 +100,11 @@ class StoredToken:
 
 
 def is_reserved_key(user_id: str, platform: str) -> bool:
-    """The run lock is not a token; apps never read it (the contract's "The run lock")."""
-    return (user_id, platform) == RUN_LOCK_KEY
+    """A provider lock is not a token; apps never read it (the contract's "Provider locks")."""
+    lock_user, lock_platform = RUN_LOCK_KEY
+    return user_id == lock_user and (
+        platform == lock_platform or platform.startswith(lock_platform + "#")
+    )
 
 
 def interpret_item(item: Optional[Item], *, user_id: str, platform: str) -> StoredToken:

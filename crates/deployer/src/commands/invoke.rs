@@ -94,10 +94,13 @@ impl fmt::Display for InvokeReport {
 }
 
 /// `4 refreshed, 0 failed, 1 skipped, 0 need re-authorisation` for a run summary (the
-/// refresher's response), `skipped: locked` for a run that found another one running.
+/// refresher's response), with the providers another run was refreshing; `skipped: locked` for
+/// a run that found every provider of its input locked.
 fn run_summary(payload: &serde_json::Value) -> Option<String> {
     if let Some(why) = payload.get("skipped").and_then(serde_json::Value::as_str) {
-        return Some(format!("run skipped ({why}: another run holds the lock)"));
+        return Some(format!(
+            "run skipped ({why}: other runs hold the lock of every provider it names)"
+        ));
     }
     let count = |name: &str| payload.get(name).and_then(serde_json::Value::as_u64);
     let dry = if payload.get("dryRun") == Some(&json!(true)) {
@@ -105,8 +108,18 @@ fn run_summary(payload: &serde_json::Value) -> Option<String> {
     } else {
         ""
     };
+    let locked: Vec<&str> = payload
+        .get("locked")
+        .and_then(serde_json::Value::as_array)
+        .map(|names| names.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    let locked = if locked.is_empty() {
+        String::new()
+    } else {
+        format!("; left to the run already refreshing {}", locked.join(", "))
+    };
     Some(format!(
-        "{} refreshed, {} failed, {} skipped, {} need re-authorisation{dry}",
+        "{} refreshed, {} failed, {} skipped, {} need re-authorisation{dry}{locked}",
         count("refreshed")?,
         count("failed")?,
         count("skipped")?,
@@ -358,7 +371,14 @@ mod tests {
         assert!(
             run_summary(&locked)
                 .unwrap()
-                .contains("another run holds the lock")
+                .contains("other runs hold the lock of every provider")
+        );
+        let partly = json!({"ok": true, "refreshed": 2, "failed": 0, "skipped": 0,
+            "needsReauth": 0, "locked": ["reddit", "tiktok"], "results": []});
+        assert_eq!(
+            run_summary(&partly).unwrap(),
+            "2 refreshed, 0 failed, 0 skipped, 0 need re-authorisation; \
+             left to the run already refreshing reddit, tiktok"
         );
         assert_eq!(run_summary(&json!({"other": 1})), None);
         assert_eq!(not_ok(&payload), None);

@@ -243,6 +243,7 @@ mod tests {
             scope: None,
             access_token: access,
             refresh_token: Some(StoredToken::Plain(SecretString::new("rt.value"))),
+            claim: None,
         }
     }
 

@@ -172,6 +172,7 @@ mod tests {
             scope: None,
             access_token: access,
             refresh_token: refresh,
+            claim: None,
         }
     }
 

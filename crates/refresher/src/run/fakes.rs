@@ -5,7 +5,7 @@
 //! is dead: `invalid_grant`) with a queue of scripted answers to inject faults.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -13,14 +13,14 @@ use async_trait::async_trait;
 use super::{Deps, RunOptions};
 use crate::clock::Clock;
 use crate::config::{Config, Credentials};
-use crate::crypto::{DataKey, GeneratedKey, KeySource, KeySourceError, StoredToken};
+use crate::crypto::{DataKey, GeneratedKey, ItemKey, KeySource, KeySourceError, StoredToken};
 use crate::events::{AnalyticsRow, RecoveryRecord, SignalError, Signals, TokenEvent};
 use crate::http::{HttpResponse, Transport};
 use crate::metrics::Captured;
 use crate::providers::{HttpRequest, ProviderError};
 use crate::retry::Backoff;
 use crate::secret::SecretString;
-use crate::store::{DueToken, StoreError, TokenItem, TokenStatus, TokenStore, Update};
+use crate::store::{Claim, DueToken, StoreError, TokenItem, TokenStatus, TokenStore, Update};
 
 pub(crate) const NOW_MS: u64 = 1_800_000_000_000;
 pub(crate) const NOW: u64 = NOW_MS / 1000;
@@ -28,7 +28,12 @@ pub(crate) const NOW: u64 = NOW_MS / 1000;
 #[derive(Default)]
 pub(crate) struct FakeStore {
     pub(crate) items: Mutex<BTreeMap<(String, String), TokenItem>>,
-    pub(crate) lock: Mutex<Option<(String, u64)>>,
+    /// Provider locks: owner and lease end by provider.
+    pub(crate) locks: Mutex<BTreeMap<String, (String, u64)>>,
+    /// Claims refused with a table error, as when `UpdateItem` is failing.
+    pub(crate) failing_claims: AtomicBool,
+    /// Claims taken (with their owner), in order, for the tests to count.
+    pub(crate) claims: Mutex<Vec<(String, String)>>,
     /// Writes to fail before writes succeed again.
     pub(crate) failing_writes: AtomicU32,
     pub(crate) writes: AtomicU32,
@@ -95,7 +100,7 @@ impl TokenStore for FakeStore {
         platform: &str,
         seen: u64,
         update: &Update,
-        _now: u64,
+        now: u64,
     ) -> Result<(), StoreError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
         let failing = self.failing_writes.load(Ordering::SeqCst);
@@ -110,6 +115,13 @@ impl TokenStore for FakeStore {
         let item = items.get_mut(&key).ok_or(StoreError::Conflict)?;
         if item.version != seen {
             return Err(StoreError::Conflict);
+        }
+        if matches!(update, Update::Converted { .. }) {
+            if item.claim.as_ref().is_some_and(|c| c.until >= now) {
+                return Err(StoreError::Conflict);
+            }
+        } else {
+            item.claim = None;
         }
         item.version += 1;
         match update {
@@ -151,19 +163,62 @@ impl TokenStore for FakeStore {
         Ok(())
     }
 
-    async fn lock(&self, owner: &str, now: u64, lease_until: u64) -> Result<bool, StoreError> {
-        let mut lock = self.lock.lock().unwrap();
-        if lock.as_ref().is_some_and(|(_, until)| *until >= now) {
+    async fn claim(
+        &self,
+        key: ItemKey<'_>,
+        seen: u64,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError> {
+        if self.failing_claims.load(Ordering::SeqCst) {
+            return Err(StoreError::Failed("InternalServerError".to_owned()));
+        }
+        let mut items = self.items.lock().unwrap();
+        let Some(item) = items.get_mut(&(key.user_id.to_owned(), key.platform.to_owned())) else {
+            return Ok(false);
+        };
+        if item.version != seen || item.claim.as_ref().is_some_and(|c| c.blocks(owner, now)) {
             return Ok(false);
         }
-        *lock = Some((owner.to_owned(), lease_until));
+        item.claim = Some(Claim {
+            owner: owner.to_owned(),
+            until,
+        });
+        let claimed = (key.user_id.to_owned(), owner.to_owned());
+        self.claims.lock().unwrap().push(claimed);
         Ok(true)
     }
 
-    async fn unlock(&self, owner: &str) -> Result<(), StoreError> {
-        let mut lock = self.lock.lock().unwrap();
-        if lock.as_ref().is_some_and(|(o, _)| o == owner) {
-            *lock = None;
+    async fn release(&self, key: ItemKey<'_>, owner: &str) -> Result<(), StoreError> {
+        let mut items = self.items.lock().unwrap();
+        if let Some(item) = items.get_mut(&(key.user_id.to_owned(), key.platform.to_owned()))
+            && item.claim.as_ref().is_some_and(|c| c.owner == owner)
+        {
+            item.claim = None;
+        }
+        Ok(())
+    }
+
+    async fn lock(
+        &self,
+        provider: &str,
+        owner: &str,
+        now: u64,
+        lease_until: u64,
+    ) -> Result<bool, StoreError> {
+        let mut locks = self.locks.lock().unwrap();
+        if locks.get(provider).is_some_and(|(_, until)| *until >= now) {
+            return Ok(false);
+        }
+        locks.insert(provider.to_owned(), (owner.to_owned(), lease_until));
+        Ok(true)
+    }
+
+    async fn unlock(&self, provider: &str, owner: &str) -> Result<(), StoreError> {
+        let mut locks = self.locks.lock().unwrap();
+        if locks.get(provider).is_some_and(|(o, _)| o == owner) {
+            locks.remove(provider);
         }
         Ok(())
     }
@@ -380,6 +435,7 @@ impl World {
                 "seed-acc-{user}"
             )))),
             refresh_token: Some(StoredToken::Plain(SecretString::new(refresh))),
+            claim: None,
         });
     }
 }

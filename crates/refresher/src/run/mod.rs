@@ -1,5 +1,11 @@
-//! The run engine (DESIGN §5): lock, find due tokens per provider, refresh them under each
-//! provider's rate limit and concurrency, write them back with a version check, signal outcomes.
+//! The run engine (DESIGN §5): lock each provider, find its due tokens, claim each one and refresh
+//! it under the provider's rate limit and concurrency, write it back with a version check (which
+//! clears the claim), signal outcomes.
+//!
+//! Each provider has its own lock, so runs of different schedules (and a CI fallback that names
+//! every provider) never skip each other: a run refreshes the providers it could lock and reports
+//! the others in `locked`. What keeps a refresh token from being spent twice is the per-token
+//! claim, taken before the provider call, which on-demand refreshes take too.
 //!
 //! Everything outside the process goes through a seam held in [`Deps`]: [`TokenStore`],
 //! [`KeySource`], [`Transport`], [`Signals`] and a [`LineSink`] for the metrics, so the engine is
@@ -10,6 +16,7 @@
 //! A token's failure never fails the run: it becomes a result. The run fails only when it cannot
 //! start (unknown provider in the input, the lock unreadable).
 
+mod claim;
 #[cfg(test)]
 mod fakes;
 mod gate;
@@ -71,7 +78,7 @@ pub struct RunOptions {
     /// No new refresh starts when less than this is left before the deadline.
     pub safety_margin: Duration,
     pub backoff: Backoff,
-    /// Lock lease when there is no deadline.
+    /// Lease of the provider locks and the token claims when there is no deadline.
     pub default_lease: Duration,
 }
 
@@ -133,6 +140,10 @@ pub struct RunSummary {
     pub skipped: u64,
     pub needs_reauth: u64,
     pub missing_expiration: u64,
+    /// Providers of the input another run was refreshing (their locks were held): not refreshed
+    /// by this run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub locked: Vec<String>,
     /// One result per token, those that did not refresh first, at most [`MAX_RESULTS`].
     pub results: Vec<TokenResult>,
     /// Results left out of `results` (all of them refreshed ones, unless more than
@@ -151,7 +162,8 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
-/// The function's response: a summary, or `{"ok":true,"skipped":"locked"}`.
+/// The function's response: a summary, or `{"ok":true,"skipped":"locked"}` when every provider
+/// of the input was locked by another run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum RunResponse {
@@ -164,14 +176,14 @@ pub enum RunResponse {
 pub enum RunError {
     #[error("unknown provider `{name}` in the input: configured are {configured}")]
     UnknownProvider { name: String, configured: String },
-    #[error("the run lock could not be taken: {0}")]
-    Lock(String),
+    #[error("the lock of provider `{provider}` could not be taken: {error}")]
+    Lock { provider: String, error: String },
 }
 
 impl RunError {
     /// Worth a retry by Lambda's async invocation (a bad input is not).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Lock(_))
+        matches!(self, Self::Lock { .. })
     }
 }
 
@@ -180,7 +192,7 @@ pub(crate) struct Run {
     pub(crate) deps: Arc<Deps>,
     pub(crate) keys: KeyCache<Arc<dyn KeySource>>,
     pub(crate) options: RunOptions,
-    /// Short random id: the lock's owner, in analytics sort keys and logs.
+    /// Short random id: the owner of its locks and claims, in analytics sort keys and logs.
     pub(crate) id: String,
     pub(crate) dry: bool,
     /// Set when a token set could be neither written nor queued for recovery: no new provider
@@ -200,6 +212,15 @@ impl Run {
         self.options
             .deadline_ms
             .is_none_or(|deadline| self.options.clock.now_ms().saturating_add(margin) < deadline)
+    }
+
+    /// When this run's locks and claims lapse: 30 s after the Lambda's deadline (nothing of this
+    /// run can still be sending then), or the default lease from now without a deadline.
+    pub(crate) fn lease_until(&self) -> u64 {
+        match self.options.deadline_ms {
+            Some(deadline) => deadline / 1000 + 30,
+            None => self.now() + self.options.default_lease.as_secs(),
+        }
     }
 
     /// Milliseconds left before the safety margin, if there is a deadline.
@@ -226,18 +247,22 @@ pub async fn run(
         halted: AtomicBool::new(false),
     });
     jitter(&run).await;
-    if !run.dry && !take_lock(&run).await? {
-        tracing::info!(event = "run_skipped_locked", run_id = %run.id);
+    let (names, locked) = if run.dry {
+        (names, Vec::new())
+    } else {
+        take_locks(&run, names).await?
+    };
+    if names.is_empty() {
+        tracing::info!(event = "run_skipped_locked", run_id = %run.id, providers = ?locked);
         return Ok(RunResponse::Locked {
             ok: true,
             skipped: "locked",
         });
     }
-    let summary = refresh_all(&run, &names).await;
-    if !run.dry
-        && let Err(err) = run.deps.store.unlock(&run.id).await
-    {
-        tracing::warn!(event = "run_unlock_failed", run_id = %run.id, error = %err);
+    let mut summary = refresh_all(&run, &names).await;
+    summary.locked = locked;
+    if !run.dry {
+        release_locks(&run, &names).await;
     }
     Ok(RunResponse::Completed(summary))
 }
@@ -274,17 +299,37 @@ async fn jitter(run: &Run) {
     }
 }
 
-async fn take_lock(run: &Run) -> Result<bool, RunError> {
-    let now = run.now();
-    let lease_until = match run.options.deadline_ms {
-        Some(deadline) => deadline / 1000 + 30,
-        None => now + run.options.default_lease.as_secs(),
-    };
-    run.deps
-        .store
-        .lock(&run.id, now, lease_until)
-        .await
-        .map_err(|err| RunError::Lock(err.to_string()))
+/// Takes each provider's lock: the providers this run refreshes, and those another run holds.
+/// A lock that cannot be read fails the run (after releasing the ones taken): Lambda retries it.
+async fn take_locks(run: &Run, names: Vec<String>) -> Result<(Vec<String>, Vec<String>), RunError> {
+    let (mut mine, mut held) = (Vec::new(), Vec::new());
+    for name in names {
+        match run
+            .deps
+            .store
+            .lock(&name, &run.id, run.now(), run.lease_until())
+            .await
+        {
+            Ok(true) => mine.push(name),
+            Ok(false) => held.push(name),
+            Err(err) => {
+                release_locks(run, &mine).await;
+                return Err(RunError::Lock {
+                    provider: name,
+                    error: err.to_string(),
+                });
+            }
+        }
+    }
+    Ok((mine, held))
+}
+
+async fn release_locks(run: &Run, names: &[String]) {
+    for name in names {
+        if let Err(err) = run.deps.store.unlock(name, &run.id).await {
+            tracing::warn!(event = "run_unlock_failed", run_id = %run.id, provider = %name, error = %err);
+        }
+    }
 }
 
 /// Attempts of a provider's due Query: a failure costs the provider its whole run.
@@ -398,6 +443,7 @@ fn summarize(
         skipped: total.skipped,
         needs_reauth: total.needs_reauth,
         missing_expiration: total.missing_expiration,
+        locked: Vec::new(),
         results,
         results_omitted,
     }

@@ -95,7 +95,14 @@ async fn refreshes_exactly_the_due_tokens() {
     let rotated = plain(&world, "a1", "acme", true).await;
     assert!(world.oauth.live.lock().unwrap().contains_key(&rotated));
     assert_eq!(world.store.item("a2", "acme").version, 1);
-    assert!(world.store.lock.lock().unwrap().is_none(), "lock released");
+    assert!(
+        world.store.locks.lock().unwrap().is_empty(),
+        "locks released"
+    );
+    assert!(
+        world.store.item("a1", "acme").claim.is_none(),
+        "the write ends the claim"
+    );
 
     assert_signals(&world, s);
 }
@@ -127,11 +134,22 @@ fn assert_signals(world: &World, s: RunSummary) {
     );
 }
 
+fn hold_lock(world: &World, provider: &str, owner: &str, until: u64) {
+    let lock = (owner.to_owned(), until);
+    world
+        .store
+        .locks
+        .lock()
+        .unwrap()
+        .insert(provider.to_owned(), lock);
+}
+
 #[tokio::test(start_paused = true)]
 async fn held_lock_skips_and_an_expired_lock_is_stolen() {
     let world = World::new();
     world.seed("a1", "acme", NOW);
-    *world.store.lock.lock().unwrap() = Some(("other".to_owned(), NOW + 60));
+    hold_lock(&world, "acme", "other", NOW + 60);
+    hold_lock(&world, "tiktok", "other", NOW + 60);
     let response = run_all(&world, RunInput::default()).await;
     assert_eq!(
         serde_json::to_value(&response).unwrap(),
@@ -140,9 +158,70 @@ async fn held_lock_skips_and_an_expired_lock_is_stolen() {
     assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 0);
     assert!(world.metrics.lines().is_empty());
 
-    *world.store.lock.lock().unwrap() = Some(("crashed".to_owned(), NOW - 1));
+    hold_lock(&world, "acme", "crashed", NOW - 1);
     let s = summary(run_all(&world, RunInput::default()).await);
     assert_eq!(s.refreshed, 1);
+    assert_eq!(s.locked, ["tiktok"], "the other provider's run goes on");
+}
+
+/// Two schedules firing together (the 5-minute and the 15-minute rule): each provider has its
+/// own lock, so neither run is skipped.
+#[tokio::test(start_paused = true)]
+async fn runs_of_different_providers_do_not_skip_each_other() {
+    let world = World::new();
+    for user in ["a1", "a2", "a3"] {
+        world.seed(user, "acme", NOW);
+    }
+    world.seed("t1", "tiktok", NOW);
+    let only = |name: &str| RunInput {
+        providers: vec![name.to_owned()],
+        dry_run: false,
+    };
+    let (acme, tiktok) = tokio::join!(
+        run_all(&world, only("acme")),
+        run_all(&world, only("tiktok"))
+    );
+    let (acme, tiktok) = (summary(acme), summary(tiktok));
+    assert_eq!((acme.refreshed, tiktok.refreshed), (3, 1));
+    assert!(acme.locked.is_empty() && tiktok.locked.is_empty());
+    assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 4);
+}
+
+/// Another refresher's live claim (the token API, a run of an earlier release) keeps the run's
+/// hands off the token; a lapsed claim (its holder died) is taken over.
+#[tokio::test(start_paused = true)]
+async fn a_live_claim_is_left_alone_and_a_lapsed_one_is_taken_over() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    world.seed("a2", "acme", NOW);
+    let claim = |owner: &str, until| {
+        Some(crate::store::Claim {
+            owner: owner.to_owned(),
+            until,
+        })
+    };
+    let mut live = world.store.item("a1", "acme");
+    live.claim = claim("token-api", NOW + 30);
+    world.store.put(live);
+    let mut lapsed = world.store.item("a2", "acme");
+    lapsed.claim = claim("killed", NOW - 1);
+    world.store.put(lapsed);
+
+    let s = summary(run_all(&world, RunInput::default()).await);
+    let reasons: Vec<(&str, &str)> = s
+        .results
+        .iter()
+        .map(|r| (r.user_id.as_str(), r.reason.as_str()))
+        .collect();
+    assert_eq!(reasons, [("a1", "claimed"), ("a2", "ok")]);
+    assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(world.store.item("a1", "acme").version, 1, "untouched");
+    let a2 = world.store.item("a2", "acme");
+    assert_eq!((a2.version, a2.claim), (2, None));
+    assert_eq!(
+        world.store.claims.lock().unwrap().as_slice(),
+        [("a2".to_owned(), s.run_id.clone())]
+    );
 }
 
 #[tokio::test(start_paused = true)]

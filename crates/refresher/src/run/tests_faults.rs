@@ -192,6 +192,24 @@ async fn a_lost_set_stops_new_refreshes_for_the_run() {
     for user in ["a1", "a2", "a3", "a4", "a5", "a6"] {
         assert_eq!(world.store.item(user, "acme").version, 1);
     }
+    for r in &s.results {
+        // A lost set's claim stays until its lease ends (its refresh token was spent); the
+        // tokens never sent are free for the next refresher at once.
+        let claim = world.store.item(&r.user_id, "acme").claim;
+        assert_eq!(claim.is_some(), r.reason == "token_set_lost", "{r:?}");
+    }
+}
+
+/// A table that refuses the claim would refuse the write too: nothing is spent at the provider.
+#[tokio::test(start_paused = true)]
+async fn a_claim_the_table_refuses_spends_nothing() {
+    let world = World::new();
+    world.seed("a1", "acme", NOW);
+    world.store.failing_claims.store(true, Ordering::SeqCst);
+    let s = summary(&world, options()).await;
+    assert_eq!((s.failed, s.results[0].reason.as_str()), (1, "store_claim"));
+    assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 0);
+    assert_eq!(world.store.item("a1", "acme").version, 1);
 }
 
 #[tokio::test(start_paused = true)]

@@ -70,6 +70,7 @@ async fn throughput_at_provider_latency_and_rate_limits() {
                 refresh_token: pair
                     .refresh_token
                     .map(|r| StoredToken::Plain(SecretString::new(r))),
+                claim: None,
             });
         }
     }

@@ -1,12 +1,14 @@
-//! One due token: re-read it, decide whether to refresh, call the provider with retries.
+//! One due token: re-read it, decide whether to refresh, claim it, call the provider with retries.
 //!
-//! The `GetItem` here is the read the later conditional write is checked against. A token that
-//! another run (or the app) refreshed since the Query shows a later `expiresAt` and is skipped,
-//! so a sibling never spends the same rotating refresh token twice.
+//! The `GetItem` here is the read the claim and the later conditional write are checked against.
+//! A token that another run (or the app) refreshed since the Query shows a later `expiresAt` and is
+//! skipped; one that another refresher is refreshing now carries its claim and is skipped too, so
+//! a sibling never spends the same rotating refresh token twice.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use super::claim;
 use super::gate::ProviderRun;
 use super::outcome::{self, Step};
 use super::{Done, Run};
@@ -51,6 +53,9 @@ async fn current_item(
     if item.status != TokenStatus::Active {
         return Err(Step::skip(item.status.as_str()));
     }
+    if claim::held_by_another(run, &item) {
+        return Err(Step::skip("claimed"));
+    }
     let Some(expires_at) = item.expires_at else {
         return Err(Step::MissingExpiration);
     };
@@ -85,13 +90,23 @@ async fn decide(run: &Run, provider: &ProviderRun, due: &DueToken) -> Step {
             };
         }
     }
+    if let Err(step) = claim::take(run, &item).await {
+        return step;
+    }
     let (result, attempts) = match call(run, provider, &secrets).await {
         // A set was lost this run: spending another refresh token could lose it too.
-        Called::Halted => return Step::skip("store_unavailable"),
+        Called::Halted => {
+            claim::release(run, &item).await;
+            return Step::skip("store_unavailable");
+        }
         Called::Sent(result, attempts) => (result, attempts),
     };
-    if attempts == 0 && matches!(result, Err(ProviderError::Transient { .. })) {
-        return Step::skip("out_of_time");
+    if attempts == 0 {
+        // Nothing was sent: the token is free for the next refresher (a write below is fine too).
+        claim::release(run, &item).await;
+        if matches!(result, Err(ProviderError::Transient { .. })) {
+            return Step::skip("out_of_time");
+        }
     }
     Step::Provider {
         item: Box::new(item),
@@ -212,7 +227,7 @@ impl Step {
         Self::Skipped(reason.to_owned())
     }
 
-    fn fail(reason: &str, err: &dyn std::fmt::Display) -> Self {
+    pub(crate) fn fail(reason: &str, err: &dyn std::fmt::Display) -> Self {
         tracing::error!(event = "token_refresh_failed", reason, error = %err);
         Self::Failed(reason.to_owned())
     }

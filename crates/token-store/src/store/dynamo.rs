@@ -15,9 +15,10 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{
-    DueToken, LOCK_PLATFORM, LOCK_USER_ID, SealedTokens, StoreError, TokenItem, TokenStatus,
-    TokenStore, Update,
+    DueToken, LOCK_USER_ID, SealedTokens, StoreError, TokenItem, TokenStatus, TokenStore, Update,
+    lock_platform,
 };
+use crate::crypto::ItemKey;
 
 use super::item::{Item, due_row, n, s, token_item};
 pub use super::item::{envelope_value, stored_value};
@@ -187,9 +188,22 @@ fn describe(update: &Update, now: u64) -> Expr {
             }
         }
     }
+    if !matches!(update, Update::Converted { .. }) {
+        // The token's own write ends the refresh in flight (DESIGN §4: claims).
+        expr.remove("claimOwner");
+        expr.remove("claimUntil");
+    }
     expr.set("updatedAt", n(now));
     expr.bump_version();
     expr
+}
+
+/// `… AND` no one holds a live claim: a conversion must not swap an item's tokens under a refresh
+/// in flight (its write would then fail its version condition after the provider answered).
+fn unclaimed_condition(expr: &mut Expr, now: u64) -> String {
+    let until = expr.name("claimUntil");
+    expr.values.insert(":now".to_owned(), n(now));
+    format!("(attribute_not_exists({until}) OR {until} < :now)")
 }
 
 /// The version rule's condition (`docs/token-store.md`): the version read, where an item without
@@ -265,7 +279,11 @@ impl TokenStore for DynamoStore {
         now: u64,
     ) -> Result<(), StoreError> {
         let mut expr = describe(update, now);
-        let condition = version_condition(&mut expr, seen);
+        let mut condition = version_condition(&mut expr, seen);
+        if matches!(update, Update::Converted { .. }) {
+            let unclaimed = unclaimed_condition(&mut expr, now);
+            condition = format!("({condition}) AND {unclaimed}");
+        }
         let result = self
             .update_item(user_id, platform)
             .update_expression(expr.update_expression())
@@ -281,9 +299,59 @@ impl TokenStore for DynamoStore {
         }
     }
 
-    async fn lock(&self, owner: &str, now: u64, lease_until: u64) -> Result<bool, StoreError> {
+    async fn claim(
+        &self,
+        key: ItemKey<'_>,
+        seen: u64,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError> {
+        let mut expr = Expr::default();
+        expr.set("claimOwner", s(owner));
+        expr.set("claimUntil", n(until));
+        let version = version_condition(&mut expr, seen);
+        let (until_name, owner_name) = (expr.name("claimUntil"), expr.name("claimOwner"));
+        expr.values.insert(":now".to_owned(), n(now));
+        let condition = format!(
+            "({version}) AND (attribute_not_exists({until_name}) OR {until_name} < :now \
+             OR {owner_name} = :claimOwner)"
+        );
         let result = self
-            .update_item(LOCK_USER_ID, LOCK_PLATFORM)
+            .update_item(key.user_id, key.platform)
+            .update_expression(expr.update_expression())
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .send()
+            .await;
+        update_applied(result)
+    }
+
+    async fn release(&self, key: ItemKey<'_>, owner: &str) -> Result<(), StoreError> {
+        let result = self
+            .update_item(key.user_id, key.platform)
+            .update_expression("REMOVE #claimOwner, #claimUntil")
+            .condition_expression("#claimOwner = :owner")
+            .expression_attribute_names("#claimOwner", "claimOwner")
+            .expression_attribute_names("#claimUntil", "claimUntil")
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await;
+        // A claim taken over since belongs to its new owner: nothing to release.
+        update_applied(result)?;
+        Ok(())
+    }
+
+    async fn lock(
+        &self,
+        provider: &str,
+        owner: &str,
+        now: u64,
+        lease_until: u64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .update_item(LOCK_USER_ID, &lock_platform(provider))
             .update_expression("SET #expiresAt = :until, #lockOwner = :owner, #updatedAt = :now")
             .condition_expression("attribute_not_exists(#userId) OR #expiresAt < :now")
             .expression_attribute_names("#userId", "userId")
@@ -298,9 +366,9 @@ impl TokenStore for DynamoStore {
         update_applied(result)
     }
 
-    async fn unlock(&self, owner: &str) -> Result<(), StoreError> {
+    async fn unlock(&self, provider: &str, owner: &str) -> Result<(), StoreError> {
         let result = self
-            .update_item(LOCK_USER_ID, LOCK_PLATFORM)
+            .update_item(LOCK_USER_ID, &lock_platform(provider))
             .update_expression("SET #expiresAt = :zero REMOVE #lockOwner")
             .condition_expression("#lockOwner = :owner")
             .expression_attribute_names("#expiresAt", "expiresAt")
@@ -333,7 +401,8 @@ mod tests {
         assert_eq!(
             text,
             "SET #failures = if_not_exists(#failures, :zero) + :one, #lastError = :lastError, \
-             #updatedAt = :updatedAt, #version = if_not_exists(#version, :zero) + :one"
+             #updatedAt = :updatedAt, #version = if_not_exists(#version, :zero) + :one \
+             REMOVE #claimOwner, #claimUntil"
         );
         let expr = describe(
             &Update::Refreshed(SealedTokens {
@@ -346,7 +415,8 @@ mod tests {
             100,
         );
         let text = expr.update_expression();
-        assert!(text.contains("#status = :status") && text.ends_with("REMOVE #lastError"));
+        assert!(text.contains("#status = :status"));
+        assert!(text.ends_with("REMOVE #lastError, #claimOwner, #claimUntil"));
         assert!(!text.contains("expiresAt"), "no lifetime keeps expiresAt");
         assert_eq!(expr.names["#status"], "status");
     }

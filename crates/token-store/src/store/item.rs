@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{DueToken, StoreError, TokenItem, TokenStatus};
+use super::{Claim, DueToken, StoreError, TokenItem, TokenStatus};
 use crate::crypto::{Envelope, StoredToken};
 use crate::secret::SecretString;
 
@@ -84,9 +84,19 @@ pub(crate) fn token_item(item: &Item) -> Result<TokenItem, StoreError> {
         scope: string(item, "scope"),
         access_token: stored_token(item, "accessToken")?,
         refresh_token: stored_token(item, "refreshToken")?,
+        claim: claim(item)?,
         user_id,
         platform,
     })
+}
+
+/// `claimOwner` and `claimUntil`, both or neither (a claim half written is not a claim).
+fn claim(item: &Item) -> Result<Option<Claim>, StoreError> {
+    let owner = strict_string(item, "claimOwner")?;
+    let until = number(item, "claimUntil")?;
+    Ok(owner
+        .zip(until)
+        .map(|(owner, until)| Claim { owner, until }))
 }
 
 /// `status`: absent (or NULL) is active; present but not a string is malformed, not guessed.

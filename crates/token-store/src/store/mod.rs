@@ -5,9 +5,17 @@
 //! so that is all this module does: no `Scan`, no `PutItem`, no batch writes. Every write is an
 //! `UpdateItem` conditioned on the version read that increments the version (the version rule of
 //! `docs/token-store.md`: an app's item without `version` reads as 0 and is written with
-//! `attribute_not_exists(version) OR version = :seen`, so it carries version 1 afterwards); the
-//! run lock is an item of the same table (`userId='cron'`, `platform='refresh-oauth'`) taken and
-//! released with conditional `UpdateItem`s.
+//! `attribute_not_exists(version) OR version = :seen`, so it carries version 1 afterwards).
+//!
+//! Two leases, both conditional `UpdateItem`s that expire if their holder dies:
+//! - a **claim** on a token item (`claimOwner`, `claimUntil`): taken at the version read, before
+//!   the provider call, by the one refresher that may spend the item's refresh token; the token's
+//!   write removes it. It does not change the version, so readers and the version rule do not see
+//!   it;
+//! - a **provider lock** per provider (`userId='cron'`, `platform='refresh-oauth#<provider>'`):
+//!   one scheduled run per provider at a time, so two runs never share out one rate budget twice.
+//!   Claims, not locks, are what keep a refresh token from being spent twice.
+//!
 //! The one exception is [`dynamo::import`], the conditional `PutItem` of `deployer tokens import`,
 //! which runs with the operator's credentials, never the function's.
 //!
@@ -24,14 +32,43 @@ pub(crate) mod item;
 
 use async_trait::async_trait;
 
-use crate::crypto::StoredToken;
+use crate::crypto::{ItemKey, StoredToken};
 
 pub use dynamo::DynamoStore;
 
-/// The lock item's `userId`.
+/// The lock items' `userId`.
 pub const LOCK_USER_ID: &str = "cron";
-/// The lock item's `platform`.
+/// The lock items' `platform` prefix: `refresh-oauth#<provider>`. Releases before per-provider
+/// locks used `refresh-oauth` alone for one lock of every provider; that item may still exist.
 pub const LOCK_PLATFORM: &str = "refresh-oauth";
+
+/// The `platform` of `provider`'s lock item.
+pub fn lock_platform(provider: &str) -> String {
+    format!("{LOCK_PLATFORM}#{provider}")
+}
+
+/// Whether the key is a lock item's (this release's or an earlier one's), not a token's.
+pub fn is_lock_key(user_id: &str, platform: &str) -> bool {
+    user_id == LOCK_USER_ID
+        && platform
+            .strip_prefix(LOCK_PLATFORM)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('#'))
+}
+
+/// A refresher's claim on a token item: `owner` may spend its refresh token until `until` (epoch
+/// seconds); after that anyone may take the claim over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub owner: String,
+    pub until: u64,
+}
+
+impl Claim {
+    /// Whether someone other than `owner` holds the claim at `now`.
+    pub fn blocks(&self, owner: &str, now: u64) -> bool {
+        self.owner != owner && self.until >= now
+    }
+}
 
 /// An item's `status` (DESIGN §4). A missing status reads as `Active`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +123,8 @@ pub struct TokenItem {
     pub scope: Option<String>,
     pub access_token: Option<StoredToken>,
     pub refresh_token: Option<StoredToken>,
+    /// A refresh in flight, if any (it may have expired: see [`Claim::blocks`]).
+    pub claim: Option<Claim>,
 }
 
 impl TokenItem {
@@ -205,11 +244,32 @@ pub trait TokenStore: Send + Sync {
         update: &Update,
         now: u64,
     ) -> Result<(), StoreError>;
-    /// Takes the run lock for `owner` until `lease_until` if it is free or its lease has passed.
-    /// `Ok(false)`: another run holds it.
-    async fn lock(&self, owner: &str, now: u64, lease_until: u64) -> Result<bool, StoreError>;
-    /// Releases the lock if `owner` still holds it (a stolen lock is left to its new owner).
-    async fn unlock(&self, owner: &str) -> Result<(), StoreError>;
+    /// Claims the item for `owner` until `until` if its version is still `seen` and no one else
+    /// holds a live claim (an expired one is taken over; `owner`'s own is renewed). `Ok(false)`:
+    /// the version moved or another claim is live; re-read to tell which.
+    async fn claim(
+        &self,
+        key: ItemKey<'_>,
+        seen: u64,
+        owner: &str,
+        now: u64,
+        until: u64,
+    ) -> Result<bool, StoreError>;
+    /// Drops `owner`'s claim when no provider call was made after all (a claim taken over since
+    /// is left to its new owner).
+    async fn release(&self, key: ItemKey<'_>, owner: &str) -> Result<(), StoreError>;
+    /// Takes `provider`'s lock for `owner` until `lease_until` if it is free or its lease has
+    /// passed. `Ok(false)`: another run holds it.
+    async fn lock(
+        &self,
+        provider: &str,
+        owner: &str,
+        now: u64,
+        lease_until: u64,
+    ) -> Result<bool, StoreError>;
+    /// Releases `provider`'s lock if `owner` still holds it (a stolen lock is left to its new
+    /// owner).
+    async fn unlock(&self, provider: &str, owner: &str) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]
@@ -240,6 +300,7 @@ mod tests {
             scope: None,
             access_token: Some(StoredToken::Envelope(envelope(access))),
             refresh_token: Some(StoredToken::Envelope(envelope(refresh))),
+            claim: None,
         }
     }
 
@@ -251,6 +312,26 @@ mod tests {
             refresh_expires_at: None,
             scope: None,
         })
+    }
+
+    #[test]
+    fn lock_keys_are_recognised_old_and_new() {
+        assert_eq!(lock_platform("tiktok"), "refresh-oauth#tiktok");
+        assert!(is_lock_key("cron", "refresh-oauth"));
+        assert!(is_lock_key("cron", "refresh-oauth#tiktok"));
+        assert!(!is_lock_key("cron", "refresh-oauthx"));
+        assert!(!is_lock_key("user-1", "refresh-oauth#tiktok"));
+    }
+
+    #[test]
+    fn a_claim_blocks_others_until_it_expires() {
+        let claim = Claim {
+            owner: "a".to_owned(),
+            until: 100,
+        };
+        assert!(claim.blocks("b", 100));
+        assert!(!claim.blocks("b", 101), "expired");
+        assert!(!claim.blocks("a", 50), "its own");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnConsumedCapacity};
 
 use super::{DynamoStore, sdk_error};
 use crate::store::item::{Item, token_item};
-use crate::store::{LOCK_PLATFORM, LOCK_USER_ID, StoreError, TokenItem};
+use crate::store::{StoreError, TokenItem, is_lock_key};
 
 /// One item of a scan: parsed, or why not (by key, never by value).
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub enum Scanned {
 /// One page of a scan.
 #[derive(Debug, Default)]
 pub struct ScanPage {
-    /// The token items of the page (the run lock's item is left out).
+    /// The token items of the page (the provider locks' items are left out).
     pub items: Vec<Scanned>,
     /// Where the next page starts; `None` after the last one.
     pub next: Option<HashMap<String, AttributeValue>>,
@@ -67,7 +67,7 @@ fn scanned(raw: &Item) -> Option<Scanned> {
             .unwrap_or_default()
     };
     let (user_id, platform) = (key("userId"), key("platform"));
-    if user_id == LOCK_USER_ID && platform == LOCK_PLATFORM {
+    if is_lock_key(&user_id, &platform) {
         return None;
     }
     Some(match token_item(raw) {
@@ -89,13 +89,15 @@ mod tests {
     use crate::store::item::{n, s};
 
     #[test]
-    fn the_lock_is_left_out_and_malformed_items_are_named() {
-        let lock: Item = HashMap::from([
-            ("userId".to_owned(), s(LOCK_USER_ID)),
-            ("platform".to_owned(), s(LOCK_PLATFORM)),
-            ("expiresAt".to_owned(), n(0)),
-        ]);
-        assert!(scanned(&lock).is_none());
+    fn locks_are_left_out_and_malformed_items_are_named() {
+        for platform in ["refresh-oauth", "refresh-oauth#tiktok"] {
+            let lock: Item = HashMap::from([
+                ("userId".to_owned(), s("cron")),
+                ("platform".to_owned(), s(platform)),
+                ("expiresAt".to_owned(), n(0)),
+            ]);
+            assert!(scanned(&lock).is_none(), "{platform}");
+        }
         let bad: Item = HashMap::from([
             ("userId".to_owned(), s("u")),
             ("platform".to_owned(), s("tiktok")),
