@@ -1,5 +1,6 @@
 //! The Lambda entry point: cold-start wiring ([`cold_start`], [`build_deps`]) and the per-invocation
-//! [`handle`].
+//! [`handle`], which serves the function's mode (`REFRESHER_MODE`): a scheduled run, or one
+//! request of the token API.
 //!
 //! Clients are built once from the shared `aws_config` (which honours `AWS_ENDPOINT_URL` and the
 //! per-service variants), the configuration and the credentials secret are read once per cold
@@ -11,12 +12,12 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, Mode};
 use crate::events::AwsSignals;
 use crate::http::{ReqwestTransport, Timeouts};
 use crate::kms::KmsKeySource;
 use crate::metrics::{LineSink, Stdout};
-use crate::run::{self, Deps, RunError, RunInput, RunOptions, RunResponse};
+use crate::run::{self, Deps, RunError, RunInput, RunOptions};
 use crate::store::DynamoStore;
 
 /// Loads the configuration from the process environment and the AWS default chain, then builds
@@ -93,14 +94,28 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// One invocation: the input `{"providers": [...], "dryRun": bool}` and the context's deadline.
+/// One invocation and the context's deadline. A scheduled run takes `{"providers": [...],
+/// "dryRun": bool}` and answers its summary; the token API takes a request (`crate::api`) and
+/// answers the token's state or an error answer.
 pub async fn handle(
     deps: Arc<Deps>,
-    event: LambdaEvent<RunInput>,
-) -> Result<RunResponse, HandlerError> {
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, HandlerError> {
     // A default context (tests, local emulators) has no deadline.
     let deadline = Some(event.context.deadline).filter(|d| *d > 0);
-    Ok(run::run(deps, event.payload, RunOptions::new(deadline)).await?)
+    let answer = match deps.config.mode {
+        Mode::Schedule => {
+            let input: RunInput = serde_json::from_value(event.payload)
+                .map_err(|err| RunError::BadInput(err.to_string()))?;
+            serde_json::to_value(run::run(deps, input, RunOptions::new(deadline)).await?)
+        }
+        Mode::TokenApi => {
+            let options = RunOptions::for_request(deadline);
+            serde_json::to_value(crate::api::handle(deps, event.payload, options).await)
+        }
+    };
+    // Both answers are plain structs of strings and numbers: serialising them cannot fail.
+    Ok(answer.unwrap_or_default())
 }
 
 /// JSON logs through `tracing` at `LOG_LEVEL` (read directly: the subscriber must exist before the

@@ -31,6 +31,7 @@
 // services); its modules keep their paths here.
 pub use token_store::{crypto, kms, secret, store};
 
+pub mod api;
 pub mod clock;
 pub mod config;
 pub mod events;

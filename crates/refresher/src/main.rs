@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use refresher::handler;
-use refresher::run::RunInput;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,8 +18,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let service =
-        service_fn(move |event: LambdaEvent<RunInput>| handler::handle(Arc::clone(&deps), event));
+    let service = service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        handler::handle(Arc::clone(&deps), event)
+    });
     match lambda_runtime::run(service).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -55,6 +55,28 @@ pub struct Config {
     pub metrics_namespace: String,
     /// `PROVIDERS`: provider name (the item's `platform`) to its settings.
     pub providers: BTreeMap<String, ProviderConfig>,
+    /// `REFRESHER_MODE`: which function of the stack this process serves.
+    pub mode: Mode,
+}
+
+/// `REFRESHER_MODE` values: the stack runs the same `bootstrap` as two functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// `schedule` (default): runs over every due token of the input's providers.
+    #[default]
+    Schedule,
+    /// `token-api`: refreshes one token on request (`crate::api`).
+    TokenApi,
+}
+
+impl Mode {
+    /// The value as written in the environment.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Schedule => "schedule",
+            Self::TokenApi => "token-api",
+        }
+    }
 }
 
 /// `LOG_LEVEL` values.
@@ -141,6 +163,7 @@ impl Config {
                 .unwrap_or(DEFAULT_METRICS_NAMESPACE)
                 .to_owned(),
             providers: env.providers(),
+            mode: env.mode(),
         };
         if env.problems.is_empty() {
             Ok(config)
@@ -219,6 +242,20 @@ impl Env {
         let problem = format!("TOKENS_FORMAT is `{raw}`: it should be `envelope` or `plaintext`");
         self.problems.push(problem);
         TokenFormat::default()
+    }
+
+    fn mode(&mut self) -> Mode {
+        match self.optional(vars::REFRESHER_MODE) {
+            None | Some("schedule") => Mode::Schedule,
+            Some("token-api") => Mode::TokenApi,
+            Some(other) => {
+                let problem = format!(
+                    "REFRESHER_MODE is `{other}`: it should be `schedule` (the default) or `token-api`"
+                );
+                self.problems.push(problem);
+                Mode::Schedule
+            }
+        }
     }
 
     fn log_level(&mut self) -> LogLevel {
@@ -306,6 +343,17 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_mode_is_the_schedule_or_the_token_api() {
+        let api = with(&[("REFRESHER_MODE", "token-api")]).unwrap();
+        assert_eq!(api.mode.as_str(), "token-api");
+        let err = with(&[("REFRESHER_MODE", "api")]).unwrap_err().to_string();
+        assert!(
+            err.contains("REFRESHER_MODE is `api`: it should be `schedule`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn full_environment_parses_with_defaults() {
         let config = config();
         assert_eq!(config.stage, "prod");
@@ -313,6 +361,7 @@ pub(crate) mod tests {
         assert_eq!(config.jitter_seconds, 120);
         assert_eq!(config.log_level, LogLevel::Info);
         assert_eq!(config.metrics_namespace, "OAuthRefresher");
+        assert_eq!(config.mode, Mode::Schedule);
         assert_eq!(config.providers.len(), 4);
         assert_eq!(
             config.provider("reddit").unwrap().kind,

@@ -15,3 +15,4 @@ pub const JITTER_SECONDS: &str = "JITTER_SECONDS";
 pub const LOG_LEVEL: &str = "LOG_LEVEL";
 pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 pub const PROVIDERS: &str = "PROVIDERS";
+pub const REFRESHER_MODE: &str = "REFRESHER_MODE";

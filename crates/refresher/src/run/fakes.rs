@@ -131,6 +131,7 @@ impl TokenStore for FakeStore {
                     item.refresh_token = Some(refresh.clone());
                 }
                 item.expires_at = sealed.expires_at.or(item.expires_at);
+                item.last_refresh_at = Some(now);
                 item.failures = 0;
                 item.status = TokenStatus::Active;
             }
@@ -267,6 +268,8 @@ pub(crate) struct FakeOAuth {
     issued: AtomicU32,
     /// Run before answering (e.g. a sibling writing the item meanwhile).
     pub(crate) on_call: Mutex<Option<Box<dyn Fn() + Send>>>,
+    /// How long each answer takes (tokio time: paused tests advance it).
+    pub(crate) latency: Mutex<std::time::Duration>,
 }
 
 pub(crate) fn json_response(status: u16, body: &str, headers: &[(&str, &str)]) -> HttpResponse {
@@ -284,6 +287,10 @@ pub(crate) fn json_response(status: u16, body: &str, headers: &[(&str, &str)]) -
 impl Transport for FakeOAuth {
     async fn send(&self, request: &HttpRequest) -> Result<HttpResponse, ProviderError> {
         self.calls.fetch_add(1, Ordering::SeqCst);
+        let latency = *self.latency.lock().unwrap();
+        if !latency.is_zero() {
+            tokio::time::sleep(latency).await;
+        }
         if let Some(hook) = self.on_call.lock().unwrap().as_ref() {
             hook();
         }

@@ -1,7 +1,7 @@
 //! One provider's share of a run: its adapter, credentials, window, token bucket and concurrency
 //! slots.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
@@ -24,7 +24,7 @@ pub(crate) struct ProviderRun {
 
 impl ProviderRun {
     /// `None` when the provider is not configured (the caller checked the input already).
-    pub(crate) fn new(run: &Arc<Run>, name: &str) -> Option<Self> {
+    pub(crate) fn new(run: &Run, name: &str) -> Option<Self> {
         let config = run.deps.config.provider(name)?;
         let credentials = run.deps.credentials.get(name).cloned().unwrap_or_default();
         let now_ms = run.options.clock.now_ms();

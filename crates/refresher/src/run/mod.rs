@@ -16,20 +16,20 @@
 //! A token's failure never fails the run: it becomes a result. The run fails only when it cannot
 //! start (unknown provider in the input, the lock unreadable).
 
-mod claim;
+pub(crate) mod claim;
 #[cfg(test)]
-mod fakes;
-mod gate;
+pub(crate) mod fakes;
+pub(crate) mod gate;
 #[cfg(test)]
 mod growth_bench;
-mod outcome;
+pub(crate) mod outcome;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_faults;
 #[cfg(test)]
 mod throughput_bench;
-mod token;
+pub(crate) mod token;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -83,6 +83,15 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
+    /// For one token API request: the schedule's options with a 3 s margin, as the function's
+    /// timeout is short (an app waits for the answer).
+    pub fn for_request(deadline_ms: Option<u64>) -> Self {
+        Self {
+            safety_margin: Duration::from_secs(3),
+            ..Self::new(deadline_ms)
+        }
+    }
+
     /// System clock, the given deadline, 20 s margin, default backoff.
     pub fn new(deadline_ms: Option<u64>) -> Self {
         Self {
@@ -174,6 +183,10 @@ pub enum RunResponse {
 /// A run that could not start. Messages never hold secrets.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunError {
+    #[error(
+        "the input is not a run's input ({0}); it looks like {{\"providers\": [\"tiktok\"], \"dryRun\": false}}"
+    )]
+    BadInput(String),
     #[error("unknown provider `{name}` in the input: configured are {configured}")]
     UnknownProvider { name: String, configured: String },
     #[error("the lock of provider `{provider}` could not be taken: {error}")]
@@ -202,13 +215,31 @@ pub(crate) struct Run {
 }
 
 impl Run {
+    /// A run (or one token API request) over `deps`, with a fresh id and key cache.
+    pub(crate) fn new(deps: Arc<Deps>, options: RunOptions, dry: bool) -> Self {
+        Self {
+            keys: KeyCache::new(Arc::clone(&deps.keys)),
+            deps,
+            options,
+            id: format!("{:08x}", rand::random::<u32>()),
+            dry,
+            halted: AtomicBool::new(false),
+        }
+    }
+
     pub(crate) fn now(&self) -> u64 {
         self.options.clock.now()
     }
 
     /// Whether a new refresh may still start.
     pub(crate) fn has_time(&self) -> bool {
-        let margin = u64::try_from(self.options.safety_margin.as_millis()).unwrap_or(u64::MAX);
+        self.has_time_for(Duration::ZERO)
+    }
+
+    /// Whether waiting `wait` still leaves the safety margin before the deadline.
+    pub(crate) fn has_time_for(&self, wait: Duration) -> bool {
+        let margin = self.options.safety_margin.saturating_add(wait);
+        let margin = u64::try_from(margin.as_millis()).unwrap_or(u64::MAX);
         self.options
             .deadline_ms
             .is_none_or(|deadline| self.options.clock.now_ms().saturating_add(margin) < deadline)
@@ -238,14 +269,7 @@ pub async fn run(
     options: RunOptions,
 ) -> Result<RunResponse, RunError> {
     let names = selected(&deps.config, &input)?;
-    let run = Arc::new(Run {
-        keys: KeyCache::new(Arc::clone(&deps.keys)),
-        deps,
-        options,
-        id: format!("{:08x}", rand::random::<u32>()),
-        dry: input.dry_run,
-        halted: AtomicBool::new(false),
-    });
+    let run = Arc::new(Run::new(deps, options, input.dry_run));
     jitter(&run).await;
     let (names, locked) = if run.dry {
         (names, Vec::new())

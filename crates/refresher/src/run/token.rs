@@ -67,10 +67,15 @@ async fn current_item(
 }
 
 async fn decide(run: &Run, provider: &ProviderRun, due: &DueToken) -> Step {
-    let item = match current_item(run, provider, due).await {
-        Ok(item) => item,
-        Err(step) => return step,
-    };
+    match current_item(run, provider, due).await {
+        Ok(item) => attempt(run, provider, item).await,
+        Err(step) => step,
+    }
+}
+
+/// Refreshes `item` as read (the schedule's due check, or the token API's, already passed):
+/// open its tokens, check the refresh token's known lifetime, claim it, call the provider.
+pub(crate) async fn attempt(run: &Run, provider: &ProviderRun, item: TokenItem) -> Step {
     let secrets = match open(run, &item).await {
         Ok(secrets) => secrets,
         Err(reason) => return Step::Failed(reason),

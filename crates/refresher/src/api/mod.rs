@@ -1,0 +1,48 @@
+//! The token API (docs/token-api.md): a second function of the stack, built from this crate into
+//! the same zip (`REFRESHER_MODE=token-api`), that refreshes one user's token on demand, e.g.
+//! right after the provider answered 401. It uses the schedule's own claim, provider call, write
+//! and recovery path, so an on-demand refresh never spends a refresh token a run is spending, and
+//! answers with the token's state (status, expiry, version), never its values: the caller reads
+//! the token again through its reader.
+
+pub mod answer;
+pub mod refresh;
+pub mod request;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+pub use answer::{ApiAnswer, ErrorCode};
+pub use request::{ApiRequest, RefreshRequest};
+
+use crate::run::{Deps, RunOptions};
+
+/// One invocation of the token API: any JSON in, an answer out (a malformed request is an
+/// answer too, `BAD_REQUEST`, not a function error).
+pub async fn handle(deps: Arc<Deps>, input: serde_json::Value, options: RunOptions) -> ApiAnswer {
+    match ApiRequest::parse(input) {
+        Ok(ApiRequest::Refresh(request)) => {
+            let answer = refresh::refresh(deps, &request, options).await;
+            log(&request, &answer);
+            answer
+        }
+        Err(message) => {
+            tracing::warn!(event = "token_api_bad_request", error = %message);
+            ApiAnswer::error(None, ErrorCode::BadRequest, message)
+        }
+    }
+}
+
+fn log(request: &RefreshRequest, answer: &ApiAnswer) {
+    match answer {
+        ApiAnswer::Token(state) => tracing::info!(
+            event = "token_api_answered", user_id = %request.user_id, platform = %request.platform,
+            force = request.force, refreshed = state.refreshed, coalesced = state.coalesced,
+        ),
+        ApiAnswer::Error(failure) => tracing::warn!(
+            event = "token_api_error", user_id = %request.user_id, platform = %request.platform,
+            force = request.force, code = ?failure.error.code, reason = ?failure.error.reason,
+        ),
+    }
+}
