@@ -118,5 +118,7 @@ async fn the_deployed_zip_runs_locally_and_reports_its_result() {
         ],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("has no provider `nosuch`"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("`nosuch` is not a provider of stage local")
+    );
 }

@@ -34,13 +34,36 @@ const METRICS: [(&str, &str); 7] = [
     ("RunCompleted", "Count"),
 ];
 
-/// The EMF line for one provider.
+/// The EMF line for one provider's share of a completed run.
 pub fn emf_line(
     namespace: &str,
     stage: &str,
     provider: &str,
     stats: &ProviderStats,
     timestamp_ms: u64,
+) -> String {
+    line(namespace, stage, provider, stats, timestamp_ms, 1)
+}
+
+/// The EMF line for one token API request: its outcome counts like a run's (the failure,
+/// re-auth and lost-set alarms see it), but it is not a run (`RunCompleted` 0).
+pub fn emf_request_line(
+    namespace: &str,
+    stage: &str,
+    provider: &str,
+    stats: &ProviderStats,
+    timestamp_ms: u64,
+) -> String {
+    line(namespace, stage, provider, stats, timestamp_ms, 0)
+}
+
+fn line(
+    namespace: &str,
+    stage: &str,
+    provider: &str,
+    stats: &ProviderStats,
+    timestamp_ms: u64,
+    run_completed: u64,
 ) -> String {
     let metrics: Vec<Value> = METRICS
         .iter()
@@ -63,7 +86,7 @@ pub fn emf_line(
         "MissingExpiration": stats.missing_expiration,
         "TokenSetsLost": stats.token_sets_lost,
         "Duration": stats.duration_ms,
-        "RunCompleted": 1,
+        "RunCompleted": run_completed,
     })
     .to_string()
 }

@@ -169,11 +169,31 @@ pub struct InvokeArgs {
     #[command(flatten)]
     pub stage: StageArg,
     /// Providers to refresh, comma-separated (default: every provider of the stage).
-    #[arg(long, value_delimiter = ',', value_name = "NAMES")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "NAMES",
+        conflicts_with = "user"
+    )]
     pub providers: Vec<String>,
     /// Find and report due tokens without refreshing or writing anything.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "user")]
     pub dry_run: bool,
+    /// Ask the token API to refresh this user's token (with `--provider`) instead of running
+    /// the schedule's function: it refreshes only a token valid for less than `--min-validity`,
+    /// or any with `--force` (docs/token-api.md).
+    #[arg(long, value_name = "USER_ID", requires = "provider")]
+    pub user: Option<String>,
+    /// The provider of the token `--user` names.
+    #[arg(long, value_name = "NAME", requires = "user")]
+    pub provider: Option<String>,
+    /// With `--user`: refresh even if the stored token is valid (as after a provider's 401).
+    #[arg(long, requires = "user")]
+    pub force: bool,
+    /// With `--user`: refresh when the token is valid for less than this many seconds
+    /// (default 60).
+    #[arg(long, value_name = "SECONDS", requires = "user")]
+    pub min_validity: Option<u64>,
     /// Run the deployed zip on this machine instead of invoking the function in AWS.
     #[arg(long)]
     pub local: bool,

@@ -1,7 +1,9 @@
 //! `deployer invoke --stage S [--providers tiktok,reddit] [--dry-run] [--local]`: one run of the
-//! refresher. Remote: a synchronous Lambda invocation with the tail of its log. `--local`: the very
-//! zip the stack deployed (its `ArtifactKey`), run on this machine under the Runtime API emulator
-//! with the deployed function's environment and the caller's credentials.
+//! refresher; `deployer invoke --stage S --user U --provider P [--force] [--min-validity N]`: one
+//! request to the token API (docs/token-api.md). Remote: a synchronous Lambda invocation with the
+//! tail of its log. `--local`: the very zip the stack deployed (its `ArtifactKey`), run on this
+//! machine under the Runtime API emulator with the deployed function's environment and the
+//! caller's credentials.
 
 use std::fmt;
 use std::io::Read;
@@ -97,6 +99,9 @@ impl fmt::Display for InvokeReport {
 /// refresher's response), with the providers another run was refreshing; `skipped: locked` for
 /// a run that found every provider of its input locked.
 fn run_summary(payload: &serde_json::Value) -> Option<String> {
+    if let Some(line) = api_answer(payload) {
+        return Some(line);
+    }
     if let Some(why) = payload.get("skipped").and_then(serde_json::Value::as_str) {
         return Some(format!(
             "run skipped ({why}: other runs hold the lock of every provider it names)"
@@ -127,11 +132,55 @@ fn run_summary(payload: &serde_json::Value) -> Option<String> {
     ))
 }
 
+/// One line for a token API answer: the token's state, or the error's code, reason and message.
+fn api_answer(payload: &serde_json::Value) -> Option<String> {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+    if let Some(error) = payload.get("error").filter(|e| e.is_object()) {
+        let reason = error
+            .get("reason")
+            .map_or(String::new(), |r| format!(" ({})", text(r)));
+        let retry = if error["retryable"] == json!(true) {
+            "; retryable"
+        } else {
+            ""
+        };
+        return Some(format!(
+            "{}{reason}: {}{retry}",
+            text(&error["code"]),
+            text(&error["message"])
+        ));
+    }
+    let refreshed = payload.get("refreshed")?.as_bool()?;
+    let how = match (refreshed, payload["coalesced"] == json!(true)) {
+        (true, _) => "refreshed now",
+        (false, true) => "refreshed by another refresher meanwhile",
+        (false, false) => "valid, not refreshed",
+    };
+    let expires = payload["expiresAt"]
+        .as_u64()
+        .map_or("no known expiry".to_owned(), |at| {
+            format!("expires at {at} (epoch s)")
+        });
+    Some(format!(
+        "token of {} at {}: {how}; {}, {expires}, version {}",
+        text(&payload["userId"]),
+        text(&payload["platform"]),
+        text(&payload["status"]),
+        payload["version"]
+    ))
+}
+
 /// Why a completed run reports `"ok": false`, if it does: work it could not attempt, which the
 /// next run picks up (the token results say the rest).
 fn not_ok(payload: &serde_json::Value) -> Option<&'static str> {
     if payload.get("ok") != Some(&json!(false)) {
         return None;
+    }
+    if payload
+        .get("error")
+        .is_some_and(serde_json::Value::is_object)
+    {
+        return Some("the token API answered an error (above)");
     }
     // A lost set halts the run; when nothing was left to start, only the loss shows.
     let halted = payload
@@ -177,37 +226,19 @@ fn result_lines(payload: &serde_json::Value) -> Vec<String> {
 
 pub(super) async fn run(args: &InvokeArgs, ctx: &Ctx) -> Result<Status> {
     let stage = ctx.load_stage(&args.stage.stage)?;
-    let providers: Vec<String> = args
-        .providers
-        .iter()
-        .map(|p| p.trim().to_owned())
-        .filter(|p| !p.is_empty())
-        .collect();
-    if let Some(unknown) = providers
-        .iter()
-        .find(|p| !stage.providers.contains_key(p.as_str()))
-    {
-        bail!(
-            "stage {} has no provider `{unknown}`; it has {}",
-            stage.name,
-            stage
-                .providers
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    let payload = json!({ "providers": providers, "dryRun": args.dry_run });
+    let (function, payload) = match &args.user {
+        Some(user) => token_api_request(args, user, &stage)?,
+        None => (stage.function.name.clone(), run_input(args, &stage)?),
+    };
     let aws = ctx.aws(&stage).await;
     deploy::check_account(&aws, &stage).await?;
     let mut report = if args.local {
-        local(&aws, &stage, &payload).await?
+        local(&aws, &stage, &function, &payload).await?
     } else {
-        remote(&aws, &stage, &payload).await?
+        remote(&aws, &function, &payload).await?
     };
     if let Some(dir) = &args.log_dir
-        && let Err(err) = keep_log(dir, &stage.function.name, &report.log_tail)
+        && let Err(err) = keep_log(dir, &function, &report.log_tail)
     {
         // The run happened: its result is shown whatever became of the log file.
         output::note(&format!("{err:#}"));
@@ -225,8 +256,45 @@ pub(super) async fn run(args: &InvokeArgs, ctx: &Ctx) -> Result<Status> {
     })
 }
 
-async fn remote(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<InvokeReport> {
-    let result = invoke::invoke(&aws.lambda(), &stage.function.name, payload).await?;
+/// A scheduled run's input: the providers named (each checked against the stage) and `dryRun`.
+fn run_input(args: &InvokeArgs, stage: &Stage) -> Result<serde_json::Value> {
+    let providers: Vec<String> = args
+        .providers
+        .iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect();
+    for name in &providers {
+        stage.provider_named(name).map_err(anyhow::Error::msg)?;
+    }
+    Ok(json!({ "providers": providers, "dryRun": args.dry_run }))
+}
+
+/// The token API's function and a `refresh` request for `user` (docs/token-api.md).
+fn token_api_request(
+    args: &InvokeArgs,
+    user: &str,
+    stage: &Stage,
+) -> Result<(String, serde_json::Value)> {
+    let Some(api) = &stage.token_api else {
+        bail!(
+            "stage {} has no token API (token_api.enabled is false): set it to true and deploy, \
+             or run the schedule's function without --user",
+            stage.name
+        );
+    };
+    let provider = args.provider.as_deref().unwrap_or_default();
+    stage.provider_named(provider).map_err(anyhow::Error::msg)?;
+    let mut request = json!({"action": "refresh", "userId": user, "platform": provider,
+        "force": args.force});
+    if let Some(seconds) = args.min_validity {
+        request["minValiditySeconds"] = json!(seconds);
+    }
+    Ok((api.name.clone(), request))
+}
+
+async fn remote(aws: &Aws, function: &str, payload: &serde_json::Value) -> Result<InvokeReport> {
+    let result = invoke::invoke(&aws.lambda(), function, payload).await?;
     let outcome = match result.function_error {
         None => Outcome::Ok {
             payload: result.payload,
@@ -246,10 +314,15 @@ async fn remote(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result
                 .to_owned(),
         },
     };
-    Ok(report(stage, "remote", outcome, None, result.log_tail))
+    Ok(report(function, "remote", outcome, None, result.log_tail))
 }
 
-async fn local(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<InvokeReport> {
+async fn local(
+    aws: &Aws,
+    stage: &Stage,
+    function: &str,
+    payload: &serde_json::Value,
+) -> Result<InvokeReport> {
     let stack = aws.require_stack(stage).await?;
     let key = stack.parameters.get("ArtifactKey").with_context(|| {
         format!(
@@ -264,7 +337,7 @@ async fn local(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<
         .with_context(|| format!("cannot write {}", binary.display()))?;
     std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .with_context(|| format!("cannot make {} executable", binary.display()))?;
-    let settings = invoke::settings(&aws.lambda(), &stage.function.name).await?;
+    let settings = invoke::settings(&aws.lambda(), function).await?;
     let mut environment = settings.environment;
     environment.extend(aws.credentials_env().await?);
     if let Some(endpoint) = &aws.custom_endpoint {
@@ -272,7 +345,7 @@ async fn local(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<
     }
     let spec = FunctionSpec {
         binary,
-        function_name: stage.function.name.clone(),
+        function_name: function.to_owned(),
         memory_mb: settings.memory_mb,
         timeout: Duration::from_secs(u64::from(settings.timeout_s)),
         region: stage.region.clone(),
@@ -281,7 +354,7 @@ async fn local(aws: &Aws, stage: &Stage, payload: &serde_json::Value) -> Result<
     let invocation = emulator::run(&spec, payload).await?;
     // The whole log: `--log-lines` picks the tail shown (a remote run only has Lambda's 4 KB).
     Ok(report(
-        stage,
+        function,
         "local",
         invocation.outcome,
         Some(invocation.duration_ms),
@@ -312,14 +385,14 @@ fn keep_log(dir: &Path, function: &str, lines: &[String]) -> Result<()> {
 }
 
 fn report(
-    stage: &Stage,
+    function: &str,
     mode: &'static str,
     outcome: Outcome,
     duration_ms: Option<u64>,
     log_tail: Vec<String>,
 ) -> InvokeReport {
     InvokeReport {
-        function: stage.function.name.clone(),
+        function: function.to_owned(),
         mode,
         ok: matches!(&outcome, Outcome::Ok { payload } if not_ok(payload).is_none()),
         outcome,
@@ -402,13 +475,8 @@ mod tests {
         let unlisted = json!({"ok": false, "refreshed": 0, "failed": 0, "skipped": 0,
             "needsReauth": 0, "results": []});
         assert!(not_ok(&unlisted).unwrap().contains("could not be listed"));
-        let stage = crate::stage::parse(
-            include_str!("../../../../stages/local.yaml"),
-            std::path::Path::new("local.yaml"),
-        )
-        .unwrap();
         let report = report(
-            &stage,
+            "RefreshOAuth-local",
             "local",
             Outcome::Ok { payload: halted },
             Some(5),
@@ -421,5 +489,23 @@ mod tests {
                 .contains("the run is not ok: a token set"),
             "{report}"
         );
+    }
+
+    #[test]
+    fn token_api_answers_are_one_line() {
+        let fresh = json!({"ok": true, "userId": "u1", "platform": "tiktok", "status": "active",
+            "expiresAt": 1_800_000_000_u64, "version": 5, "refreshed": true, "coalesced": false});
+        assert_eq!(
+            run_summary(&fresh).unwrap(),
+            "token of u1 at tiktok: refreshed now; active, expires at 1800000000 (epoch s), version 5"
+        );
+        assert_eq!(not_ok(&fresh), None);
+        let busy = json!({"ok": false, "userId": "u1", "platform": "tiktok",
+            "error": {"code": "BUSY", "message": "another refresher still holds this token", "retryable": true}});
+        assert_eq!(
+            run_summary(&busy).unwrap(),
+            "BUSY: another refresher still holds this token; retryable"
+        );
+        assert!(not_ok(&busy).is_some(), "the command exits 1");
     }
 }

@@ -22,6 +22,8 @@ pub struct Stage {
     pub termination_protection: bool,
     pub artifact_bucket: String,
     pub function: Function,
+    /// The token API function; `None` when the stage turns it off.
+    pub token_api: Option<TokenApi>,
     pub tables: Tables,
     pub alarms: Alarms,
     /// Providers by name, sorted.
@@ -81,6 +83,15 @@ pub struct Function {
     pub log_retention_days: u32,
     pub jitter_seconds: u32,
     pub log_level: String,
+}
+
+/// The token API function (`crate::api` of the refresher, `REFRESHER_MODE=token-api`).
+#[derive(Debug, Clone, Serialize)]
+pub struct TokenApi {
+    pub name: String,
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+    pub reserved_concurrency: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]

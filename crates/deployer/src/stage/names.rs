@@ -19,6 +19,11 @@ pub(crate) fn function_name(stage: &str) -> String {
     format!("RefreshOAuth-{stage}")
 }
 
+/// The token API function.
+pub(crate) fn token_api_name(stage: &str) -> String {
+    format!("RefreshOAuthApi-{stage}")
+}
+
 /// A schedule rule group's rule, `label` its rate (`15m`) or its providers.
 pub(crate) fn rule_group_name(label: &str, stage: &str) -> String {
     format!("RefreshOAuth{label}-{stage}")

@@ -40,6 +40,10 @@ pub struct RawStage {
     /// The refresher Lambda function.
     #[serde(default)]
     pub function: RawFunction,
+    /// The token API: a second function, from the same zip, that refreshes one user's token on
+    /// request (the readers' `forceRefresh`, `deployer invoke --user`). On by default.
+    #[serde(default)]
+    pub token_api: RawTokenApi,
     /// The DynamoDB tables the refresher reads and writes.
     pub tables: RawTables,
     /// Where alarms go and when they fire.
@@ -83,6 +87,44 @@ pub struct RawFunction {
     /// Log level: `error`, `warn`, `info`, `debug` or `trace`.
     #[serde(default)]
     pub log_level: Option<String>,
+}
+
+/// Settings of the token API function (architecture, log retention and log level are the
+/// refresher function's).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawTokenApi {
+    /// `false` leaves the function (and the readers' invoke permission) out of the stack.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Memory in MB, 128 to 10240; default 256.
+    #[serde(default)]
+    pub memory_mb: Option<u32>,
+    /// Timeout in seconds, 5 to 60; default 30. An app waits for the answer, and a request that
+    /// finds its token being refreshed waits for that refresh within this time.
+    #[serde(default)]
+    pub timeout_s: Option<u32>,
+    /// Reserved concurrency (default 10): concurrent on-demand refreshes, kept apart from the
+    /// scheduled runs'. Set to `null` for unreserved.
+    #[serde(default = "default_api_concurrency")]
+    pub reserved_concurrency: Option<u32>,
+}
+
+impl Default for RawTokenApi {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            memory_mb: None,
+            timeout_s: None,
+            reserved_concurrency: default_api_concurrency(),
+        }
+    }
+}
+
+// serde's `default` on an Option field needs a function; `Some(10)` is the documented default.
+#[allow(clippy::unnecessary_wraps)]
+fn default_api_concurrency() -> Option<u32> {
+    Some(10)
 }
 
 // serde's `default` on an Option field needs a function; `Some(1)` is the documented default.

@@ -8,7 +8,9 @@ use serde::de::DeserializeOwned;
 use serde_norway::Value;
 
 use super::Problem;
-use super::raw::{RawAlarms, RawFunction, RawHttpTrigger, RawProvider, RawStage, RawTables};
+use super::raw::{
+    RawAlarms, RawFunction, RawHttpTrigger, RawProvider, RawStage, RawTables, RawTokenApi,
+};
 
 /// Reads the sections of a stage file; `None` when the file is not a YAML mapping at all.
 pub(super) fn read(text: &str, problems: &mut Vec<Problem>) -> Option<Parts> {
@@ -61,6 +63,7 @@ pub(super) struct Parts {
     pub termination_protection: Option<bool>,
     pub artifact_bucket: Option<String>,
     pub function: Option<RawFunction>,
+    pub token_api: Option<RawTokenApi>,
     pub tables: Option<RawTables>,
     pub alarms: Option<RawAlarms>,
     /// The providers that could be read; `providers_complete` is false if any could not.
@@ -88,6 +91,7 @@ impl Parts {
             termination_protection: self.termination_protection?,
             artifact_bucket: self.artifact_bucket,
             function: self.function?,
+            token_api: self.token_api?,
             tables: self.tables?,
             alarms: self.alarms?,
             providers: self.providers,
@@ -127,6 +131,7 @@ fn assemble(mut top: BTreeMap<String, Value>, problems: &mut Vec<Problem>) -> Pa
         )
         .flatten(),
         function: optional(take("function"), "function", empty(), problems),
+        token_api: optional(take("token_api"), "token_api", empty(), problems),
         tables: required(take("tables"), "tables", problems),
         alarms: optional(take("alarms"), "alarms", empty(), problems),
         providers,

@@ -27,6 +27,9 @@ pub struct Context<'a> {
     pub stage: &'a Stage,
     pub names: Names,
     pub env: BTreeMap<&'static str, EnvValue>,
+    /// The token API function's environment (the refresher's, in `token-api` mode, no jitter),
+    /// when the stage has the token API.
+    pub api_env: Option<BTreeMap<&'static str, EnvValue>>,
     pub rules: Vec<RuleContext>,
     pub providers: Vec<ProviderContext>,
     /// The redundant HTTP trigger, when the stage has one.
@@ -51,6 +54,8 @@ pub struct Output {
 pub struct Names {
     pub function: String,
     pub log_group: String,
+    /// The token API's log group, when the stage has the token API.
+    pub api_log_group: Option<String>,
     pub dlq: String,
     pub event_bus: String,
     pub alarm_topic: String,
@@ -123,6 +128,10 @@ pub fn build(stage: &Stage) -> Context<'_> {
     let names = names(stage);
     Context {
         env: env(stage, &names),
+        api_env: stage
+            .token_api
+            .as_ref()
+            .map(|_| api_env(env(stage, &names))),
         outputs: outputs(stage, &names),
         rules: stage.rules.iter().map(rule).collect(),
         providers: stage
@@ -143,6 +152,10 @@ fn names(stage: &Stage) -> Names {
     let function = stage.function.name.clone();
     Names {
         log_group: format!("/aws/lambda/{function}"),
+        api_log_group: stage
+            .token_api
+            .as_ref()
+            .map(|api| format!("/aws/lambda/{}", api.name)),
         dlq: format!("{function}-dlq"),
         event_bus: format!("oauth-tokens-{}", stage.name),
         alarm_topic: format!("{function}-alarms"),
@@ -314,6 +327,16 @@ fn output(name: &str, description: &str, value: serde_json::Value) -> Output {
 
 /// The stack's outputs: the function, one per schedule rule (and the HTTP trigger's), then the
 /// stage's shared resources ([`resource_outputs`], [`operations_outputs`]).
+/// The token API's environment: the refresher's, serving requests instead of runs.
+fn api_env(mut env: BTreeMap<&'static str, EnvValue>) -> BTreeMap<&'static str, EnvValue> {
+    use refresher::config::vars;
+    let lit = |s: &str| EnvValue::Literal(s.to_owned());
+    env.insert(vars::REFRESHER_MODE, lit("token-api"));
+    // An app waits for the answer: no start jitter.
+    env.insert(vars::JITTER_SECONDS, lit("0"));
+    env
+}
+
 fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
     let out = output;
     let mut outputs = vec![
@@ -328,6 +351,18 @@ fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
             json!({"Fn::GetAtt": ["RefresherFunction", "Arn"]}),
         ),
     ];
+    if stage.token_api.is_some() {
+        outputs.push(out(
+            "TokenApiFnName",
+            "Name of the token API function (readers invoke it to refresh a token on demand)",
+            json!({"Ref": "TokenApiFunction"}),
+        ));
+        outputs.push(out(
+            "TokenApiFnArn",
+            "ARN of the token API function",
+            json!({"Fn::GetAtt": ["TokenApiFunction", "Arn"]}),
+        ));
+    }
     for rule in &stage.rules {
         outputs.push(out(
             &format!("{}Name", rule.logical_id),

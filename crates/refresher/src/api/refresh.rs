@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use super::answer::{ApiAnswer, ErrorCode};
 use super::request::RefreshRequest;
-use crate::run::{Deps, Outcome, RunOptions};
+use crate::metrics::{ProviderStats, emf_request_line};
+use crate::run::{Deps, Done, Outcome, RunOptions};
 use crate::run::{Run, claim, gate::ProviderRun, outcome, token};
 use crate::store::{DueToken, StoreError, TokenItem, TokenStatus};
 
@@ -76,14 +77,32 @@ async fn attempt(
         // Another refresher got there between the read and the claim.
         return Next::Wait;
     }
+    let started_ms = run.options.clock.now_ms();
     let done = outcome::finish(run, &due, step).await;
     outcome::signal(run, &done).await;
+    metrics(run, &done, started_ms);
     let (result, reason) = (done.result.outcome, done.result.reason.as_str());
     if result == Outcome::Skipped && matches!(reason, "sibling_refreshed" | "gone") {
         // The provider refused a refresh token another refresher had spent.
         return Next::Reread;
     }
     Next::Answer(answer(run, request, result, reason).await)
+}
+
+/// The request's EMF line (the function's log group feeds the stage's metric alarms).
+fn metrics(run: &Run, done: &Done, started_ms: u64) {
+    let mut stats = ProviderStats::default();
+    let now_ms = run.options.clock.now_ms();
+    done.count(&mut stats, now_ms.saturating_sub(started_ms));
+    let config = &run.deps.config;
+    let line = emf_request_line(
+        &config.metrics_namespace,
+        &config.stage,
+        &done.result.platform,
+        &stats,
+        now_ms,
+    );
+    run.deps.metrics.write_line(&line);
 }
 
 fn unknown_platform(run: &Run, request: &RefreshRequest) -> ApiAnswer {

@@ -74,6 +74,14 @@ async fn a_token_too_close_to_expiry_or_forced_is_refreshed() {
     let events = world.signals.events.lock().unwrap().clone();
     assert_eq!(events.len(), 2);
     assert!(events.iter().all(|e| e.detail_type == "token.refreshed"));
+    // Counted in the metrics, but not as a run (the no-successful-run alarm is the schedule's).
+    let lines = world.metrics.lines();
+    assert_eq!(lines.len(), 2);
+    let emf: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(
+        (&emf["Refreshed"], &emf["RunCompleted"]),
+        (&json!(1), &json!(0))
+    );
 }
 
 /// Fifty callers got a 401 at once and force a refresh of the same token: one provider call, and

@@ -482,7 +482,7 @@ pub(crate) struct Done {
 }
 
 impl Done {
-    fn count(&self, stats: &mut ProviderStats, elapsed_ms: u64) {
+    pub(crate) fn count(&self, stats: &mut ProviderStats, elapsed_ms: u64) {
         match self.result.outcome {
             Outcome::Refreshed => stats.refreshed += 1,
             Outcome::Failed => stats.failed += 1,

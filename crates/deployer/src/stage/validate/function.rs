@@ -3,11 +3,46 @@
 
 use super::{
     Alarms, Architecture, Checker, Function, LOG_LEVELS, Problem, RETENTION_DAYS, RawAlarms,
-    RawFunction, RawTable, RawTokenFormat, RawTokensTable, Table, Tables, TokenFormat, TokensTable,
-    join, names,
+    RawFunction, RawTable, RawTokenApi, RawTokenFormat, RawTokensTable, Table, Tables, TokenApi,
+    TokenFormat, TokensTable, join, names,
 };
 
 impl Checker<'_> {
+    /// `token_api:`: `None` when turned off.
+    pub(super) fn token_api(&mut self, a: &RawTokenApi, stage: &str) -> Option<TokenApi> {
+        let memory_mb = a.memory_mb.unwrap_or(256);
+        self.check(
+            (128..=10_240).contains(&memory_mb),
+            "token_api.memory_mb",
+            format!("{memory_mb} MB is outside what Lambda allows; use 128 to 10240"),
+        );
+        let timeout_s = a.timeout_s.unwrap_or(30);
+        self.check(
+            (5..=60).contains(&timeout_s),
+            "token_api.timeout_s",
+            format!(
+                "{timeout_s} s does not suit an API an app waits for; use 5 to 60 (a request \
+                 keeps 3 s to answer, and waits for a refresh in flight within the rest)"
+            ),
+        );
+        if let Some(n) = a.reserved_concurrency {
+            self.check(
+                (1..=1000).contains(&n),
+                "token_api.reserved_concurrency",
+                format!(
+                    "{n} is not usable: 0 stops every request and accounts start with 1000; \
+                     use e.g. 10, or set it to null for unreserved"
+                ),
+            );
+        }
+        a.enabled.then(|| TokenApi {
+            name: names::token_api_name(stage),
+            memory_mb,
+            timeout_s,
+            reserved_concurrency: a.reserved_concurrency,
+        })
+    }
+
     pub(super) fn function(&mut self, f: &RawFunction, stage: &str) -> Function {
         let architecture = self.architecture(f.architecture.as_deref());
         let memory_mb = f.memory_mb.unwrap_or(256);

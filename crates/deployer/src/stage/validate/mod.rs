@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 use super::duration::{format_duration, parse_duration};
 use super::model::{
     Alarms, Architecture, ClientAuth, Function, Provider, ProviderKind, RuleGroup, Stage, Table,
-    Tables, TokensTable,
+    Tables, TokenApi, TokensTable,
 };
-use super::raw::{RawAlarms, RawFunction, RawProvider, RawTable, RawTokenFormat, RawTokensTable};
+use super::raw::{
+    RawAlarms, RawFunction, RawProvider, RawTable, RawTokenApi, RawTokenFormat, RawTokensTable,
+};
 use super::schedule::Schedule;
 use super::sections::Parts;
 use super::{Problem, http_trigger, names};
@@ -45,6 +47,7 @@ pub(super) fn validate(
     p.identity(&parts, file_stem);
     let (stack_name, artifact_bucket) = p.names(&parts, stage_name);
     let function = parts.function.as_ref().map(|f| p.function(f, stage_name));
+    let token_api = parts.token_api.as_ref().map(|a| p.token_api(a, stage_name));
     let tables = parts
         .tables
         .as_ref()
@@ -77,6 +80,7 @@ pub(super) fn validate(
         termination_protection: raw.termination_protection,
         artifact_bucket,
         function: function?,
+        token_api: token_api?,
         tables: tables?,
         alarms: alarms?,
         providers,
