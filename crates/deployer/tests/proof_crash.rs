@@ -82,7 +82,7 @@ async fn a_killed_run_loses_only_answers_in_flight_and_its_lock_is_taken_over() 
             )
     });
     deploy(&moto, &stage);
-    // Providers without credentials fail the cold start: every provider gets its own.
+    // A provider without credentials would not run (it fails alone): every provider gets its own.
     set_all_fake_credentials(&moto, &stage);
     let users: Vec<String> = (0..TOKENS).map(|i| format!("k{i:03}")).collect();
     let mut rows = String::new();

@@ -118,3 +118,54 @@ async fn the_token_api_refreshes_on_demand_and_answers_each_case() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("NEEDS_REAUTH: the grant is dead"), "{text}");
 }
+
+/// The measured failure: a stage with a provider whose credentials were not set yet refreshed
+/// nothing for any provider (`cold_start_failed`). Now `deploy` warns, and the run refreshes the
+/// providers that can run and names the one that cannot, with its fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_provider_without_credentials_fails_alone() {
+    let moto = Moto::start();
+    let fakes = FakeProviders::start(FakeConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stage = fakes_stage(dir.path(), &fakes.base_url(), |t| t);
+    let mut args = vec!["--json", "deploy", "--yes", "--stage", &stage];
+    args.extend_from_slice(&support::DEV_BUILD);
+    let deployed = deployer(&moto, &args);
+    assert!(
+        deployed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deployed.stderr)
+    );
+    let said = String::from_utf8_lossy(&deployed.stderr);
+    assert!(
+        said.contains("providers reddit, schwab, tiktok have no usable credentials"),
+        "{said}"
+    );
+    support::set_fake_credentials(&moto, &stage, "tiktok", "tiktok");
+    let pair = fakes.seed(Provider::Tiktok, "carol", SeedOptions::default());
+    let row = json!({"userId": "carol", "platform": "tiktok", "accessToken": pair.access_token,
+        "refreshToken": pair.refresh_token.unwrap(), "expiresAt": now() + 600});
+    import_rows(&moto, &stage, dir.path(), &format!("{row}\n"));
+
+    let out = deployer(&moto, &["--json", "invoke", "--local", "--stage", &stage]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "not ok: {report:#}");
+    let payload = &report["payload"];
+    assert_eq!(
+        payload["refreshed"], 1,
+        "tiktok still refreshes: {report:#}"
+    );
+    let unusable: Vec<&str> = payload["unusable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(unusable, ["reddit", "schwab"], "{report:#}");
+    assert!(
+        payload["unusable"][1]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("deployer secrets set --stage local --provider schwab")
+    );
+}

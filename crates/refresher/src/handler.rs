@@ -4,7 +4,9 @@
 //!
 //! Clients are built once from the shared `aws_config` (which honours `AWS_ENDPOINT_URL` and the
 //! per-service variants), the configuration and the credentials secret are read once per cold
-//! start; a problem with either fails the cold start with one message naming every fault. Errors
+//! start; a problem with either fails the cold start with one message naming every fault, except a
+//! provider's missing or broken credentials entry, which stops that provider alone
+//! ([`crate::config::Credentials::unusable`]). Errors
 //! of an invocation map to a [`Diagnostic`] whose `error_type` says whether Lambda's retry helps.
 
 use std::sync::Arc;

@@ -91,6 +91,30 @@ fn line(
     .to_string()
 }
 
+/// The EMF line of a provider that could not run at all (no usable credentials): its own metric,
+/// `ProviderUnusable`, and no `RunCompleted`, so its no-successful-run alarm fires as well.
+pub fn emf_unusable_line(
+    namespace: &str,
+    stage: &str,
+    provider: &str,
+    timestamp_ms: u64,
+) -> String {
+    json!({
+        "_aws": {
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [["Stage"], ["Stage", "Provider"]],
+                "Metrics": [{"Name": "ProviderUnusable", "Unit": "Count"}],
+            }],
+        },
+        "Stage": stage,
+        "Provider": provider,
+        "ProviderUnusable": 1,
+    })
+    .to_string()
+}
+
 /// Where EMF lines are written.
 pub trait LineSink: Send + Sync {
     fn write_line(&self, line: &str);

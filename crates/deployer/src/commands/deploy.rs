@@ -10,6 +10,31 @@ use crate::output::note;
 use crate::template::check::Severity;
 use crate::{Status, template};
 
+/// Says which providers will not refresh for want of credentials (each fails alone at run time);
+/// a secret that cannot be read is said too, and the deploy goes on.
+async fn warn_unusable_providers(aws: &crate::aws::Aws, stage: &crate::stage::Stage) {
+    let name = template::context::build(stage).names.credentials_secret;
+    let states = match crate::aws::secrets::get(&aws.secretsmanager(), &name).await {
+        Ok(secret) => crate::health::credentials::states(
+            stage,
+            secret.as_ref().map(refresher::secret::SecretString::expose),
+        ),
+        Err(err) => Err(format!("{err:#}")),
+    };
+    match states {
+        Ok(states) => {
+            if let Some(warning) =
+                crate::health::credentials::unusable_warning(stage, &name, &states)
+            {
+                note(&warning);
+            }
+        }
+        Err(err) => note(&format!(
+            "warning: the credentials secret {name} could not be checked ({err}); `deployer verify` checks it after the deploy"
+        )),
+    }
+}
+
 pub(super) async fn run(args: &DeployArgs, ctx: &Ctx) -> Result<Status> {
     let stage = ctx.load_stage(&args.stage.stage)?;
     let rendered = template::render(&stage)?;
@@ -37,6 +62,7 @@ pub(super) async fn run(args: &DeployArgs, ctx: &Ctx) -> Result<Status> {
             .map_or(String::new(), |e| format!(" (endpoint {e})"))
     ));
     let account = deploy::check_account(&aws, &stage).await?;
+    warn_unusable_providers(&aws, &stage).await;
     let secret_version = deploy::http_trigger_secret_version(&aws, &stage).await?;
     let artifact = crate::package::build_for(&ctx.project_dir, &stage, &args.cargo_profile)?;
     let parameters = deploy::stack_parameters(&artifact.key, secret_version);

@@ -118,11 +118,20 @@ fn run_summary(payload: &serde_json::Value) -> Option<String> {
         .and_then(serde_json::Value::as_array)
         .map(|names| names.iter().filter_map(serde_json::Value::as_str).collect())
         .unwrap_or_default();
-    let locked = if locked.is_empty() {
+    let mut locked = if locked.is_empty() {
         String::new()
     } else {
         format!("; left to the run already refreshing {}", locked.join(", "))
     };
+    for unusable in payload
+        .get("unusable")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        locked.push_str("; could not run: ");
+        locked.push_str(unusable["problem"].as_str().unwrap_or("-"));
+    }
     Some(format!(
         "{} refreshed, {} failed, {} skipped, {} need re-authorisation{dry}{locked}",
         count("refreshed")?,
@@ -181,6 +190,16 @@ fn not_ok(payload: &serde_json::Value) -> Option<&'static str> {
         .is_some_and(serde_json::Value::is_object)
     {
         return Some("the token API answered an error (above)");
+    }
+    if payload
+        .get("unusable")
+        .and_then(serde_json::Value::as_array)
+        .is_some_and(|u| !u.is_empty())
+    {
+        return Some(
+            "a provider could not run (above: its problem and the command that fixes it); the \
+             others ran",
+        );
     }
     // A lost set halts the run; when nothing was left to start, only the loss shows.
     let halted = payload

@@ -37,6 +37,38 @@ pub fn states(stage: &Stage, secret: Option<&str>) -> Result<Vec<ProviderState>,
         .collect())
 }
 
+/// What `deploy` says before it deploys providers that cannot run yet (each fails alone at run
+/// time, `provider_unusable`): `None` when every provider has what it needs.
+pub fn unusable_warning(
+    stage: &Stage,
+    secret_name: &str,
+    states: &[ProviderState],
+) -> Option<String> {
+    let lacking: Vec<&str> = states
+        .iter()
+        .filter(|s| s.state == "missing" || s.state == "invalid")
+        .map(|s| s.provider.as_str())
+        .collect();
+    let first = lacking.first()?;
+    Some(format!(
+        "warning: {} {} no usable credentials in the secret {secret_name}: {} will not refresh \
+         (the other providers will) until `deployer secrets set --stage {} --provider {first}`{}",
+        if lacking.len() == 1 {
+            "provider"
+        } else {
+            "providers"
+        },
+        lacking.join(", ") + if lacking.len() == 1 { " has" } else { " have" },
+        if lacking.len() == 1 { "it" } else { "they" },
+        stage.name,
+        if lacking.len() > 1 {
+            " (and the same for each)"
+        } else {
+            ""
+        },
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,5 +95,32 @@ mod tests {
         assert_eq!(states(&stage, None).unwrap().len(), 4);
         let err = states(&stage, Some("[\"SECRET\"]")).unwrap_err();
         assert!(err.starts_with("the secret is not a JSON object"), "{err}");
+    }
+
+    #[test]
+    fn deploy_warns_of_providers_that_cannot_run() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stages/local.yaml");
+        let stage = stage::load(&path).unwrap();
+        let secret = r#"{"tiktok": {"client_id": "i", "client_secret": "s"},
+                         "reddit": {"client_id": "i", "client_secret": "s"}}"#;
+        let one = states(&stage, Some(secret)).unwrap();
+        assert_eq!(
+            unusable_warning(&stage, "S", &one).unwrap(),
+            "warning: provider schwab has no usable credentials in the secret S: it will not \
+             refresh (the other providers will) until `deployer secrets set --stage local --provider schwab`"
+        );
+        let none = states(&stage, None).unwrap();
+        let text = unusable_warning(&stage, "S", &none).unwrap();
+        assert!(
+            text.contains("providers reddit, schwab, tiktok have"),
+            "{text}"
+        );
+        let all = r#"{"tiktok": {"client_id": "i", "client_secret": "s"},
+                      "reddit": {"client_id": "i", "client_secret": "s"},
+                      "schwab": {"client_id": "i", "client_secret": "s"}}"#;
+        assert_eq!(
+            unusable_warning(&stage, "S", &states(&stage, Some(all)).unwrap()),
+            None
+        );
     }
 }

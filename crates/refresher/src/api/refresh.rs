@@ -22,6 +22,12 @@ const POLL: Duration = Duration::from_millis(250);
 /// Handles one `refresh` request.
 pub async fn refresh(deps: Arc<Deps>, request: &RefreshRequest, options: RunOptions) -> ApiAnswer {
     let run = Run::new(deps, options, false);
+    if let Some(problem) = run.deps.credentials.unusable().get(&request.platform) {
+        tracing::error!(event = "provider_unusable", provider = %request.platform, problem = %problem);
+        let key = Some((request.user_id.as_str(), request.platform.as_str()));
+        return ApiAnswer::error(key, ErrorCode::Unavailable, problem.clone())
+            .with_reason("provider_unusable", false);
+    }
     let Some(provider) = ProviderRun::new(&run, &request.platform) else {
         return unknown_platform(&run, request);
     };

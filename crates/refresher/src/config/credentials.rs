@@ -21,9 +21,16 @@ pub struct ClientCredentials {
     pub client_secret: SecretString,
 }
 
-/// Credentials per configured provider.
+/// Credentials per configured provider, and the providers that cannot run for want of them.
+///
+/// A provider without usable credentials (a new provider whose secret entry was not set yet, an
+/// entry missing a field) fails alone: the others refresh, and the run reports it by name
+/// (`provider_unusable`, its own metric and alarm).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Credentials(BTreeMap<String, ClientCredentials>);
+pub struct Credentials {
+    found: BTreeMap<String, ClientCredentials>,
+    unusable: BTreeMap<String, String>,
+}
 
 /// The credentials secret as stored: one JSON object of provider name -> `{"client_id",
 /// "client_secret"}`. The one definition of that format: the refresher reads it, `deployer
@@ -89,15 +96,17 @@ impl std::fmt::Debug for CredentialsSecret {
 
 impl Credentials {
     /// Parses the secret's JSON and checks that every configured provider that needs credentials has
-    /// them. Providers that need none (Instagram) get empty credentials when the secret has no entry;
-    /// entries for providers this stage does not configure are ignored.
+    /// them; one that has not is [`Self::unusable`], with the problem and its fix. Providers that
+    /// need none (Instagram) get empty credentials when the secret has no entry; entries for
+    /// providers this stage does not configure are ignored. Only a secret that is not a JSON object
+    /// is an error: nothing of it can be trusted then.
     pub fn parse(secret_json: &str, config: &Config) -> Result<Self, ConfigError> {
         let secret_id = &config.credentials_secret_id;
         let secret = CredentialsSecret::parse(secret_json).map_err(|what| ConfigError {
             problems: vec![format!("the credentials secret `{secret_id}` {what}")],
         })?;
         let mut found = BTreeMap::new();
-        let mut problems = Vec::new();
+        let mut unusable = BTreeMap::new();
         for (name, provider) in &config.providers {
             let fix = format!(
                 "run `deployer secrets set --stage {} --provider {name}`",
@@ -107,27 +116,33 @@ impl Credentials {
                 Entry::Missing if !provider.kind.needs_credentials() => {
                     found.insert(name.clone(), ClientCredentials::default());
                 }
-                Entry::Missing => problems.push(format!(
-                    "provider `{name}` has no credentials in the secret `{secret_id}`: {fix}"
-                )),
+                Entry::Missing => {
+                    let problem = format!(
+                        "provider `{name}` has no credentials in the secret `{secret_id}`: {fix}"
+                    );
+                    unusable.insert(name.clone(), problem);
+                }
                 Entry::Set(creds) => {
                     found.insert(name.clone(), creds);
                 }
-                Entry::Invalid(what) => problems.push(format!(
-                    "provider `{name}` in the secret `{secret_id}` {what}: {fix}"
-                )),
+                Entry::Invalid(what) => {
+                    let problem =
+                        format!("provider `{name}` in the secret `{secret_id}` {what}: {fix}");
+                    unusable.insert(name.clone(), problem);
+                }
             }
         }
-        if problems.is_empty() {
-            Ok(Self(found))
-        } else {
-            Err(ConfigError { problems })
-        }
+        Ok(Self { found, unusable })
     }
 
     /// The credentials of one provider.
     pub fn get(&self, provider: &str) -> Option<&ClientCredentials> {
-        self.0.get(provider)
+        self.found.get(provider)
+    }
+
+    /// Providers that cannot run, each with its problem and fix (never a value).
+    pub fn unusable(&self) -> &BTreeMap<String, String> {
+        &self.unusable
     }
 }
 
@@ -186,9 +201,11 @@ mod tests {
     #[test]
     fn missing_provider_names_the_fix() {
         let json = r#"{"tiktok": {"client_id": "a", "client_secret": "b"}, "reddit": {"client_id": "a", "client_secret": "b"}}"#;
-        let err = Credentials::parse(json, &config()).unwrap_err();
+        let creds = Credentials::parse(json, &config()).unwrap();
+        assert!(creds.get("tiktok").is_some(), "the others still run");
+        let problems: Vec<&String> = creds.unusable().values().collect();
         assert_eq!(
-            err.problems,
+            problems,
             [
                 "provider `schwab` has no credentials in the secret `OAuthRefreshStack-prod/provider-credentials`: \
               run `deployer secrets set --stage prod --provider schwab`"
@@ -201,9 +218,9 @@ mod tests {
         let json = r#"{"tiktok": {"client_key": "k", "client_secret": "leak-me"},
                        "reddit": {"client_id": "a", "client_secret": 42},
                        "schwab": "leak-me-too"}"#;
-        let err = Credentials::parse(json, &config()).unwrap_err();
-        assert_eq!(err.problems.len(), 3, "{err}");
-        let text = err.to_string();
+        let creds = Credentials::parse(json, &config()).unwrap();
+        assert_eq!(creds.unusable().len(), 3, "{creds:?}");
+        let text = format!("{:?}", creds.unusable());
         assert!(!text.contains("leak-me"), "{text}");
         assert!(text.contains(
             "`tiktok` in the secret `OAuthRefreshStack-prod/provider-credentials` has no client_id"

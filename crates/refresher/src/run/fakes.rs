@@ -357,7 +357,7 @@ pub(crate) struct World {
     pub(crate) deps: Arc<Deps>,
 }
 
-const PROVIDERS: &str = r#"{
+pub(crate) const PROVIDERS: &str = r#"{
     "acme": {"kind": "oauth2", "windowSeconds": 600, "rateLimitPerMinute": 600, "concurrency": 4,
              "tokenUrl": "http://localhost/token", "auth": "body"},
     "tiktok": {"kind": "tiktok", "windowSeconds": 43200, "rateLimitPerMinute": 600, "concurrency": 2,

@@ -44,7 +44,7 @@ use crate::config::{Config, Credentials};
 use crate::crypto::{KeyCache, KeySource};
 use crate::events::Signals;
 use crate::http::Transport;
-use crate::metrics::{LineSink, ProviderStats, emf_line};
+use crate::metrics::{LineSink, ProviderStats, emf_line, emf_unusable_line};
 use crate::retry::{Backoff, start_jitter};
 use crate::store::{DueToken, StoreError, TokenStore};
 
@@ -153,12 +153,24 @@ pub struct RunSummary {
     /// by this run.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub locked: Vec<String>,
+    /// Providers that could not run at all (no usable credentials), each with its problem and
+    /// fix; the others ran. Makes the run not `ok`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unusable: Vec<UnusableProvider>,
     /// One result per token, those that did not refresh first, at most [`MAX_RESULTS`].
     pub results: Vec<TokenResult>,
     /// Results left out of `results` (all of them refreshed ones, unless more than
     /// [`MAX_RESULTS`] tokens failed or were skipped).
     #[serde(skip_serializing_if = "is_zero")]
     pub results_omitted: u64,
+}
+
+/// A provider of the run that could not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnusableProvider {
+    pub provider: String,
+    /// What is wrong and the command that fixes it (never a value).
+    pub problem: String,
 }
 
 /// Results kept in the response. Lambda refuses a response over 6 MB, and one result is about 80
@@ -382,7 +394,12 @@ async fn refresh_all(run: &Arc<Run>, names: &[String]) -> RunSummary {
     let mut tasks = JoinSet::new();
     let mut stats: BTreeMap<String, ProviderStats> = BTreeMap::new();
     let mut results = Vec::new();
+    let mut unusable = Vec::new();
     for name in names {
+        if let Some(problem) = run.deps.credentials.unusable().get(name) {
+            unusable.push(report_unusable(run, name, problem));
+            continue;
+        }
         stats.insert(name.clone(), ProviderStats::default());
         let Some(provider) = ProviderRun::new(run, name) else {
             continue;
@@ -418,7 +435,24 @@ async fn refresh_all(run: &Arc<Run>, names: &[String]) -> RunSummary {
             }
         }
     }
-    summarize(run, ok, &stats, results)
+    let mut summary = summarize(run, ok && unusable.is_empty(), &stats, results);
+    summary.unusable = unusable;
+    summary
+}
+
+/// Logs and counts a provider that cannot run (`provider_unusable`, its own metric and alarm).
+fn report_unusable(run: &Run, name: &str, problem: &str) -> UnusableProvider {
+    tracing::error!(event = "provider_unusable", provider = %name, problem = %problem);
+    if !run.dry {
+        let config = &run.deps.config;
+        let now_ms = run.options.clock.now_ms();
+        let line = emf_unusable_line(&config.metrics_namespace, &config.stage, name, now_ms);
+        run.deps.metrics.write_line(&line);
+    }
+    UnusableProvider {
+        provider: name.to_owned(),
+        problem: problem.to_owned(),
+    }
 }
 
 fn summarize(
@@ -468,6 +502,7 @@ fn summarize(
         needs_reauth: total.needs_reauth,
         missing_expiration: total.missing_expiration,
         locked: Vec::new(),
+        unusable: Vec::new(),
         results,
         results_omitted,
     }

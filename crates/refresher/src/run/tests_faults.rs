@@ -200,6 +200,42 @@ async fn a_lost_set_stops_new_refreshes_for_the_run() {
     }
 }
 
+/// A provider whose credentials were never set (a new one) fails alone, loudly; the others run.
+#[tokio::test(start_paused = true)]
+async fn a_provider_without_credentials_fails_alone() {
+    let secret = format!(
+        r#"{{"tiktok": {{"client_id": "tt", "client_secret": "{}"}}}}"#,
+        super::fakes::CLIENT_SECRET
+    );
+    let world = World::with_providers_and_secret(super::fakes::PROVIDERS, &secret);
+    world.seed("a1", "acme", NOW);
+    world.seed("t1", "tiktok", NOW);
+    let s = summary(&world, options()).await;
+    assert!(!s.ok, "a provider that cannot run makes the run not ok");
+    assert_eq!((s.refreshed, s.results.len()), (1, 1));
+    assert_eq!(s.results[0].user_id, "t1");
+    let [unusable] = s.unusable.as_slice() else {
+        panic!("{:?}", s.unusable)
+    };
+    assert_eq!(unusable.provider, "acme");
+    assert!(
+        unusable
+            .problem
+            .contains("deployer secrets set --stage prod --provider acme")
+    );
+    let lines = world.metrics.lines();
+    let acme: serde_json::Value = serde_json::from_str(&lines[0]).unwrap();
+    assert_eq!(
+        (&acme["Provider"], &acme["ProviderUnusable"]),
+        (&"acme".into(), &1.into())
+    );
+    assert!(
+        acme.get("RunCompleted").is_none(),
+        "not a completed run of acme"
+    );
+    assert_eq!(world.store.item("a1", "acme").version, 1, "untouched");
+}
+
 /// A table that refuses the claim would refuse the write too: nothing is spent at the provider.
 #[tokio::test(start_paused = true)]
 async fn a_claim_the_table_refuses_spends_nothing() {
