@@ -193,6 +193,7 @@ async fn status_counts_outcomes_and_verify_finds_each_broken_condition() {
         "stack",
         "invoke permissions",
         "function environment",
+        "token API environment",
         "provider credentials",
         "dead-letter queue",
     ] {

@@ -260,13 +260,15 @@ fn allows_rule(statement: &Value, rule: &str) -> bool {
 /// The function has every variable the template sets, and the template's literal values.
 /// `expected`: the template's `Environment.Variables` (a string, or an intrinsic object whose
 /// value only the stack knows, checked for presence only).
+/// The refresher function's environment against the template's (`name` says which function:
+/// `function environment`, `token API environment`).
 pub(super) fn environment(
+    name: &'static str,
     stage: &str,
     function: &str,
     expected: &Map<String, Value>,
     live: Option<&Value>,
 ) -> Check {
-    let name = "function environment";
     let Some(live) = live else {
         return check(
             name,

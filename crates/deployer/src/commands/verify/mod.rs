@@ -147,18 +147,10 @@ async fn infrastructure(
     list.push(checks::permissions(given, &rules, &policy));
 
     let rendered = template::render(stage)?;
-    let expected =
-        rendered.value["Resources"]["RefresherFunction"]["Properties"]["Environment"]["Variables"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-    let config = lambda::function(&client, function).await?;
-    list.push(checks::environment(
-        given,
-        function,
-        &expected,
-        config.as_ref(),
-    ));
+    list.push(environment(aws, given, &rendered.value, "RefresherFunction", function).await?);
+    if let Some(api) = &stage.token_api {
+        list.push(environment(aws, given, &rendered.value, "TokenApiFunction", &api.name).await?);
+    }
 
     let secret_name = context::build(stage).names.credentials_secret;
     let secret = secrets::get(&aws.secretsmanager(), &secret_name).await?;
@@ -185,6 +177,33 @@ async fn infrastructure(
         .map_err(|e| format!("{e:#}"));
     list.push(checks::alarms(given, &alarms));
     Ok(list)
+}
+
+/// A function's live environment against the rendered template's `logical_id`.
+async fn environment(
+    aws: &Aws,
+    given: &str,
+    template: &serde_json::Value,
+    logical_id: &str,
+    function: &str,
+) -> Result<Check> {
+    let expected = template["Resources"][logical_id]["Properties"]["Environment"]["Variables"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let config = lambda::function(&aws.lambda(), function).await?;
+    let name = if logical_id == "TokenApiFunction" {
+        "token API environment"
+    } else {
+        "function environment"
+    };
+    Ok(checks::environment(
+        name,
+        given,
+        function,
+        &expected,
+        config.as_ref(),
+    ))
 }
 
 /// Recent successful runs per provider and tokens waiting for re-authorisation.

@@ -124,17 +124,23 @@ fn the_environment_has_every_variable_of_the_template() {
     let live = |vars: Value| json!({"Environment": {"Variables": vars}});
     let ok = live(json!({"STAGE": "dev", "DLQ_URL": "https://q", "EXTRA": "x"}));
     assert_eq!(
-        checks::environment("dev", "F", &expected, Some(&ok)).verdict,
+        checks::environment("function environment", "dev", "F", &expected, Some(&ok)).verdict,
         Verdict::Pass
     );
-    let bad = checks::environment("dev", "F", &expected, Some(&live(json!({"STAGE": "prod"}))));
+    let bad = checks::environment(
+        "function environment",
+        "dev",
+        "F",
+        &expected,
+        Some(&live(json!({"STAGE": "prod"}))),
+    );
     assert_fail(&bad, "deployer deploy --stage dev");
     assert_eq!(
         bad.detail,
         "missing DLQ_URL; not the template's value: STAGE"
     );
     assert_fail(
-        &checks::environment("dev", "F", &expected, None),
+        &checks::environment("function environment", "dev", "F", &expected, None),
         "deployer deploy",
     );
 }
