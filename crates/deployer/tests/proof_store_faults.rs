@@ -33,10 +33,10 @@ use testkit::moto::Moto;
 
 const TOKENS: usize = 200;
 
-/// What the rules spare: the provider locks' writes (so the run itself goes ahead) and the claims
-/// (`:claimUntil` is only in a claim's values): the faults are for the writes after a provider
-/// answered. A claim that fails spends nothing; its own case is below.
-const SPARED: &[&str] = &["refresh-oauth", ":claimUntil"];
+/// What the rules spare: the provider locks' writes (so the run itself goes ahead), the claims and
+/// their releases (`:claimOwner` is only in their values): the faults are for the writes after a
+/// provider answered. A claim the table refuses spends nothing (the engine's own tests).
+const SPARED: &[&str] = &["refresh-oauth", ":claimOwner"];
 
 /// Token writes fail often enough that some exhaust the SDK's 3 attempts and the refresher's 3
 /// (the recovery path).
@@ -70,16 +70,22 @@ struct Bed {
 
 impl Bed {
     async fn new(count: usize) -> Self {
+        Self::with_timeout(count, 120).await
+    }
+
+    /// A bed whose function times out after `timeout_s` (its claims lapse 30 s after that).
+    async fn with_timeout(count: usize, timeout_s: u32) -> Self {
         let moto = Moto::start();
         let proxy = FaultProxy::start(moto.endpoint()).await;
         let fakes = FakeProviders::start(FakeConfig::default()).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let base = fakes.base_url();
         let stage = fakes_stage(dir.path(), &base, |t| {
-            t.replace(
-                "    window: 1h\n",
-                "    window: 1h\n    rate_limit_per_minute: 6000\n    concurrency: 8\n",
-            )
+            t.replace("timeout_s: 120", &format!("timeout_s: {timeout_s}"))
+                .replace(
+                    "    window: 1h\n",
+                    "    window: 1h\n    rate_limit_per_minute: 6000\n    concurrency: 8\n",
+                )
         });
         deploy(&moto, &stage);
         set_all_fake_credentials(&moto, &stage);
@@ -254,11 +260,16 @@ async fn a_write_applied_without_an_answer_counts_as_stored() {
 
 /// The table refuses every token write and the queue every recovery record: the sets refreshed
 /// then are lost. Each is named (result, log), the run stops starting refreshes after the first,
-/// and the next run shows the dead grants as `needs_reauth` while the others refresh.
+/// and the next run refreshes the others; the lost grants keep their claims until the lease ends
+/// (their refresh tokens were spent), after which a run finds them dead (`needs_reauth`).
 #[tokio::test(flavor = "multi_thread")]
 async fn with_the_table_and_the_queue_down_every_loss_is_named_and_bounded() {
     const COUNT: usize = 40;
-    let bed = Bed::new(COUNT).await;
+    // 40 s (20 s of work before the safety margin): the run's claims lapse 70 s after it
+    // starts, which the test waits out.
+    const TIMEOUT_S: u64 = 40;
+    let bed = Bed::with_timeout(COUNT, 40).await;
+    let started = now();
     let (report, log) = bed.run(vec![
         Rule {
             target: "DynamoDB_20120810.UpdateItem",
@@ -282,19 +293,27 @@ async fn with_the_table_and_the_queue_down_every_loss_is_named_and_bounded() {
         .collect();
     let provider_calls = bed.fakes.stats().provider(Provider::Tiktok).refreshed;
 
-    // The outage is over: the next run refreshes what waited and finds the lost grants dead.
+    // The outage is over: the next run refreshes what waited and leaves the lost grants, still
+    // claimed, alone; once the claims lapse, a run finds them dead.
     let (second, _) = bed.run(Vec::new());
-    let reauth = users_where(&second["payload"], "outcome", "needs_reauth");
+    let claimed = users_where(&second["payload"], "reason", "claimed");
+    // The invocation's deadline counts from its start, a moment after `started`.
+    while now() <= started + TIMEOUT_S + 30 + 5 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let (third, _) = bed.run(Vec::new());
+    let reauth = users_where(&third["payload"], "outcome", "needs_reauth");
     eprintln!(
         "FIGURE store-faults table and queue down: {COUNT} due tokens; run 1: {} sets lost (each named in a result and \
          a `token_set_lost` log line: {} lines), {} not attempted (`store_unavailable`), provider refreshes {provider_calls}, \
-         ok {}; run 2: refreshed {}, needs_reauth {} (the lost grants)",
+         ok {}; run 2: refreshed {}, {} still claimed; run 3, past the lease: needs_reauth {} (the lost grants)",
         lost.len(),
         logged.len(),
         halted.len(),
         payload["ok"],
         second["payload"]["refreshed"],
-        second["payload"]["needsReauth"],
+        claimed.len(),
+        third["payload"]["needsReauth"],
     );
     assert!(!lost.is_empty(), "{payload:#}");
     // At most the refreshes in flight (the stage's concurrency, 8) are lost.
@@ -319,10 +338,16 @@ async fn with_the_table_and_the_queue_down_every_loss_is_named_and_bounded() {
         .filter_map(|v| v["TokenSetsLost"].as_u64())
         .sum();
     assert_eq!(usize::try_from(metric).unwrap(), lost.len(), "{log:#?}");
-    let mut dead = reauth.clone();
-    dead.sort();
     let mut expected = lost.clone();
     expected.sort();
+    let mut still_claimed = claimed.clone();
+    still_claimed.sort();
+    assert_eq!(
+        still_claimed, expected,
+        "the lost grants' claims hold until the lease ends"
+    );
+    let mut dead = reauth.clone();
+    dead.sort();
     assert_eq!(
         dead, expected,
         "the lost grants, and only they, need re-auth"

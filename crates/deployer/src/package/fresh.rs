@@ -1,8 +1,9 @@
 //! Whether the refresher must be built again: a fingerprint of everything cargo would look at for
-//! it (the refresher crate's files, the workspace manifest and lock, cargo's configuration, the
-//! build-affecting environment), compared with the one saved beside the binary after its last
+//! it (the files of every crate of the workspace, since the refresher builds on its siblings (the
+//! token store); the workspace manifest and lock, cargo's configuration, the build-affecting
+//! environment), compared with the one saved beside the binary after its last
 //! successful build. Asking cargo costs about half a second even when nothing changed
-//! (BENCHMARKS.md); reading ~50 files' metadata costs milliseconds.
+//! (BENCHMARKS.md); reading a few hundred files' metadata costs milliseconds.
 //!
 //! Conservative by construction: any change of a file's size or modification time, a new or
 //! removed file, a changed variable, or a binary that is not the one recorded, and cargo runs.
@@ -65,7 +66,10 @@ fn stamp(path: &Path) -> String {
 /// The fingerprint of a build of the refresher for `target_triple`/`profile`.
 pub fn fingerprint(project_dir: &Path, target_triple: &str, profile: &str) -> String {
     let mut lines = vec![format!("target {target_triple} profile {profile}")];
-    walk(&project_dir.join("crates/refresher"), &mut lines);
+    // Every crate, not only `crates/refresher`: a change to a path dependency (the token store's
+    // claim, once) must rebuild the zip. A change to a crate the refresher does not use costs one
+    // cargo call that finds nothing to do.
+    walk(&project_dir.join("crates"), &mut lines);
     for file in [
         "Cargo.toml",
         "Cargo.lock",
@@ -144,5 +148,21 @@ mod tests {
 
         std::fs::write(&binary, "another elf").unwrap();
         assert!(!is_fresh(&binary, &print), "the binary was replaced");
+    }
+
+    #[test]
+    fn a_change_to_a_sibling_crate_means_a_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("crates/token-store/src");
+        std::fs::create_dir_all(&store).unwrap();
+        std::fs::create_dir_all(dir.path().join("crates/refresher/src")).unwrap();
+        std::fs::write(store.join("lib.rs"), "pub fn claim() {}").unwrap();
+        let print = fingerprint(dir.path(), "x86_64-unknown-linux-gnu", "release");
+        std::fs::write(store.join("lib.rs"), "pub fn claim() { }").unwrap();
+        assert_ne!(
+            print,
+            fingerprint(dir.path(), "x86_64-unknown-linux-gnu", "release"),
+            "the token store is part of the refresher's build"
+        );
     }
 }

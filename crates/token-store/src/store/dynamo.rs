@@ -332,10 +332,10 @@ impl TokenStore for DynamoStore {
         let result = self
             .update_item(key.user_id, key.platform)
             .update_expression("REMOVE #claimOwner, #claimUntil")
-            .condition_expression("#claimOwner = :owner")
+            .condition_expression("#claimOwner = :claimOwner")
             .expression_attribute_names("#claimOwner", "claimOwner")
             .expression_attribute_names("#claimUntil", "claimUntil")
-            .expression_attribute_values(":owner", s(owner))
+            .expression_attribute_values(":claimOwner", s(owner))
             .send()
             .await;
         // A claim taken over since belongs to its new owner: nothing to release.
