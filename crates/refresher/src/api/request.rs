@@ -7,6 +7,10 @@ use serde::Deserialize;
 pub const DEFAULT_MIN_VALIDITY_SECONDS: u64 = 60;
 /// The largest `minValiditySeconds` accepted (a day): more would refresh on every call.
 pub const MAX_MIN_VALIDITY_SECONDS: u64 = 86_400;
+/// DynamoDB's limits on the table's keys: a partition key (`userId`) of at most 2048 bytes, a
+/// sort key (`platform`) of at most 1024.
+const MAX_USER_ID_BYTES: usize = 2048;
+const MAX_PLATFORM_BYTES: usize = 1024;
 
 /// One request to the token API.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -49,6 +53,18 @@ impl ApiRequest {
         let Self::Refresh(refresh) = &request;
         if refresh.user_id.trim().is_empty() {
             return Err("`userId` is empty: give the app's id of the user".to_owned());
+        }
+        if refresh.user_id.len() > MAX_USER_ID_BYTES {
+            return Err(format!(
+                "`userId` is {} bytes: a key of the tokens table holds at most {MAX_USER_ID_BYTES}",
+                refresh.user_id.len()
+            ));
+        }
+        if refresh.platform.len() > MAX_PLATFORM_BYTES {
+            return Err(format!(
+                "`platform` is {} bytes: at most {MAX_PLATFORM_BYTES}; give a provider of the stage",
+                refresh.platform.len()
+            ));
         }
         if refresh.platform.trim().is_empty() {
             return Err(
@@ -123,6 +139,14 @@ mod tests {
                 "at most 86400",
             ),
             (json!("refresh"), "a request looks like"),
+            (
+                json!({"action": "refresh", "userId": "u".repeat(2049), "platform": "p"}),
+                "`userId` is 2049 bytes",
+            ),
+            (
+                json!({"action": "refresh", "userId": "u", "platform": "p".repeat(1025)}),
+                "`platform` is 1025 bytes",
+            ),
         ];
         for (input, expected) in cases {
             let err = ApiRequest::parse(input.clone()).unwrap_err();

@@ -10,12 +10,7 @@ use super::{
 impl Checker<'_> {
     /// `token_api:`: `None` when turned off.
     pub(super) fn token_api(&mut self, a: &RawTokenApi, stage: &str) -> Option<TokenApi> {
-        let memory_mb = a.memory_mb.unwrap_or(256);
-        self.check(
-            (128..=10_240).contains(&memory_mb),
-            "token_api.memory_mb",
-            format!("{memory_mb} MB is outside what Lambda allows; use 128 to 10240"),
-        );
+        let memory_mb = self.memory(a.memory_mb, "token_api.memory_mb");
         let timeout_s = a.timeout_s.unwrap_or(30);
         self.check(
             (5..=60).contains(&timeout_s),
@@ -45,12 +40,7 @@ impl Checker<'_> {
 
     pub(super) fn function(&mut self, f: &RawFunction, stage: &str) -> Function {
         let architecture = self.architecture(f.architecture.as_deref());
-        let memory_mb = f.memory_mb.unwrap_or(256);
-        self.check(
-            (128..=10_240).contains(&memory_mb),
-            "function.memory_mb",
-            format!("{memory_mb} MB is outside what Lambda allows; use 128 to 10240"),
-        );
+        let memory_mb = self.memory(f.memory_mb, "function.memory_mb");
         let timeout_s = f.timeout_s.unwrap_or(300);
         self.check(
             (1..=900).contains(&timeout_s),
@@ -97,6 +87,17 @@ impl Checker<'_> {
             jitter_seconds,
             log_level,
         }
+    }
+
+    /// A function's memory (256 MB when left out), within what Lambda allows.
+    fn memory(&mut self, given: Option<u32>, field: &str) -> u32 {
+        let memory_mb = given.unwrap_or(256);
+        self.check(
+            (128..=10_240).contains(&memory_mb),
+            field,
+            format!("{memory_mb} MB is outside what Lambda allows; use 128 to 10240"),
+        );
+        memory_mb
     }
 
     /// `function.architecture`: arm64 when left out.
