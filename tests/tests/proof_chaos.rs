@@ -38,7 +38,7 @@ const CLIENT_TIMEOUT: Duration = Duration::from_secs(1);
 /// provider's window, Schwab's 10 minutes the narrowest), and still valid when the second run
 /// starts. At 120 s a loaded machine's seeding and first run (each refresh also claims its item)
 /// outlasted it: Instagram's token that was still due had expired, and can then no longer be
-/// refreshed (`refresh_token_expired`, needs_reauth with its grant alive).
+/// refreshed (`refresh_token_expired`, `needs_reauth` with its grant alive).
 const SEEDED_EXPIRY: u64 = 300;
 /// Tokens of the concurrency scenario.
 const TOKENS: usize = 1_000;
