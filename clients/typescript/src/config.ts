@@ -13,12 +13,19 @@ export interface EnvConfig {
   readonly tableName: string;
   /** The stage's KMS key (`KmsKeyArn`); when set, every Decrypt is pinned to it. */
   readonly kmsKeyId: string | undefined;
+  /** The stage's token API (`TokenApiFnArn`, else `TokenApiFnName`); refreshes on demand. */
+  readonly tokenApiFunction: string | undefined;
 }
 
 export const TABLE_NAME_VARIABLE = 'TokensTableName';
 export const KMS_KEY_VARIABLE = 'KmsKeyArn';
+export const TOKEN_API_ARN_VARIABLE = 'TokenApiFnArn';
+export const TOKEN_API_NAME_VARIABLE = 'TokenApiFnName';
 
-/** Reads `TokensTableName` (required) and `KmsKeyArn` (optional); blank counts as unset. */
+/**
+ * Reads `TokensTableName` (required), `KmsKeyArn` and `TokenApiFnArn`/`TokenApiFnName`
+ * (optional); blank counts as unset.
+ */
 export function readEnvConfig(env: Environment): EnvConfig {
   const tableName = env[TABLE_NAME_VARIABLE]?.trim() ?? '';
   if (tableName === '') {
@@ -28,6 +35,14 @@ export function readEnvConfig(env: Environment): EnvConfig {
         'into the environment.',
     );
   }
-  const kmsKeyId = env[KMS_KEY_VARIABLE]?.trim() ?? '';
-  return { tableName, kmsKeyId: kmsKeyId === '' ? undefined : kmsKeyId };
+  return {
+    tableName,
+    kmsKeyId: optional(env, KMS_KEY_VARIABLE),
+    tokenApiFunction: optional(env, TOKEN_API_ARN_VARIABLE) ?? optional(env, TOKEN_API_NAME_VARIABLE),
+  };
+}
+
+function optional(env: Environment, name: string): string | undefined {
+  const value = env[name]?.trim() ?? '';
+  return value === '' ? undefined : value;
 }

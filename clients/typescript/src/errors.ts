@@ -15,7 +15,8 @@ export type TokenReaderErrorCode =
   | 'MALFORMED'
   | 'DECRYPTION'
   | 'CONFIGURATION'
-  | 'INVALID_ARGUMENT';
+  | 'INVALID_ARGUMENT'
+  | 'REFRESH_FAILED';
 
 /** Which item an error is about. */
 export interface ItemKey {
@@ -205,6 +206,44 @@ function decryptionAdvice(failure: DecryptionFailure, kmsErrorName: string | nul
       );
     case 'utf8':
       return 'the decrypted token is not UTF-8; its writer does not follow the envelope format.';
+  }
+}
+
+/**
+ * Why a refresh asked of the token API did not happen: the token API's own code (`BUSY`,
+ * `REFRESH_FAILED`, `UNAVAILABLE`), or `THROTTLED` when every instance of the function was busy
+ * through the SDK's retries.
+ */
+export type RefreshFailure = 'BUSY' | 'REFRESH_FAILED' | 'UNAVAILABLE' | 'THROTTLED';
+
+/**
+ * The token API did not refresh the token (docs/token-api.md). `retryable` says whether asking
+ * again later can succeed; the stored token is unchanged.
+ */
+export class RefreshFailedError extends ItemError {
+  readonly code = 'REFRESH_FAILED' as const;
+  readonly failure: RefreshFailure;
+  /** The token API's reason (`transient`, `rate_limited`, `rejected`, `not_yet`...), if any. */
+  readonly reason: string | null;
+  readonly retryable: boolean;
+
+  constructor(
+    key: ItemKey,
+    failure: RefreshFailure,
+    detail: string,
+    options: { reason?: string | null; retryable: boolean; cause?: unknown },
+  ) {
+    super(
+      key,
+      `The ${describe(key)} was not refreshed (${failure}${options.reason ? `, ${options.reason}` : ''}): ${detail} ` +
+        (options.retryable
+          ? 'Retry in a few seconds; the stored token is unchanged.'
+          : "Retrying will not help: check the stage's provider configuration (`deployer verify`)."),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.failure = failure;
+    this.reason = options.reason ?? null;
+    this.retryable = options.retryable;
   }
 }
 

@@ -7,6 +7,7 @@ export {
   type DecryptClient,
   type FromEnvOptions,
   type GetItemClient,
+  type InvokeClient,
   type GetTokenOptions,
   type ReaderStats,
   type TokenReaderOptions,
@@ -23,9 +24,18 @@ export {
   DecryptionError,
   ConfigurationError,
   InvalidArgumentError,
+  RefreshFailedError,
   type DecryptionFailure,
+  type RefreshFailure,
   type ItemKey,
   type TokenReaderErrorCode,
 } from './errors.js';
 export { DEFAULT_CACHE_OPTIONS, type CacheOptions } from './cache.js';
-export { TABLE_NAME_VARIABLE, KMS_KEY_VARIABLE, type Environment } from './config.js';
+export {
+  TABLE_NAME_VARIABLE,
+  KMS_KEY_VARIABLE,
+  TOKEN_API_ARN_VARIABLE,
+  TOKEN_API_NAME_VARIABLE,
+  type Environment,
+} from './config.js';
+export { MAX_MIN_VALIDITY_SECONDS, type RefreshAnswer, type RefreshRequest } from './token-api.js';

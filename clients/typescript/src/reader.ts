@@ -10,6 +10,7 @@ import {
   type GetItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, KMSClient, type DecryptCommandOutput } from '@aws-sdk/client-kms';
+import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 
 import { DataKeyCache, DEFAULT_CACHE_OPTIONS, type CacheOptions, type Lookup } from './cache.js';
 import { readEnvConfig, type Environment } from './config.js';
@@ -18,12 +19,14 @@ import {
   ConfigurationError,
   DecryptionError,
   InvalidArgumentError,
+  RefreshFailedError,
   TokenNotFoundError,
   type DecryptionFailure,
   type ItemKey,
 } from './errors.js';
 import { checkValidity, interpretItem, READ_ATTRIBUTES, type Item, type StoredToken } from './item.js';
 import { Token } from './token.js';
+import { interpretAnswer, refreshRequest, type RefreshAnswer, type RefreshRequest } from './token-api.js';
 
 /** What the reader needs of a DynamoDB client: a `DynamoDBClient` fits; so does a test double. */
 export interface GetItemClient {
@@ -37,6 +40,12 @@ export interface DecryptClient {
   destroy?(): void;
 }
 
+/** What the reader needs of a Lambda client: a `LambdaClient` fits; so does a test double. */
+export interface InvokeClient {
+  send(command: InvokeCommand): Promise<InvokeCommandOutput>;
+  destroy?(): void;
+}
+
 export interface TokenReaderOptions {
   /** The stage's tokens table (stack output `TokensTableName`). */
   tableName: string;
@@ -46,6 +55,13 @@ export interface TokenReaderOptions {
   dynamodb?: GetItemClient | undefined;
   /** Defaults to `new KMSClient({})`. */
   kms?: DecryptClient | undefined;
+  /**
+   * The stage's token API (stack output `TokenApiFnArn` or `TokenApiFnName`): lets `getToken`
+   * refresh a token on demand. Without it, a token too close to expiry is refused as before.
+   */
+  tokenApiFunction?: string | undefined;
+  /** Defaults to `new LambdaClient({})`, created on the first refresh. */
+  lambda?: InvokeClient | undefined;
   /** Data-key cache bounds; defaults to 100 keys, 15 minutes. */
   cache?: Partial<CacheOptions> | undefined;
   /** Epoch milliseconds; defaults to `Date.now`. For expiry checks and the cache's age. */
@@ -53,11 +69,20 @@ export interface TokenReaderOptions {
 }
 
 /** `fromEnv`'s options: everything but what the environment gives. */
-export type FromEnvOptions = Omit<TokenReaderOptions, 'tableName' | 'kmsKeyId'>;
+export type FromEnvOptions = Omit<TokenReaderOptions, 'tableName' | 'kmsKeyId' | 'tokenApiFunction'>;
 
 export interface GetTokenOptions {
-  /** Refuse (TokenExpiredError) a token that expires within this many seconds. Default 0. */
+  /**
+   * The token must stay valid this many seconds. Default 0. A stored token that expires sooner
+   * is refreshed through the token API when the reader has one, else refused (TokenExpiredError).
+   */
   minValiditySeconds?: number | undefined;
+  /**
+   * Refresh the token now, even if it looks valid: after the provider answered 401 to it. Needs
+   * the token API. Concurrent forced calls for one token share one refresh, in this process
+   * (one token API call) and across processes (the token API's claim: one provider call).
+   */
+  forceRefresh?: boolean | undefined;
 }
 
 /** Counters, so tests and operators can see that steady reads make no KMS call. */
@@ -68,6 +93,10 @@ export interface ReaderStats {
   readonly dataKeyCacheHits: number;
   /** Data keys that joined a KMS call already under way for the same key. */
   readonly dataKeySharedLoads: number;
+  /** Refresh requests sent to the token API. */
+  readonly tokenApiCalls: number;
+  /** Refreshes that joined a token API call already under way for the same token. */
+  readonly tokenApiSharedCalls: number;
 }
 
 /** KMS error names that say "try again later", not "no": they are passed on as they are. */
@@ -96,10 +125,21 @@ export class TokenReader {
   readonly kmsKeyId: string | undefined;
   readonly #dynamodb: GetItemClient;
   readonly #kms: DecryptClient;
-  readonly #owned: ReadonlyArray<{ destroy?(): void }>;
+  readonly tokenApiFunction: string | undefined;
+  #lambda: InvokeClient | undefined;
+  /** Token API calls under way, by item key, force and the version the caller read. */
+  readonly #refreshing = new Map<string, Promise<RefreshAnswer>>();
+  readonly #owned: Array<{ destroy?(): void }>;
   readonly #cache: DataKeyCache<KeyObject>;
   readonly #clock: () => number;
-  readonly #stats = { getItemCalls: 0, kmsDecryptCalls: 0, dataKeyCacheHits: 0, dataKeySharedLoads: 0 };
+  readonly #stats = {
+    getItemCalls: 0,
+    kmsDecryptCalls: 0,
+    dataKeyCacheHits: 0,
+    dataKeySharedLoads: 0,
+    tokenApiCalls: 0,
+    tokenApiSharedCalls: 0,
+  };
 
   constructor(options: TokenReaderOptions) {
     if (typeof options.tableName !== 'string' || options.tableName.trim() === '') {
@@ -112,18 +152,26 @@ export class TokenReader {
     const owned: Array<{ destroy?(): void }> = [];
     this.#dynamodb = options.dynamodb ?? remember(owned, new DynamoDBClient({}));
     this.#kms = options.kms ?? remember(owned, new KMSClient({}));
+    this.tokenApiFunction = options.tokenApiFunction === '' ? undefined : options.tokenApiFunction;
+    this.#lambda = options.lambda;
     this.#owned = owned;
     this.#clock = options.clock ?? Date.now;
     this.#cache = new DataKeyCache<KeyObject>({ ...DEFAULT_CACHE_OPTIONS, ...definedOnly(options.cache) }, this.#clock);
   }
 
   /**
-   * A reader configured from the environment: `TokensTableName` (required), `KmsKeyArn`
-   * (optional), and the AWS SDK's default chain for region, endpoint and credentials.
+   * A reader configured from the environment: `TokensTableName` (required), `KmsKeyArn` and
+   * `TokenApiFnArn` (or `TokenApiFnName`) (optional), and the AWS SDK's default chain for region,
+   * endpoint and credentials.
    */
   static fromEnv(env: Environment = process.env, options: FromEnvOptions = {}): TokenReader {
     const config = readEnvConfig(env);
-    return new TokenReader({ ...options, tableName: config.tableName, kmsKeyId: config.kmsKeyId });
+    return new TokenReader({
+      ...options,
+      tableName: config.tableName,
+      kmsKeyId: config.kmsKeyId,
+      tokenApiFunction: config.tokenApiFunction,
+    });
   }
 
   /** A snapshot of the counters. */
@@ -134,13 +182,21 @@ export class TokenReader {
   /**
    * The user's access token for the platform, read right before a provider call: one consistent
    * GetItem; the status, the item's shape and the expiry checked; then the envelope opened (KMS
-   * only for a data key not yet cached). Throws a TokenReaderError subclass for every outcome but a usable token;
-   * AWS errors that are worth a retry (throttling, network) are passed on as the SDK raised them.
+   * only for a data key not yet cached). With the token API configured, a token valid for less
+   * than `minValiditySeconds`, or any with `forceRefresh`, is refreshed first (one Lambda
+   * invocation) and read again. Throws a TokenReaderError subclass for every outcome but a usable
+   * token; AWS errors that are worth a retry (throttling, network) are passed on as the SDK raised
+   * them.
    */
   async getToken(userId: string, platform: string, options: GetTokenOptions = {}): Promise<Token> {
     const key = checkKey(userId, platform);
     const minValiditySeconds = checkMinValidity(options.minValiditySeconds);
-    const stored = interpretItem(key, await this.#getItem(key));
+    const force = checkForce(options.forceRefresh);
+    let stored = interpretItem(key, await this.#getItem(key));
+    if (force || (this.tokenApiFunction !== undefined && this.#tooShort(stored.expiresAt, minValiditySeconds))) {
+      await this.#refresh(key, refreshRequest(key, force, minValiditySeconds, stored.version));
+      stored = interpretItem(key, await this.#getItem(key));
+    }
     // Before opening: an expired token is refused without a KMS call.
     checkValidity(key, stored.expiresAt, minValiditySeconds, Math.floor(this.#clock() / 1000));
     const accessToken = await this.#open(key, 'accessToken', stored.accessToken);
@@ -161,6 +217,96 @@ export class TokenReader {
   /** Forgets every cached data key. */
   clearCache(): void {
     this.#cache.clear();
+  }
+
+  #tooShort(expiresAt: number | null, minValiditySeconds: number): boolean {
+    const now = Math.floor(this.#clock() / 1000);
+    return expiresAt !== null && expiresAt < now + Math.max(minValiditySeconds, 1);
+  }
+
+  /**
+   * One refresh through the token API; concurrent calls for the same request share it. What the
+   * token API refused is thrown as the reader's error for it (token-api.ts).
+   */
+  #refresh(key: ItemKey, request: RefreshRequest): Promise<RefreshAnswer> {
+    const functionName = this.tokenApiFunction;
+    if (functionName === undefined) {
+      return Promise.reject(
+        new ConfigurationError(
+          'forceRefresh needs the token API: pass tokenApiFunction, or set TokenApiFnArn from ' +
+            '`deployer outputs --stage S --format env` (the stage needs `token_api` enabled).',
+        ),
+      );
+    }
+    const flight = JSON.stringify([key.userId, key.platform, request.force, request.seenVersion ?? null]);
+    const shared = this.#refreshing.get(flight);
+    if (shared !== undefined) {
+      this.#stats.tokenApiSharedCalls += 1;
+      return shared;
+    }
+    const call = this.#invokeTokenApi(key, functionName, request).finally(() => this.#refreshing.delete(flight));
+    this.#refreshing.set(flight, call);
+    return call;
+  }
+
+  async #invokeTokenApi(key: ItemKey, functionName: string, request: RefreshRequest): Promise<RefreshAnswer> {
+    this.#lambda ??= remember(this.#owned, new LambdaClient({}));
+    this.#stats.tokenApiCalls += 1;
+    let output: InvokeCommandOutput;
+    try {
+      output = await this.#lambda.send(
+        new InvokeCommand({
+          FunctionName: functionName,
+          InvocationType: 'RequestResponse',
+          Payload: new TextEncoder().encode(JSON.stringify(request)),
+        }),
+      );
+    } catch (error) {
+      throw this.#invokeError(key, functionName, error);
+    }
+    const text = output.Payload === undefined ? '' : new TextDecoder().decode(output.Payload);
+    if (output.FunctionError !== undefined) {
+      throw new RefreshFailedError(
+        key,
+        'UNAVAILABLE',
+        `${functionName} failed (${output.FunctionError}); its log has the cause (\`deployer invoke\` shows it).`,
+        { retryable: true },
+      );
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(text);
+    } catch {
+      payload = undefined;
+    }
+    return interpretAnswer(key, payload, functionName);
+  }
+
+  /** Lambda's refusals that are configuration or capacity, said as such; others unchanged. */
+  #invokeError(key: ItemKey, functionName: string, error: unknown): unknown {
+    switch (awsErrorName(error)) {
+      case 'ResourceNotFoundException':
+        return new ConfigurationError(
+          `The token API ${JSON.stringify(functionName)} does not exist in this account and region. Check ` +
+            'TokenApiFnArn against `deployer outputs --stage S --format env`.',
+          { cause: error },
+        );
+      case 'AccessDeniedException':
+        return new ConfigurationError(
+          `Not allowed to invoke the token API ${JSON.stringify(functionName)}. Attach the stack's reader ` +
+            "policy (output TokenReaderPolicyArn) to the app's role; redeploy a stack older than the token API.",
+          { cause: error },
+        );
+      case 'TooManyRequestsException':
+        return new RefreshFailedError(
+          key,
+          'THROTTLED',
+          `every instance of ${functionName} was busy (token_api.reserved_concurrency).`,
+          { retryable: true, cause: error },
+        );
+      default:
+        return error;
+    }
   }
 
   /** Closes the AWS clients this reader created (not the ones it was given). */
@@ -277,6 +423,16 @@ export class TokenReader {
       plaintext?.fill(0);
     }
   }
+}
+
+function checkForce(value: unknown): boolean {
+  if (value === undefined) {
+    return false;
+  }
+  if (typeof value !== 'boolean') {
+    throw new InvalidArgumentError('forceRefresh must be true or false.');
+  }
+  return value;
 }
 
 function remember<T extends { destroy?(): void }>(owned: Array<{ destroy?(): void }>, client: T): T {
