@@ -4,6 +4,8 @@
 
     reader = TokenReader.from_env()
     token = reader.get_token(user_id, "schwab", min_validity_seconds=60)
+    # After the provider answered 401 to it (needs the stage's token API, TokenApiFnArn):
+    token = reader.get_token(user_id, "schwab", force_refresh=True)
 
 The contract this implements is docs/token-store.md in the refresher's repository.
 """
@@ -16,6 +18,7 @@ from .errors import (
     DecryptionError,
     MalformedItemError,
     NeedsReauthError,
+    RefreshFailedError,
     TokenExpiredError,
     TokenInactiveError,
     TokenNotFoundError,
@@ -24,14 +27,19 @@ from .errors import (
 )
 from .item import Token
 from .reader import ReaderStats, TokenReader
+from .refresh import InvokeClient
+from .token_api import RefreshAnswer
 
 __all__ = [
     "ConfigurationError",
     "DecryptionError",
     "Envelope",
+    "InvokeClient",
     "MalformedItemError",
     "NeedsReauthError",
     "ReaderStats",
+    "RefreshAnswer",
+    "RefreshFailedError",
     "Token",
     "TokenExpiredError",
     "TokenInactiveError",

@@ -14,6 +14,7 @@ __all__ = [
     "DecryptionError",
     "MalformedItemError",
     "NeedsReauthError",
+    "RefreshFailedError",
     "TokenExpiredError",
     "TokenInactiveError",
     "TokenNotFoundError",
@@ -127,3 +128,30 @@ class DecryptionError(_ItemError):
     ) -> None:
         super().__init__(message, user_id=user_id, platform=platform)
         self.kms_error_code = kms_error_code
+
+
+class RefreshFailedError(_ItemError):
+    """The token API did not refresh the token (docs/token-api.md); the stored one is unchanged.
+
+    ``failure`` is the token API's code (``BUSY``, ``REFRESH_FAILED``, ``UNAVAILABLE``), or
+    ``THROTTLED`` when every instance of the function stayed busy through botocore's retries.
+    ``reason`` is the token API's reason (``transient``, ``rate_limited``, ``rejected``...);
+    ``retryable`` says whether asking again later can succeed.
+    """
+
+    code: ClassVar[str] = "REFRESH_FAILED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        user_id: str,
+        platform: str,
+        failure: str,
+        reason: Optional[str],
+        retryable: bool,
+    ) -> None:
+        super().__init__(message, user_id=user_id, platform=platform)
+        self.failure = failure
+        self.reason = reason
+        self.retryable = retryable

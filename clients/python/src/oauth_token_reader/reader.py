@@ -7,6 +7,7 @@ their own session, retry or endpoint settings pass theirs.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -21,12 +22,15 @@ from .envelope import TOKENS_TABLE_CONTEXT_KEY, Envelope, open_envelope
 from .errors import ConfigurationError, DecryptionError
 from .item import (
     PROJECTED_ATTRIBUTES,
+    StoredToken,
     Token,
     check_validity,
     interpret_item,
     is_reserved_key,
     require_token,
 )
+from .refresh import InvokeClient, TokenApi
+from .token_api import refresh_request
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -47,6 +51,8 @@ DEFAULT_CACHE_MAX_AGE_SECONDS = 900.0
 
 TABLE_ENV = "TokensTableName"
 KMS_KEY_ENV = "KmsKeyArn"
+FUNCTION_ARN_ENV = "TokenApiFnArn"
+FUNCTION_NAME_ENV = "TokenApiFnName"
 _ENV_HINT = "it comes from `deployer outputs --stage S --format env`"
 
 # The data-key cache's key: the KMS key id Decrypt names, the encryptedKey bytes, and the
@@ -61,6 +67,7 @@ class ReaderStats:
         self._lock = threading.Lock()
         self._get_item_calls = 0
         self._kms_decrypt_calls = 0
+        self._token_api: Optional[TokenApi] = None
 
     @property
     def get_item_calls(self) -> int:
@@ -73,6 +80,16 @@ class ReaderStats:
         """KMS Decrypt requests made, failed ones included (cache misses only)."""
         with self._lock:
             return self._kms_decrypt_calls
+
+    @property
+    def token_api_calls(self) -> int:
+        """Refresh requests sent to the token API."""
+        return 0 if self._token_api is None else self._token_api.calls
+
+    @property
+    def token_api_shared_calls(self) -> int:
+        """Refreshes that joined a token API call already under way for the same token."""
+        return 0 if self._token_api is None else self._token_api.shared_calls
 
     def _count_get_item(self) -> None:
         with self._lock:
@@ -102,6 +119,8 @@ class TokenReader:
         *,
         dynamodb_client: Optional[DynamoDBClient] = None,
         kms_client: Optional[KMSClient] = None,
+        token_api_function: Optional[str] = None,
+        lambda_client: Optional[InvokeClient] = None,
         cache_max_entries: int = DEFAULT_CACHE_MAX_ENTRIES,
         cache_max_age_seconds: float = DEFAULT_CACHE_MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.time,
@@ -116,21 +135,33 @@ class TokenReader:
             max_entries=cache_max_entries, max_age_seconds=cache_max_age_seconds, clock=clock
         )
         self.stats = ReaderStats()
-        if dynamodb_client is None or kms_client is None:
+        wants_lambda = bool(token_api_function) and lambda_client is None
+        if dynamodb_client is None or kms_client is None or wants_lambda:
             session = _session(os.environ)
             dynamodb_client = dynamodb_client or _dynamodb_client(session, os.environ)
             kms_client = kms_client or _kms_client(session, os.environ)
+            if wants_lambda:
+                lambda_client = _lambda_client(session, os.environ)
         self._dynamodb = dynamodb_client
         self._kms = kms_client
+        # The stage's token API: refreshes on demand. None: a token too close to expiry is
+        # refused, and force_refresh says what to configure.
+        self._token_api = (
+            TokenApi(token_api_function, lambda_client)
+            if token_api_function and lambda_client is not None
+            else None
+        )
+        self.stats._token_api = self._token_api
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **options: Any) -> TokenReader:
         """A reader configured the way ``deployer outputs --format env`` prints a stage.
 
-        ``TokensTableName`` (required) and ``KmsKeyArn`` (optional; when set, KMS Decrypt is
-        pinned to it) come from ``env``; so do the standard AWS variables (region, endpoint,
-        credentials), else boto3's default chain applies (profile, container or instance role).
-        ``options`` go to the constructor and win over what ``env`` says.
+        ``TokensTableName`` (required), ``KmsKeyArn`` (optional; when set, KMS Decrypt is
+        pinned to it) and ``TokenApiFnArn`` or ``TokenApiFnName`` (optional; the token API that
+        refreshes on demand) come from ``env``; so do the standard AWS variables (region,
+        endpoint, credentials), else boto3's default chain applies (profile, container or
+        instance role). ``options`` go to the constructor and win over what ``env`` says.
         """
         table_name = _env_value(env, TABLE_ENV)
         if table_name is None:
@@ -138,12 +169,20 @@ class TokenReader:
                 f"{TABLE_ENV} is not set: it names the stage's tokens table, and {_ENV_HINT}."
             )
         options.setdefault("kms_key_id", _env_value(env, KMS_KEY_ENV))
-        if options.get("dynamodb_client") is None or options.get("kms_client") is None:
+        options.setdefault(
+            "token_api_function",
+            _env_value(env, FUNCTION_ARN_ENV) or _env_value(env, FUNCTION_NAME_ENV),
+        )
+        needs = {
+            "dynamodb_client": _dynamodb_client,
+            "kms_client": _kms_client,
+            **({"lambda_client": _lambda_client} if options["token_api_function"] else {}),
+        }
+        missing = {name: make for name, make in needs.items() if options.get(name) is None}
+        if missing:
             session = _session(env)
-            if options.get("dynamodb_client") is None:
-                options["dynamodb_client"] = _dynamodb_client(session, env)
-            if options.get("kms_client") is None:
-                options["kms_client"] = _kms_client(session, env)
+            for name, make in missing.items():
+                options[name] = make(session, env)
         return cls(table_name, **options)
 
     @property
@@ -157,18 +196,45 @@ class TokenReader:
         """Drops every cached data key; the next read of each key asks KMS again."""
         self._cache.clear()
 
-    def get_token(self, user_id: str, platform: str, min_validity_seconds: float = 0) -> Token:
+    def get_token(
+        self,
+        user_id: str,
+        platform: str,
+        min_validity_seconds: float = 0,
+        *,
+        force_refresh: bool = False,
+    ) -> Token:
         """The current access token of ``(user_id, platform)``.
 
+        With the token API configured, a token valid for less than ``min_validity_seconds``, or
+        any with ``force_refresh`` (after the provider answered 401 to it), is refreshed first
+        (one Lambda invocation, shared by the threads asking for the same refresh) and read
+        again. Without it, such a token is refused (:class:`TokenExpiredError`) and
+        ``force_refresh`` is a :class:`ConfigurationError` naming what to set.
+
         Raises a :class:`~oauth_token_reader.TokenReaderError` subclass for every outcome the
-        contract names (not found, needs re-auth, inactive, malformed, decryption, expired).
-        AWS failures that are not about this item (throttling, KMS's own failures, network)
-        propagate as botocore exceptions after botocore's own retries.
+        contract names (not found, needs re-auth, inactive, malformed, decryption, expired,
+        refresh failed). AWS failures that are not about this item (throttling, KMS's own
+        failures, network) propagate as botocore exceptions after botocore's own retries.
         """
         _check_arguments(user_id, platform, min_validity_seconds)
-        # The run lock is never a token: no need to ask the table.
-        item = None if is_reserved_key(user_id, platform) else self._get_item(user_id, platform)
-        stored = interpret_item(item, user_id=user_id, platform=platform)
+        if not isinstance(force_refresh, bool):
+            raise TypeError("force_refresh must be True or False")
+        stored = self._read(user_id, platform)
+        if force_refresh or (
+            self._token_api is not None
+            and _too_short(stored.expires_at, min_validity_seconds, self._clock())
+        ):
+            self._refresh(
+                refresh_request(
+                    user_id,
+                    platform,
+                    force=force_refresh,
+                    min_validity_seconds=min_validity_seconds,
+                    seen_version=stored.version,
+                )
+            )
+            stored = self._read(user_id, platform)
         # Before opening: an expired token is refused without a KMS call.
         check_validity(
             stored.expires_at,
@@ -188,6 +254,19 @@ class TokenReader:
             status=stored.status,
             version=stored.version,
         )
+
+    def _read(self, user_id: str, platform: str) -> StoredToken:
+        # The run lock is never a token: no need to ask the table.
+        item = None if is_reserved_key(user_id, platform) else self._get_item(user_id, platform)
+        return interpret_item(item, user_id=user_id, platform=platform)
+
+    def _refresh(self, request: dict[str, Any]) -> None:
+        if self._token_api is None:
+            raise ConfigurationError(
+                "force_refresh needs the token API: pass token_api_function, or set "
+                f"{FUNCTION_ARN_ENV} ({_ENV_HINT}; the stage needs `token_api` enabled)."
+            )
+        self._token_api.refresh(request)
 
     def _get_item(self, user_id: str, platform: str) -> Optional[Mapping[str, Any]]:
         """One strongly consistent GetItem: a token refreshed a moment ago is the one returned."""
@@ -340,6 +419,19 @@ def _kms_client(session: boto3.session.Session, env: Mapping[str, str]) -> KMSCl
         return session.client("kms", endpoint_url=_endpoint(env, "kms"))
     except botocore.exceptions.NoRegionError as exc:
         raise _no_region() from exc
+
+
+def _lambda_client(session: boto3.session.Session, env: Mapping[str, str]) -> InvokeClient:
+    try:
+        client: InvokeClient = session.client("lambda", endpoint_url=_endpoint(env, "lambda"))
+    except botocore.exceptions.NoRegionError as exc:
+        raise _no_region() from exc
+    return client
+
+
+def _too_short(expires_at: Optional[int], min_validity_seconds: float, now: float) -> bool:
+    """The token expires sooner than asked: the same rule as ``check_validity``."""
+    return expires_at is not None and expires_at < math.floor(now) + max(min_validity_seconds, 1)
 
 
 def _no_region() -> ConfigurationError:
