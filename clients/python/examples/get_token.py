@@ -16,6 +16,7 @@ from typing import Callable, Optional
 
 from oauth_token_reader import (
     NeedsReauthError,
+    RefreshFailedError,
     TokenExpiredError,
     TokenNotFoundError,
     TokenReader,
@@ -37,11 +38,21 @@ def send_with_urllib(request: urllib.request.Request) -> int:
 
 
 def call_provider(reader: TokenReader, user_id: str, url: str, send: Send) -> int:
-    """Reads the token right before the call, as the contract asks; never keeps it longer."""
-    token = reader.get_token(user_id, PLATFORM, min_validity_seconds=60)
+    """Reads the token right before the call, as the contract asks; never keeps it longer.
+
+    After a 401 (the provider refused a token that looked valid), the token is refreshed now
+    through the stage's token API and the call retried once; a second 401 is returned as it is.
+    """
+    status = send(_request(reader, user_id, url, force=False))
+    if status != 401:
+        return status
+    return send(_request(reader, user_id, url, force=True))
+
+
+def _request(reader: TokenReader, user_id: str, url: str, *, force: bool) -> urllib.request.Request:
+    token = reader.get_token(user_id, PLATFORM, min_validity_seconds=60, force_refresh=force)
     headers = {"Authorization": f"Bearer {token.access_token}"}
-    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (send checks the scheme)
-    return send(request)
+    return urllib.request.Request(url, headers=headers)  # noqa: S310 (send checks the scheme)
 
 
 def main(
@@ -50,7 +61,10 @@ def main(
     env: Optional[Mapping[str, str]] = None,
     send: Send = send_with_urllib,
 ) -> int:
-    """Exit status: 0 called, 2 usage or configuration, 3 the user must reconnect, 4 retry later."""
+    """Exit status: 0 called, 2 usage or configuration, 3 the user must reconnect, 4 retry later.
+
+    A 401 that persists after one forced refresh is still "called" (0): the status is printed.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2:
         print("usage: get_token.py USER_ID URL", file=sys.stderr)
@@ -65,6 +79,9 @@ def main(
     except TokenExpiredError as err:
         print(f"{err.code}: the refresher has not refreshed it yet; retry later", file=sys.stderr)
         return 4
+    except RefreshFailedError as err:
+        print(f"{err.code} ({err.failure}): {err}", file=sys.stderr)
+        return 4 if err.retryable else 2
     except TokenReaderError as err:
         print(f"{err.code}: {err}", file=sys.stderr)
         return 2

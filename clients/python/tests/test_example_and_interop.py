@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import io
 import json
 import os
 import subprocess
@@ -16,6 +17,7 @@ from typing import Any, Callable
 
 import pytest
 
+from oauth_token_reader import TokenReader
 from support import (
     EXAMPLE_PATH,
     INTEROP_PATH,
@@ -80,6 +82,55 @@ def test_the_example_asks_for_60_seconds_of_validity(
     assert main([user, "https://api.schwab.example/v1/accounts"], env=env, send=send) == 4
     assert send.requests == []
     assert "EXPIRED" in capsys.readouterr().err
+
+
+class _RotatingTokenApi:
+    """The token API as the example meets it: each refresh stores a new token in moto."""
+
+    def __init__(self, writer: TestWriter, user: str) -> None:
+        self.writer, self.user = writer, user
+        self.calls = 0
+        self.tokens: list[str] = []
+
+    def invoke(self, **params: Any) -> dict[str, Any]:
+        self.calls += 1
+        assert json.loads(params["Payload"])["force"] is True
+        token = new_token()
+        self.tokens.append(token)
+        self.writer.put_envelope(
+            self.user, "schwab", token, self.writer.new_data_key(), expires_at=_in(7200)
+        )
+        answer = {"ok": True, "status": "active", "refreshed": True, "coalesced": False}
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(answer).encode())}
+
+
+def _in(seconds: int) -> int:
+    return int(time.time()) + seconds
+
+
+@pytest.mark.parametrize("statuses", [[401, 200], [401, 401]])
+def test_after_a_401_the_example_refreshes_once_and_retries_once(
+    writer: TestWriter, env: dict[str, str], statuses: list[int]
+) -> None:
+    user, first = new_user(), new_token()
+    writer.put_envelope(user, "schwab", first, writer.new_data_key(), expires_at=_in(3600))
+    api = _RotatingTokenApi(writer, user)
+    reader = TokenReader.from_env(env, token_api_function="RefreshOAuthApi-test", lambda_client=api)
+    answers = iter(statuses)
+    sent: list[urllib.request.Request] = []
+
+    def send(request: urllib.request.Request) -> int:
+        sent.append(request)
+        return next(answers)
+
+    call_provider: Callable[..., int] = _load_example().call_provider
+    status = call_provider(reader, user, "https://api.schwab.example/v1/accounts", send)
+
+    # A second 401 is returned, never looped on: two calls, one refresh, either way.
+    assert status == statuses[-1]
+    assert (len(sent), api.calls) == (2, 1)
+    assert_same_secret(sent[0].get_header("Authorization"), f"Bearer {first}")
+    assert_same_secret(sent[1].get_header("Authorization"), f"Bearer {api.tokens[0]}")
 
 
 def test_the_example_refuses_plain_http() -> None:

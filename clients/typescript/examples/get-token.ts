@@ -2,7 +2,7 @@
  * The README's example: read a user's TikTok token right before calling TikTok.
  *
  * Configure with the stage's outputs (`deployer outputs --stage S --format env`: TokensTableName,
- * KmsKeyArn) and the usual AWS variables, then:
+ * KmsKeyArn, TokenApiFnArn) and the usual AWS variables, then:
  *
  *   node build/examples/get-token.js <userId>
  *
@@ -21,9 +21,28 @@ function tokenReader(): TokenReader {
   return reader;
 }
 
-/** TikTok's "who is this user" call, with the token the refresher keeps fresh. */
-export async function fetchTikTokProfile(userId: string, fetchImpl: typeof fetch = fetch): Promise<Response> {
-  const token = await tokenReader().getToken(userId, 'tiktok', { minValiditySeconds: 60 });
+/**
+ * TikTok's "who is this user" call, with the token the refresher keeps fresh. After a 401 (TikTok
+ * refused a token that looked valid), the token is refreshed now through the stage's token API
+ * and the call retried once; a second 401 is returned as it is, never looped on.
+ */
+export async function fetchTikTokProfile(
+  userId: string,
+  fetchImpl: typeof fetch = fetch,
+  tokens: TokenReader = tokenReader(),
+): Promise<Response> {
+  const response = await callTikTok(tokens, userId, fetchImpl, false);
+  if (response.status !== 401) return response;
+  return callTikTok(tokens, userId, fetchImpl, true);
+}
+
+async function callTikTok(
+  tokens: TokenReader,
+  userId: string,
+  fetchImpl: typeof fetch,
+  forceRefresh: boolean,
+): Promise<Response> {
+  const token = await tokens.getToken(userId, 'tiktok', { minValiditySeconds: 60, forceRefresh });
   return fetchImpl('https://open.tiktokapis.com/v2/user/info/?fields=open_id,display_name', {
     headers: { Authorization: `Bearer ${token.accessToken}` },
   });

@@ -503,6 +503,50 @@ describe('the README example against moto', () => {
   });
 });
 
+describe('the README example after a 401', () => {
+  for (const statuses of [
+    [401, 200],
+    [401, 401],
+  ]) {
+    it(`refreshes once and retries once (${statuses.join(' then ')})`, async () => {
+      const first = await writeEnvelopeItem('user-401', 'tiktok');
+      const example = (await import('../examples/get-token.js')) as typeof import('../examples/get-token.js');
+      // The class the example runs (dist/), with a token API that stores a new token in moto.
+      const pkg = await import('@oauth-refresher/token-reader');
+      const refreshed: string[] = [];
+      const lambda = {
+        send: async (command: { input: { Payload?: Uint8Array } }) => {
+          const request = JSON.parse(new TextDecoder().decode(command.input.Payload)) as { force: boolean };
+          assert.equal(request.force, true);
+          refreshed.push(await writeEnvelopeItem('user-401', 'tiktok', { version: 2 }));
+          const answer = { ok: true, status: 'active', version: 2, refreshed: true, coalesced: false };
+          return { $metadata: {}, StatusCode: 200, Payload: new TextEncoder().encode(JSON.stringify(answer)) };
+        },
+      };
+      const reader = new pkg.TokenReader({
+        tableName: TABLE,
+        kmsKeyId: keyArn,
+        tokenApiFunction: 'RefreshOAuthApi-test',
+        lambda: lambda as unknown as NonNullable<ConstructorParameters<typeof pkg.TokenReader>[0]['lambda']>,
+      });
+      const sent: string[] = [];
+      const answers = [...statuses];
+      const fakeFetch = (async (_input: string | URL | Request, init?: RequestInit) => {
+        sent.push(new Headers(init?.headers).get('authorization') ?? '');
+        return new Response('{}', { status: answers.shift() ?? 500 });
+      }) as typeof fetch;
+      const response = await example.fetchTikTokProfile('user-401', fakeFetch, reader);
+      // A second 401 is returned, never looped on: two calls and one refresh either way.
+      assert.equal(response.status, statuses[1]);
+      assert.equal(sent.length, 2);
+      assert.equal(refreshed.length, 1);
+      assertSecretEqual(sent[0] ?? '', `Bearer ${first}`, 'the first call');
+      assertSecretEqual(sent[1] ?? '', `Bearer ${refreshed[0] ?? ''}`, 'the retried call');
+      reader.destroy();
+    });
+  }
+});
+
 describe('scripts/interop-read.mjs against moto', () => {
   it('prints one line per key with a hash, never the token, then the KMS call count', async () => {
     const interopKey = await generateDataKey(kms, keyArn);

@@ -13,7 +13,8 @@
 //! - [`drift`]: the live resources against the rendered template, and `CloudFormation`'s own
 //!   drift detection where the endpoint offers it.
 //! - [`dlq`]: the dead-letter queue's messages classified and recovery records written back.
-//! - [`emulator`]: a Lambda Runtime API emulator that runs a packaged `bootstrap` locally.
+//! - [`emulator`]: a Lambda emulator that runs a packaged `bootstrap` locally: one invocation
+//!   (`invoke --local`), or the stage's functions behind Lambda's Invoke API (`serve`).
 //! - [`health`]: facts about a deployed stage (alarms, rules, credentials, runs) shared by the
 //!   commands that report them (pure).
 //! - [`tokens`]: token import files parsed and written through the refresher's own crypto and

@@ -61,6 +61,9 @@ pub enum Command {
     Outputs(OutputsArgs),
     /// Run the refresher once: remotely, or `--local` from the deployed zip under a Runtime API emulator.
     Invoke(InvokeArgs),
+    /// Serve the stage's deployed functions behind Lambda's Invoke API on 127.0.0.1, for apps on
+    /// this machine (`AWS_ENDPOINT_URL_LAMBDA`), until interrupted.
+    Serve(ServeArgs),
     /// Compare the live resources with the rendered template; `--fail` exits 2 on drift.
     Drift(DriftArgs),
     /// Delete the stack (the tables and their key are retained).
@@ -204,6 +207,15 @@ pub struct InvokeArgs {
     /// `--log-lines` shows: the whole log with `--local`, Lambda's last 4 KB otherwise.
     #[arg(long, value_name = "DIR", env = "DEPLOYER_INVOKE_LOG_DIR")]
     pub log_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub stage: StageArg,
+    /// Port on 127.0.0.1 (0 takes a free one, printed when ready).
+    #[arg(long, default_value_t = 9001)]
+    pub port: u16,
 }
 
 #[derive(Debug, Args)]

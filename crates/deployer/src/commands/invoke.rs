@@ -6,18 +6,17 @@
 //! caller's credentials.
 
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use serde_json::json;
 
 use super::Ctx;
-use crate::aws::{Aws, invoke, s3};
+use crate::aws::{Aws, invoke};
 use crate::cli::InvokeArgs;
-use crate::emulator::{self, FunctionSpec, Outcome};
+use crate::emulator::{self, Outcome, deployed};
 use crate::stage::Stage;
 use crate::{Status, deploy, output};
 
@@ -342,34 +341,9 @@ async fn local(
     function: &str,
     payload: &serde_json::Value,
 ) -> Result<InvokeReport> {
-    let stack = aws.require_stack(stage).await?;
-    let key = stack.parameters.get("ArtifactKey").with_context(|| {
-        format!(
-            "stack {} has no ArtifactKey parameter; redeploy it with this deployer",
-            stage.stack_name
-        )
-    })?;
-    let zip = s3::download(&aws.s3(), &stage.artifact_bucket, key).await?;
     let dir = tempfile::tempdir().context("cannot create a directory for the bootstrap")?;
-    let binary = dir.path().join("bootstrap");
-    std::fs::write(&binary, unzip_bootstrap(&zip)?)
-        .with_context(|| format!("cannot write {}", binary.display()))?;
-    std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-        .with_context(|| format!("cannot make {} executable", binary.display()))?;
-    let settings = invoke::settings(&aws.lambda(), function).await?;
-    let mut environment = settings.environment;
-    environment.extend(aws.credentials_env().await?);
-    if let Some(endpoint) = &aws.custom_endpoint {
-        environment.insert("AWS_ENDPOINT_URL".into(), endpoint.clone());
-    }
-    let spec = FunctionSpec {
-        binary,
-        function_name: function.to_owned(),
-        memory_mb: settings.memory_mb,
-        timeout: Duration::from_secs(u64::from(settings.timeout_s)),
-        region: stage.region.clone(),
-        environment,
-    };
+    let binary = deployed::bootstrap(aws, stage, dir.path()).await?;
+    let spec = deployed::function(aws, stage, &binary, function).await?;
     let invocation = emulator::run(&spec, payload).await?;
     // The whole log: `--log-lines` picks the tail shown (a remote run only has Lambda's 4 KB).
     Ok(report(
@@ -421,19 +395,6 @@ fn report(
 }
 
 /// The `bootstrap` entry of an artifact zip.
-fn unzip_bootstrap(zip: &[u8]) -> Result<Vec<u8>> {
-    let mut archive =
-        zip::ZipArchive::new(std::io::Cursor::new(zip)).context("the artifact is not a zip")?;
-    let mut entry = archive
-        .by_name("bootstrap")
-        .context("the artifact has no `bootstrap`")?;
-    let mut bytes = Vec::new();
-    entry.read_to_end(&mut bytes).context(
-        "cannot unzip bootstrap from the artifact; rebuild and redeploy it (`deployer deploy`)",
-    )?;
-    Ok(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@ mod rules;
 mod runbook;
 mod schema;
 mod secrets;
+mod serve;
 mod status;
 mod tokens;
 mod validate;
@@ -98,6 +99,7 @@ pub fn run(cli: Cli) -> Result<Status> {
         Command::Deploy(args) => block_on(deploy::run(&args, &ctx)),
         Command::Outputs(args) => block_on(outputs::run(&args, &ctx)),
         Command::Invoke(args) => block_on(invoke::run(&args, &ctx)),
+        Command::Serve(args) => block_on(serve::run(&args, &ctx)),
         Command::Drift(args) => block_on(drift::run(&args, &ctx)),
         Command::Destroy(args) => block_on(destroy::run(&args, &ctx)),
         Command::Tokens(args) => block_on(tokens::run(&args, &ctx)),

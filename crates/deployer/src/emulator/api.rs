@@ -1,7 +1,8 @@
-//! The Runtime API endpoints for one invocation: `next` hands out the event once (with its request
-//! id, deadline and function ARN headers), `response`, `error` and `init/error` report the end.
+//! The Runtime API endpoints of one instance (one `bootstrap` process): `next` hands out the
+//! instance's invocations one at a time, with their request id, deadline and function ARN
+//! headers; `response`, `error` and `init/error` report how they ended.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
@@ -10,27 +11,62 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use super::Outcome;
 
-/// How the invocation ended, and the deadline it had (if it was handed out).
-pub(super) type Reported = (Outcome, Option<SystemTime>);
-
-/// Shared state of one invocation.
-pub(super) struct Invocation {
+/// One invocation waiting for the process's next poll.
+pub(super) struct Job {
     pub request_id: String,
-    pub function_arn: String,
     pub event: Vec<u8>,
     pub timeout: Duration,
-    /// Taken by the first `next`; later polls wait forever (Lambda freezes the sandbox there).
-    pub handed_out: Mutex<bool>,
-    pub done: Mutex<Option<oneshot::Sender<Reported>>>,
-    pub deadline: Mutex<Option<SystemTime>>,
-    pub never: Notify,
+    pub done: oneshot::Sender<Outcome>,
 }
 
-pub(super) fn router(state: Arc<Invocation>) -> Router {
+/// The invocation the process holds: what `response` or `error` must name, and its deadline.
+struct Current {
+    request_id: String,
+    deadline: SystemTime,
+    done: Option<oneshot::Sender<Outcome>>,
+}
+
+/// Shared state of one instance's Runtime API.
+pub(super) struct Runtime {
+    function_arn: String,
+    jobs: tokio::sync::Mutex<mpsc::Receiver<Job>>,
+    current: Mutex<Option<Current>>,
+    init_error: Mutex<Option<Outcome>>,
+}
+
+impl Runtime {
+    pub(super) fn new(function_arn: String, jobs: mpsc::Receiver<Job>) -> Self {
+        Self {
+            function_arn,
+            jobs: tokio::sync::Mutex::new(jobs),
+            current: Mutex::new(None),
+            init_error: Mutex::new(None),
+        }
+    }
+
+    /// The deadline of the invocation the process holds, if it took one.
+    pub(super) fn deadline(&self, request_id: &str) -> Option<SystemTime> {
+        lock(&self.current)
+            .as_ref()
+            .filter(|c| c.request_id == request_id)
+            .map(|c| c.deadline)
+    }
+
+    /// What the runtime reported through `init/error`, if it did.
+    pub(super) fn init_error(&self) -> Option<Outcome> {
+        lock(&self.init_error).clone()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(super) fn router(state: Arc<Runtime>) -> Router {
     Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
         .route(
@@ -42,23 +78,13 @@ pub(super) fn router(state: Arc<Invocation>) -> Router {
         .with_state(state)
 }
 
-async fn next(State(inv): State<Arc<Invocation>>) -> Response {
-    let first = {
-        let mut handed = inv
-            .handed_out
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        !std::mem::replace(&mut *handed, true)
-    };
-    if !first {
-        // The one invocation is served; hold the poll until the process is stopped.
-        inv.never.notified().await;
+/// Waits for the instance's next invocation (Lambda freezes the sandbox here between them).
+async fn next(State(runtime): State<Arc<Runtime>>) -> Response {
+    let Some(job) = runtime.jobs.lock().await.recv().await else {
+        // The instance is being stopped.
         return StatusCode::GONE.into_response();
-    }
-    let deadline = SystemTime::now() + inv.timeout;
-    *inv.deadline
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(deadline);
+    };
+    let deadline = SystemTime::now() + job.timeout;
     let deadline_ms = deadline
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
@@ -68,68 +94,61 @@ async fn next(State(inv): State<Arc<Invocation>>) -> Response {
             headers.insert(name, v);
         }
     };
-    set("lambda-runtime-aws-request-id", inv.request_id.clone());
+    set("lambda-runtime-aws-request-id", job.request_id.clone());
     set("lambda-runtime-deadline-ms", deadline_ms.to_string());
     set(
         "lambda-runtime-invoked-function-arn",
-        inv.function_arn.clone(),
+        runtime.function_arn.clone(),
     );
     set(
         "lambda-runtime-trace-id",
         format!(
             "Root=1-00000000-{};Sampled=0",
-            &inv.request_id[..24.min(inv.request_id.len())]
+            &job.request_id[..24.min(job.request_id.len())]
         ),
     );
     set("content-type", "application/json".to_owned());
-    (StatusCode::OK, headers, inv.event.clone()).into_response()
+    *lock(&runtime.current) = Some(Current {
+        request_id: job.request_id,
+        deadline,
+        done: Some(job.done),
+    });
+    (StatusCode::OK, headers, job.event).into_response()
 }
 
-fn finish(inv: &Invocation, outcome: Outcome) -> Response {
-    let deadline = *inv
-        .deadline
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(tx) = inv
-        .done
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .take()
-    {
-        let _ = tx.send((outcome, deadline));
-        (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
-    } else {
-        // Lambda answers a second report for the same invocation with 400 InvalidStateTransition.
-        (
+/// Ends the current invocation with `outcome`, if `id` names it and it has not ended yet.
+fn finish(runtime: &Runtime, id: &str, outcome: Outcome) -> Response {
+    let mut current = lock(&runtime.current);
+    let Some(held) = current.as_mut().filter(|c| c.request_id == id) else {
+        // Lambda's answer to a report for another invocation than the one handed out.
+        return (
+            StatusCode::BAD_REQUEST,
+            r#"{"errorType":"InvalidRequestID"}"#,
+        )
+            .into_response();
+    };
+    match held.done.take() {
+        Some(tx) => {
+            let _ = tx.send(outcome);
+            (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
+        }
+        // Lambda answers a second report for the same invocation with InvalidStateTransition.
+        None => (
             StatusCode::BAD_REQUEST,
             r#"{"errorType":"InvalidStateTransition"}"#,
         )
-            .into_response()
+            .into_response(),
     }
 }
 
 async fn response(
-    State(inv): State<Arc<Invocation>>,
+    State(runtime): State<Arc<Runtime>>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    if let Some(rejected) = unknown_id(&inv, &id) {
-        return rejected;
-    }
     let payload = serde_json::from_slice(&body)
         .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
-    finish(&inv, Outcome::Ok { payload })
-}
-
-/// Lambda's answer to a report for another invocation than the one handed out.
-fn unknown_id(inv: &Invocation, id: &str) -> Option<Response> {
-    (id != inv.request_id).then(|| {
-        (
-            StatusCode::BAD_REQUEST,
-            r#"{"errorType":"InvalidRequestID"}"#,
-        )
-            .into_response()
-    })
+    finish(&runtime, &id, Outcome::Ok { payload })
 }
 
 /// `errorType` from the body, else the `Lambda-Runtime-Function-Error-Type` header.
@@ -153,17 +172,15 @@ fn error_fields(headers: &HeaderMap, body: &[u8]) -> (String, String) {
 }
 
 async fn error(
-    State(inv): State<Arc<Invocation>>,
+    State(runtime): State<Arc<Runtime>>,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Some(rejected) = unknown_id(&inv, &id) {
-        return rejected;
-    }
     let (error_type, error_message) = error_fields(&headers, &body);
     finish(
-        &inv,
+        &runtime,
+        &id,
         Outcome::Error {
             error_type,
             error_message,
@@ -172,16 +189,14 @@ async fn error(
 }
 
 async fn init_error(
-    State(inv): State<Arc<Invocation>>,
+    State(runtime): State<Arc<Runtime>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let (error_type, error_message) = error_fields(&headers, &body);
-    finish(
-        &inv,
-        Outcome::InitError {
-            error_type,
-            error_message,
-        },
-    )
+    *lock(&runtime.init_error) = Some(Outcome::InitError {
+        error_type,
+        error_message,
+    });
+    (StatusCode::ACCEPTED, r#"{"status":"OK"}"#).into_response()
 }

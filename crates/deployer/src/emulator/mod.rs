@@ -1,12 +1,21 @@
-//! A Lambda Runtime API emulator: runs a packaged `bootstrap` on this machine exactly as Lambda's
-//! `provided.al2023` does, through the documented `/2018-06-01/runtime/...` endpoints, for one
-//! invocation. This is how `deployer invoke --local` exercises the very artifact that was uploaded
-//! (the local stand-in cannot run Lambda), and how an operator replays a production run on a laptop.
+//! A Lambda emulator: runs a packaged `bootstrap` on this machine exactly as Lambda's
+//! `provided.al2023` does, through the documented `/2018-06-01/runtime/...` endpoints. This is how
+//! `deployer invoke --local` exercises the very artifact that was uploaded (the local stand-in
+//! cannot run Lambda), how an operator replays a production run on a laptop, and how `deployer
+//! serve` puts the stage's functions behind Lambda's own `Invoke` API for apps on this machine.
 //!
-//! `api.rs` serves the endpoints; `process.rs` starts the binary with Lambda's environment and
-//! collects what it printed.
+//! - `api.rs`: the Runtime API of one instance;
+//! - `instance.rs`: one `bootstrap` process with Lambda's environment, serving invocations;
+//! - `process.rs`: one invocation on an instance of its own (`invoke --local`);
+//! - `pool.rs`: a function's instances, up to its concurrency (`serve`);
+//! - `endpoint.rs`: Lambda's `Invoke` API over the pools (`serve`);
+//! - `deployed.rs`: the deployed zip and each function's settings, read from the stage's stack.
 
 mod api;
+pub mod deployed;
+pub mod endpoint;
+mod instance;
+pub mod pool;
 mod process;
 
 use std::collections::BTreeMap;
@@ -15,6 +24,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+pub use instance::{Ended, LogSink};
 pub use process::{Invocation, run};
 
 /// What to run and how.

@@ -95,6 +95,13 @@ pub(crate) fn deployer(moto: &Moto, args: &[&str]) -> Output {
     )
 }
 
+/// Runs `deployer` with no input and these extra environment variables.
+pub(crate) fn deployer_env(moto: &Moto, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = command(moto, args);
+    cmd.envs(env.iter().copied());
+    shown(args, cmd.stdin(Stdio::null()).output().unwrap())
+}
+
 /// Starts `deployer` with its output piped, for a test that talks to it while it runs.
 pub(crate) fn spawn(moto: &Moto, args: &[&str]) -> std::process::Child {
     command(moto, args)

@@ -1,0 +1,260 @@
+//! The apps' readers refreshing on demand, end to end: `deployer serve` puts the deployed zip's
+//! functions behind Lambda's Invoke API, and the TypeScript and Python readers reach the token
+//! API through their own AWS SDKs (`AWS_ENDPOINT_URL_LAMBDA`), as apps do in AWS. The provider
+//! fake rotates refresh tokens and revokes a grant whose rotated-out token is presented again.
+
+#![allow(
+    clippy::too_many_lines,
+    reason = "end-to-end scenarios read top to bottom; the 60-line limit is for the product's code"
+)]
+// Helpers of a test fail it by panicking, as the test functions do.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::Duration;
+
+use provider_fakes::{FakeConfig, FakeProviders, Provider, SeedOptions};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use support::{
+    LocalTokens, deploy, deployer, deployer_env, fakes_stage, import_rows, json, now, project,
+    set_all_fake_credentials, spawn,
+};
+use testkit::moto::Moto;
+
+/// Readers per language: 25 TypeScript and 25 Python, 50 token API calls at once.
+const PER_READER: usize = 25;
+
+/// `deployer serve`, its endpoint, and its log collected as it runs (a pipe nobody reads would
+/// block the functions' output).
+struct Served {
+    child: Child,
+    endpoint: String,
+    log: std::thread::JoinHandle<String>,
+}
+
+impl Served {
+    fn start(moto: &Moto, stage: &str) -> Self {
+        let mut child = spawn(moto, &["--json", "serve", "--stage", stage, "--port", "0"]);
+        let stderr = child.stderr.take().unwrap();
+        let log = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = BufReader::new(stderr).read_to_string(&mut text);
+            text
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut printed = String::new();
+        let serving: Value = loop {
+            let mut line = String::new();
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "serve ended before it was ready: {printed}"
+            );
+            printed.push_str(&line);
+            if let Ok(value) = serde_json::from_str(&printed) {
+                break value;
+            }
+        };
+        Self {
+            child,
+            endpoint: serving["endpoint"].as_str().unwrap().to_owned(),
+            log,
+        }
+    }
+
+    /// Stops it as Ctrl-C would; its log goes to the test's stderr (kept and scanned).
+    #[allow(clippy::print_stderr)]
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let status = self.child.wait().unwrap();
+        eprintln!("deployer serve -> {status}\n{}", self.log.join().unwrap());
+    }
+}
+
+/// A reader's `refresh-many` helper, started and ready: every reader has read the token once.
+struct Burst {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Burst {
+    fn start(mut command: Command, env: &[(String, String)]) -> Self {
+        let mut child = command
+            .current_dir(project())
+            .env_remove("AWS_PROFILE")
+            .envs(env.iter().cloned())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let ready: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("{command:?} did not get ready: {line:?}"));
+        assert_eq!(ready["ready"], PER_READER);
+        Self {
+            child,
+            stdin: Some(stdin),
+            stdout,
+        }
+    }
+
+    /// Sends the line that starts the burst, and closes stdin.
+    fn go(&mut self) {
+        let mut stdin = self.stdin.take().unwrap();
+        stdin.write_all(b"go\n").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// One line per reader, then the token API calls they made.
+    fn results(mut self) -> (Vec<Value>, u64) {
+        let mut text = String::new();
+        self.stdout.read_to_string(&mut text).unwrap();
+        assert!(self.child.wait().unwrap().success(), "{text}");
+        let mut lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let calls = lines.pop().unwrap()["tokenApiCalls"].as_u64().unwrap();
+        (lines, calls)
+    }
+}
+
+fn typescript() -> Command {
+    assert!(
+        project().join("clients/typescript/dist/index.js").is_file(),
+        "clients/typescript is not built; run scripts/test (or `npm test` in clients/typescript)"
+    );
+    let mut command = Command::new("node");
+    command.arg("clients/typescript/scripts/refresh-many.mjs");
+    command
+}
+
+fn python() -> Command {
+    let python = project().join(".venv-clients/bin/python");
+    assert!(
+        python.is_file(),
+        "{} is missing; run scripts/test (it creates .venv-clients)",
+        python.display()
+    );
+    let mut command = Command::new(python);
+    command.arg("clients/python/tests/refresh_many.py");
+    command
+}
+
+fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn fifty_readers_force_one_refresh_beside_the_schedule_and_end_with_one_token() {
+    let moto = Moto::start();
+    let fakes = FakeProviders::start(FakeConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Room for every caller at once: throttling is the endpoint's own test (lambda_endpoint.rs).
+    let stage = fakes_stage(dir.path(), &fakes.base_url(), |t| {
+        format!("{t}token_api:\n  reserved_concurrency: 60\n")
+    });
+    deploy(&moto, &stage);
+    set_all_fake_credentials(&moto, &stage);
+    let pair = fakes.seed(Provider::Tiktok, "alice", SeedOptions::default());
+    // Due for the schedule (TikTok's window is an hour) and valid for the readers' first read.
+    let row = json!({"userId": "alice", "platform": "tiktok", "accessToken": pair.access_token,
+        "refreshToken": pair.refresh_token.clone().unwrap(), "expiresAt": now() + 600});
+    import_rows(&moto, &stage, dir.path(), &format!("{row}\n"));
+    let before = LocalTokens::open(&moto).await.read("alice", "tiktok").await;
+
+    let served = Served::start(&moto, &stage);
+    let outputs = json(&deployer(&moto, &["--json", "outputs", "--stage", &stage]));
+    let mut env: Vec<(String, String)> = ["TokensTableName", "KmsKeyArn", "TokenApiFnArn"]
+        .iter()
+        .map(|name| {
+            (
+                (*name).to_owned(),
+                outputs[name].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    env.extend([
+        ("AWS_ENDPOINT_URL".to_owned(), moto.endpoint().to_owned()),
+        (
+            "AWS_ENDPOINT_URL_LAMBDA".to_owned(),
+            served.endpoint.clone(),
+        ),
+        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
+    ]);
+    let args = [
+        "alice".to_owned(),
+        "tiktok".to_owned(),
+        PER_READER.to_string(),
+    ];
+    let mut bursts = [typescript(), python()].map(|mut command| {
+        command.args(&args);
+        Burst::start(command, &env)
+    });
+
+    // A slow provider: every caller has read version N before any refresh can write N+1.
+    fakes.set_latency(Provider::Tiktok, Duration::from_millis(1500));
+    for burst in &mut bursts {
+        burst.go();
+    }
+    // The schedule's run of the same provider, through the same endpoint, at the same moment.
+    let scheduled = deployer_env(
+        &moto,
+        &[
+            "--json",
+            "invoke",
+            "--stage",
+            &stage,
+            "--providers",
+            "tiktok",
+        ],
+        &[("AWS_ENDPOINT_URL_LAMBDA", &served.endpoint)],
+    );
+    let [from_typescript, from_python] = bursts;
+    let (ts_results, ts_calls) = from_typescript.results();
+    let (py_results, py_calls) = from_python.results();
+    served.stop();
+
+    let run: Value = serde_json::from_slice(&scheduled.stdout).unwrap();
+    assert_eq!(run["mode"], "remote", "{run:#}");
+    assert_eq!(run["payload"]["ok"], true, "{run:#}");
+    // Every reader asked the token API itself: 50 invocations, none shared in a process.
+    assert_eq!((ts_calls, py_calls), (PER_READER as u64, PER_READER as u64));
+    let stats = fakes.stats().provider(Provider::Tiktok);
+    assert_eq!(stats.reuse_detected, 0, "{stats:?}");
+    assert_eq!(
+        stats.refresh_calls, 1,
+        "one provider call for 50 forced requests and the schedule: {stats:?}"
+    );
+    let live = fakes.current(Provider::Tiktok, "alice").unwrap();
+    let stored = LocalTokens::open(&moto).await.read("alice", "tiktok").await;
+    assert_eq!(
+        stored.refresh, live.refresh_token,
+        "the rotated grant is stored"
+    );
+    assert_eq!(stored.item.version, before.item.version + 1);
+    assert!(stored.item.claim.is_none());
+    for result in ts_results.iter().chain(&py_results) {
+        assert_eq!(result["ok"], true, "{result}");
+        assert_eq!(
+            result["accessTokenSha256"],
+            sha256(&live.access_token),
+            "{result}"
+        );
+        assert_eq!(result["version"], stored.item.version, "{result}");
+    }
+    assert_eq!(ts_results.len() + py_results.len(), 2 * PER_READER);
+}
