@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use refresher::api::{REFRESH_REQUESTED, RefreshRequested};
 use refresher::crypto::Envelope;
 use refresher::events::{EventDetail, RecoveryRecord};
 use serde_json::Value;
@@ -101,6 +102,35 @@ fn what_the_code_writes_fits_the_published_schemas() {
         required(&detail_schema),
         "every detail field is required"
     );
+}
+
+/// The request event is read, not written, by the code: every detail field the schema allows
+/// parses, and a field outside it is refused by the token API as by the schema.
+#[test]
+fn the_refresh_requested_schema_is_what_the_token_api_reads() {
+    let schema = schema("events/token.refresh-requested.schema.json");
+    assert_eq!(
+        schema["properties"]["detail-type"]["const"],
+        REFRESH_REQUESTED
+    );
+    let detail_schema = &schema["properties"]["detail"];
+    let full = RefreshRequested {
+        user_id: "u".to_owned(),
+        platform: "tiktok".to_owned(),
+        force: true,
+    };
+    let written = serde_json::to_value(&full).unwrap();
+    assert_eq!(keys(&written), keys(&detail_schema["properties"]));
+    fits("refresh-requested detail", &keys(&written), detail_schema);
+    assert_eq!(detail_schema["additionalProperties"], false);
+    let minimal: RefreshRequested =
+        serde_json::from_value(serde_json::json!({"userId": "u", "platform": "tiktok"})).unwrap();
+    assert!(
+        !minimal.force,
+        "force defaults to false, as the schema says"
+    );
+    let extra = serde_json::json!({"userId": "u", "platform": "tiktok", "seenVersion": 1});
+    assert!(serde_json::from_value::<RefreshRequested>(extra).is_err());
 }
 
 #[test]

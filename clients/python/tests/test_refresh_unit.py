@@ -283,3 +283,61 @@ def test_from_env_reads_the_token_api_arn_else_its_name() -> None:
     assert named._token_api is not None
     assert named._token_api.function_name == "RefreshOAuthApi-unit"
     assert TokenReader.from_env({**base, "TokenApiFnArn": " "}, **clients)._token_api is None
+
+
+class FakeEvents:
+    """An EventBridge client recording PutEvents entries; ``fail_with`` fails the next entry."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+        self.fail_with: Optional[str] = None
+
+    def put_events(self, **params: Any) -> Mapping[str, Any]:
+        entries = params["Entries"]
+        self.entries.extend(entries)
+        if self.fail_with is not None:
+            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": self.fail_with}]}
+        return {"FailedEntryCount": 0, "Entries": [{"EventId": f"event-{len(self.entries)}"}]}
+
+
+def _event_reader(events: FakeEvents, bus: Optional[str] = "oauth-tokens-unit") -> TokenReader:
+    return TokenReader(
+        "tokens-unit",
+        dynamodb_client=cast(Any, FakeTable()),
+        kms_client=cast(Any, object()),
+        event_bus_name=bus,
+        events_client=events,
+    )
+
+
+def test_request_refresh_puts_one_event_naming_the_token_never_a_value() -> None:
+    events = FakeEvents()
+    reader = _event_reader(events)
+    assert reader.request_refresh(USER, PLATFORM, force=True) == "event-1"
+    assert events.entries == [
+        {
+            "EventBusName": "oauth-tokens-unit",
+            "Source": "oauth-refresher.reader",
+            "DetailType": "token.refresh-requested",
+            "Detail": json.dumps({"userId": USER, "platform": PLATFORM, "force": True}),
+        }
+    ]
+    reader.request_refresh("bob", "reddit")
+    assert json.loads(events.entries[1]["Detail"])["force"] is False
+    assert reader.stats.refresh_requests_sent == 2
+
+
+def test_request_refresh_says_what_is_wrong() -> None:
+    events = FakeEvents()
+    with pytest.raises(ConfigurationError, match="EventBusName"):
+        _event_reader(events, bus=None).request_refresh(USER, PLATFORM)
+    reader = _event_reader(events)
+    events.fail_with = "ThrottlingException"
+    with pytest.raises(RefreshFailedError) as refused:
+        reader.request_refresh(USER, PLATFORM)
+    assert refused.value.retryable
+    with pytest.raises(ValueError, match="'\\|'"):
+        reader.request_refresh(USER, "a|b")
+    with pytest.raises(TypeError, match="force"):
+        reader.request_refresh(USER, PLATFORM, force=cast(Any, "yes"))
+    assert reader.stats.refresh_requests_sent == 0

@@ -15,16 +15,19 @@ export interface EnvConfig {
   readonly kmsKeyId: string | undefined;
   /** The stage's token API (`TokenApiFnArn`, else `TokenApiFnName`); refreshes on demand. */
   readonly tokenApiFunction: string | undefined;
+  /** The stage's event bus (`EventBusName`), for `requestRefresh`. */
+  readonly eventBusName: string | undefined;
 }
 
 export const TABLE_NAME_VARIABLE = 'TokensTableName';
 export const KMS_KEY_VARIABLE = 'KmsKeyArn';
 export const TOKEN_API_ARN_VARIABLE = 'TokenApiFnArn';
 export const TOKEN_API_NAME_VARIABLE = 'TokenApiFnName';
+export const EVENT_BUS_VARIABLE = 'EventBusName';
 
 /**
- * Reads `TokensTableName` (required), `KmsKeyArn` and `TokenApiFnArn`/`TokenApiFnName`
- * (optional); blank counts as unset.
+ * Reads `TokensTableName` (required), `KmsKeyArn`, `TokenApiFnArn`/`TokenApiFnName` and
+ * `EventBusName` (optional); blank counts as unset.
  */
 export function readEnvConfig(env: Environment): EnvConfig {
   const tableName = env[TABLE_NAME_VARIABLE]?.trim() ?? '';
@@ -39,6 +42,7 @@ export function readEnvConfig(env: Environment): EnvConfig {
     tableName,
     kmsKeyId: optional(env, KMS_KEY_VARIABLE),
     tokenApiFunction: optional(env, TOKEN_API_ARN_VARIABLE) ?? optional(env, TOKEN_API_NAME_VARIABLE),
+    eventBusName: optional(env, EVENT_BUS_VARIABLE),
   };
 }
 

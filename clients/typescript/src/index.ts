@@ -7,7 +7,7 @@ export {
   type DecryptClient,
   type FromEnvOptions,
   type GetItemClient,
-  type InvokeClient,
+  type RequestRefreshOptions,
   type GetTokenOptions,
   type ReaderStats,
   type TokenReaderOptions,
@@ -36,6 +36,14 @@ export {
   KMS_KEY_VARIABLE,
   TOKEN_API_ARN_VARIABLE,
   TOKEN_API_NAME_VARIABLE,
+  EVENT_BUS_VARIABLE,
   type Environment,
 } from './config.js';
-export { MAX_MIN_VALIDITY_SECONDS, type RefreshAnswer, type RefreshRequest } from './token-api.js';
+export {
+  MAX_MIN_VALIDITY_SECONDS,
+  REFRESH_REQUESTED,
+  READER_EVENT_SOURCE,
+  type RefreshAnswer,
+  type RefreshRequest,
+} from './token-api.js';
+export { type InvokeClient, type PutEventsClient } from './refresh.js';

@@ -10,7 +10,8 @@ import {
   type GetItemCommandOutput,
 } from '@aws-sdk/client-dynamodb';
 import { DecryptCommand, KMSClient, type DecryptCommandOutput } from '@aws-sdk/client-kms';
-import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 
 import { DataKeyCache, DEFAULT_CACHE_OPTIONS, type CacheOptions, type Lookup } from './cache.js';
 import { readEnvConfig, type Environment } from './config.js';
@@ -19,14 +20,15 @@ import {
   ConfigurationError,
   DecryptionError,
   InvalidArgumentError,
-  RefreshFailedError,
   TokenNotFoundError,
   type DecryptionFailure,
   type ItemKey,
 } from './errors.js';
 import { checkValidity, interpretItem, READ_ATTRIBUTES, type Item, type StoredToken } from './item.js';
 import { Token } from './token.js';
-import { interpretAnswer, refreshRequest, type RefreshAnswer, type RefreshRequest } from './token-api.js';
+import { awsErrorName } from './aws.js';
+import { Refresher, type InvokeClient, type PutEventsClient } from './refresh.js';
+import { refreshRequest } from './token-api.js';
 
 /** What the reader needs of a DynamoDB client: a `DynamoDBClient` fits; so does a test double. */
 export interface GetItemClient {
@@ -37,12 +39,6 @@ export interface GetItemClient {
 /** What the reader needs of a KMS client: a `KMSClient` fits; so does a test double. */
 export interface DecryptClient {
   send(command: DecryptCommand): Promise<DecryptCommandOutput>;
-  destroy?(): void;
-}
-
-/** What the reader needs of a Lambda client: a `LambdaClient` fits; so does a test double. */
-export interface InvokeClient {
-  send(command: InvokeCommand): Promise<InvokeCommandOutput>;
   destroy?(): void;
 }
 
@@ -62,6 +58,10 @@ export interface TokenReaderOptions {
   tokenApiFunction?: string | undefined;
   /** Defaults to `new LambdaClient({})`, created on the first refresh. */
   lambda?: InvokeClient | undefined;
+  /** The stage's event bus (stack output `EventBusName`), for `requestRefresh`. */
+  eventBusName?: string | undefined;
+  /** Defaults to `new EventBridgeClient({})`, created on the first `requestRefresh`. */
+  eventBridge?: PutEventsClient | undefined;
   /** Data-key cache bounds; defaults to 100 keys, 15 minutes. */
   cache?: Partial<CacheOptions> | undefined;
   /** Epoch milliseconds; defaults to `Date.now`. For expiry checks and the cache's age. */
@@ -69,7 +69,12 @@ export interface TokenReaderOptions {
 }
 
 /** `fromEnv`'s options: everything but what the environment gives. */
-export type FromEnvOptions = Omit<TokenReaderOptions, 'tableName' | 'kmsKeyId' | 'tokenApiFunction'>;
+export type FromEnvOptions = Omit<TokenReaderOptions, 'tableName' | 'kmsKeyId' | 'tokenApiFunction' | 'eventBusName'>;
+
+export interface RequestRefreshOptions {
+  /** Refresh even if the stored token is valid (after a 401). Default false. */
+  force?: boolean | undefined;
+}
 
 export interface GetTokenOptions {
   /**
@@ -97,6 +102,8 @@ export interface ReaderStats {
   readonly tokenApiCalls: number;
   /** Refreshes that joined a token API call already under way for the same token. */
   readonly tokenApiSharedCalls: number;
+  /** `token.refresh-requested` events put on the bus. */
+  readonly refreshRequestsSent: number;
 }
 
 /** KMS error names that say "try again later", not "no": they are passed on as they are. */
@@ -126,9 +133,8 @@ export class TokenReader {
   readonly #dynamodb: GetItemClient;
   readonly #kms: DecryptClient;
   readonly tokenApiFunction: string | undefined;
-  #lambda: InvokeClient | undefined;
-  /** Token API calls under way, by item key, force and the version the caller read. */
-  readonly #refreshing = new Map<string, Promise<RefreshAnswer>>();
+  readonly eventBusName: string | undefined;
+  readonly #refresher: Refresher;
   readonly #owned: Array<{ destroy?(): void }>;
   readonly #cache: DataKeyCache<KeyObject>;
   readonly #clock: () => number;
@@ -137,8 +143,6 @@ export class TokenReader {
     kmsDecryptCalls: 0,
     dataKeyCacheHits: 0,
     dataKeySharedLoads: 0,
-    tokenApiCalls: 0,
-    tokenApiSharedCalls: 0,
   };
 
   constructor(options: TokenReaderOptions) {
@@ -153,7 +157,15 @@ export class TokenReader {
     this.#dynamodb = options.dynamodb ?? remember(owned, new DynamoDBClient({}));
     this.#kms = options.kms ?? remember(owned, new KMSClient({}));
     this.tokenApiFunction = options.tokenApiFunction === '' ? undefined : options.tokenApiFunction;
-    this.#lambda = options.lambda;
+    this.eventBusName = options.eventBusName === '' ? undefined : options.eventBusName;
+    let lambda = options.lambda;
+    let eventBridge = options.eventBridge;
+    this.#refresher = new Refresher({
+      functionName: this.tokenApiFunction,
+      eventBusName: this.eventBusName,
+      lambda: () => (lambda ??= remember(owned, new LambdaClient({}))),
+      events: () => (eventBridge ??= remember(owned, new EventBridgeClient({}))),
+    });
     this.#owned = owned;
     this.#clock = options.clock ?? Date.now;
     this.#cache = new DataKeyCache<KeyObject>({ ...DEFAULT_CACHE_OPTIONS, ...definedOnly(options.cache) }, this.#clock);
@@ -171,12 +183,18 @@ export class TokenReader {
       tableName: config.tableName,
       kmsKeyId: config.kmsKeyId,
       tokenApiFunction: config.tokenApiFunction,
+      eventBusName: config.eventBusName,
     });
   }
 
   /** A snapshot of the counters. */
   get stats(): ReaderStats {
-    return { ...this.#stats };
+    return {
+      ...this.#stats,
+      tokenApiCalls: this.#refresher.calls,
+      tokenApiSharedCalls: this.#refresher.sharedCalls,
+      refreshRequestsSent: this.#refresher.eventsSent,
+    };
   }
 
   /**
@@ -191,10 +209,10 @@ export class TokenReader {
   async getToken(userId: string, platform: string, options: GetTokenOptions = {}): Promise<Token> {
     const key = checkKey(userId, platform);
     const minValiditySeconds = checkMinValidity(options.minValiditySeconds);
-    const force = checkForce(options.forceRefresh);
+    const force = checkBoolean('forceRefresh', options.forceRefresh);
     let stored = interpretItem(key, await this.#getItem(key));
     if (force || (this.tokenApiFunction !== undefined && this.#tooShort(stored.expiresAt, minValiditySeconds))) {
-      await this.#refresh(key, refreshRequest(key, force, minValiditySeconds, stored.version));
+      await this.#refresher.refresh(key, refreshRequest(key, force, minValiditySeconds, stored.version));
       stored = interpretItem(key, await this.#getItem(key));
     }
     // Before opening: an expired token is refused without a KMS call.
@@ -219,94 +237,19 @@ export class TokenReader {
     this.#cache.clear();
   }
 
+  /**
+   * Asks for a refresh without waiting for it: a `token.refresh-requested` event on the stage's
+   * bus, which its rule delivers to the token API (retried, then the DLQ). For a job that will
+   * need the token later; read it with `getToken` when needed. Resolves to the event's id.
+   */
+  async requestRefresh(userId: string, platform: string, options: RequestRefreshOptions = {}): Promise<string> {
+    const key = checkKey(userId, platform);
+    return this.#refresher.requestEvent(key, checkBoolean('force', options.force));
+  }
+
   #tooShort(expiresAt: number | null, minValiditySeconds: number): boolean {
     const now = Math.floor(this.#clock() / 1000);
     return expiresAt !== null && expiresAt < now + Math.max(minValiditySeconds, 1);
-  }
-
-  /**
-   * One refresh through the token API; concurrent calls for the same request share it. What the
-   * token API refused is thrown as the reader's error for it (token-api.ts).
-   */
-  #refresh(key: ItemKey, request: RefreshRequest): Promise<RefreshAnswer> {
-    const functionName = this.tokenApiFunction;
-    if (functionName === undefined) {
-      return Promise.reject(
-        new ConfigurationError(
-          'forceRefresh needs the token API: pass tokenApiFunction, or set TokenApiFnArn from ' +
-            '`deployer outputs --stage S --format env` (the stage needs `token_api` enabled).',
-        ),
-      );
-    }
-    const flight = JSON.stringify([key.userId, key.platform, request.force, request.seenVersion ?? null]);
-    const shared = this.#refreshing.get(flight);
-    if (shared !== undefined) {
-      this.#stats.tokenApiSharedCalls += 1;
-      return shared;
-    }
-    const call = this.#invokeTokenApi(key, functionName, request).finally(() => this.#refreshing.delete(flight));
-    this.#refreshing.set(flight, call);
-    return call;
-  }
-
-  async #invokeTokenApi(key: ItemKey, functionName: string, request: RefreshRequest): Promise<RefreshAnswer> {
-    this.#lambda ??= remember(this.#owned, new LambdaClient({}));
-    this.#stats.tokenApiCalls += 1;
-    let output: InvokeCommandOutput;
-    try {
-      output = await this.#lambda.send(
-        new InvokeCommand({
-          FunctionName: functionName,
-          InvocationType: 'RequestResponse',
-          Payload: new TextEncoder().encode(JSON.stringify(request)),
-        }),
-      );
-    } catch (error) {
-      throw this.#invokeError(key, functionName, error);
-    }
-    const text = output.Payload === undefined ? '' : new TextDecoder().decode(output.Payload);
-    if (output.FunctionError !== undefined) {
-      throw new RefreshFailedError(
-        key,
-        'UNAVAILABLE',
-        `${functionName} failed (${output.FunctionError}); its log has the cause (\`deployer invoke\` shows it).`,
-        { retryable: true },
-      );
-    }
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      payload = undefined;
-    }
-    return interpretAnswer(key, payload, functionName);
-  }
-
-  /** Lambda's refusals that are configuration or capacity, said as such; others unchanged. */
-  #invokeError(key: ItemKey, functionName: string, error: unknown): unknown {
-    switch (awsErrorName(error)) {
-      case 'ResourceNotFoundException':
-        return new ConfigurationError(
-          `The token API ${JSON.stringify(functionName)} does not exist in this account and region. Check ` +
-            'TokenApiFnArn against `deployer outputs --stage S --format env`.',
-          { cause: error },
-        );
-      case 'AccessDeniedException':
-        return new ConfigurationError(
-          `Not allowed to invoke the token API ${JSON.stringify(functionName)}. Attach the stack's reader ` +
-            "policy (output TokenReaderPolicyArn) to the app's role; redeploy a stack older than the token API.",
-          { cause: error },
-        );
-      case 'TooManyRequestsException':
-        return new RefreshFailedError(
-          key,
-          'THROTTLED',
-          `every instance of ${functionName} was busy (token_api.reserved_concurrency).`,
-          { retryable: true, cause: error },
-        );
-      default:
-        return error;
-    }
   }
 
   /** Closes the AWS clients this reader created (not the ones it was given). */
@@ -425,12 +368,12 @@ export class TokenReader {
   }
 }
 
-function checkForce(value: unknown): boolean {
+function checkBoolean(name: string, value: unknown): boolean {
   if (value === undefined) {
     return false;
   }
   if (typeof value !== 'boolean') {
-    throw new InvalidArgumentError('forceRefresh must be true or false.');
+    throw new InvalidArgumentError(`${name} must be true or false.`);
   }
   return value;
 }
@@ -475,14 +418,6 @@ function checkMinValidity(value: unknown): number {
     throw new InvalidArgumentError('minValiditySeconds must be a non-negative number of seconds.');
   }
   return value;
-}
-
-/** The SDK's error name (its exception class), or null for errors that did not come from AWS. */
-function awsErrorName(error: unknown): string | null {
-  if (typeof error === 'object' && error !== null && '$metadata' in error && 'name' in error) {
-    return typeof error.name === 'string' ? error.name : null;
-  }
-  return null;
 }
 
 /**

@@ -12,6 +12,11 @@ import {
   type ItemKey,
 } from './errors.js';
 
+/** The detail-type of an asynchronous refresh request on the stage's bus. */
+export const REFRESH_REQUESTED = 'token.refresh-requested';
+/** The source the readers put their requests under (the refresher's own is `oauth-refresher`). */
+export const READER_EVENT_SOURCE = 'oauth-refresher.reader';
+
 /** The token API refuses a `minValiditySeconds` above a day. */
 export const MAX_MIN_VALIDITY_SECONDS = 86_400;
 
@@ -53,6 +58,23 @@ export function refreshRequest(
     force,
     minValiditySeconds: minimum,
     ...(seenVersion === null ? {} : { seenVersion }),
+  };
+}
+
+/**
+ * The PutEvents entry of a `token.refresh-requested` event
+ * (schemas/events/token.refresh-requested.schema.json): the key and `force`, never a token.
+ */
+export function refreshRequestedEntry(
+  key: ItemKey,
+  force: boolean,
+  eventBusName: string,
+): { EventBusName: string; Source: string; DetailType: string; Detail: string } {
+  return {
+    EventBusName: eventBusName,
+    Source: READER_EVENT_SOURCE,
+    DetailType: REFRESH_REQUESTED,
+    Detail: JSON.stringify({ userId: key.userId, platform: key.platform, force }),
   };
 }
 

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 
+import type { PutEventsCommand, PutEventsCommandOutput } from '@aws-sdk/client-eventbridge';
 import { ResourceNotFoundException, TooManyRequestsException } from '@aws-sdk/client-lambda';
 
 import {
@@ -190,6 +191,54 @@ describe('getToken with the token API', () => {
   });
 });
 
+/** An EventBridge client recording PutEvents entries; `failWith` makes the next entry fail. */
+class FakeEvents {
+  readonly entries: Array<Record<string, unknown>> = [];
+  failWith: string | undefined;
+
+  async send(command: PutEventsCommand): Promise<PutEventsCommandOutput> {
+    const entries = command.input.Entries ?? [];
+    this.entries.push(...entries.map((entry) => ({ ...entry })));
+    if (this.failWith !== undefined) {
+      return { $metadata: {}, FailedEntryCount: 1, Entries: [{ ErrorCode: this.failWith }] };
+    }
+    return { $metadata: {}, FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `event-${i}` })) };
+  }
+}
+
+describe('requestRefresh', () => {
+  it('puts one token.refresh-requested event on the stage bus, naming the token and never a value', async () => {
+    const events = new FakeEvents();
+    const reader = new TokenReader({ tableName: 't', eventBusName: 'oauth-tokens-test', eventBridge: events, dynamodb: new FakeTable() });
+    assert.equal(await reader.requestRefresh('alice', 'tiktok', { force: true }), 'event-0');
+    assert.deepEqual(events.entries, [
+      {
+        EventBusName: 'oauth-tokens-test',
+        Source: 'oauth-refresher.reader',
+        DetailType: 'token.refresh-requested',
+        Detail: JSON.stringify({ userId: 'alice', platform: 'tiktok', force: true }),
+      },
+    ]);
+    await reader.requestRefresh('bob', 'reddit');
+    assert.equal(JSON.parse(String(events.entries[1]?.['Detail']))['force'], false);
+    assert.equal(reader.stats.refreshRequestsSent, 2);
+  });
+
+  it('says what is wrong: no bus configured, an entry EventBridge refused, a bad argument', async () => {
+    const events = new FakeEvents();
+    const unconfigured = new TokenReader({ tableName: 't', eventBridge: events, dynamodb: new FakeTable() });
+    const missing = await rejection(unconfigured.requestRefresh('alice', 'tiktok'));
+    assert.ok(missing instanceof ConfigurationError && missing.message.includes('EventBusName'), String(missing));
+    const reader = new TokenReader({ tableName: 't', eventBusName: 'bus', eventBridge: events, dynamodb: new FakeTable() });
+    events.failWith = 'ThrottlingException';
+    const refused = await rejection(reader.requestRefresh('alice', 'tiktok'));
+    assert.ok(refused instanceof RefreshFailedError && refused.retryable, String(refused));
+    assert.ok((await rejection(reader.requestRefresh('alice', 'a|b'))) instanceof InvalidArgumentError);
+    assert.ok((await rejection(reader.requestRefresh('alice', 'tiktok', { force: 1 as unknown as boolean }))) instanceof InvalidArgumentError);
+    assert.equal(reader.stats.refreshRequestsSent, 0);
+  });
+});
+
 describe('getToken without the token API', () => {
   it('refuses a token too close to expiry, as before, and forceRefresh says what to configure', async () => {
     const { api, reader, store } = fixture(false);
@@ -207,12 +256,13 @@ describe('getToken without the token API', () => {
     assert.ok(error instanceof InvalidArgumentError);
   });
 
-  it('reads TokenApiFnArn, else TokenApiFnName, from the environment', () => {
+  it('reads TokenApiFnArn, else TokenApiFnName, and EventBusName from the environment', () => {
     const both = TokenReader.fromEnv({ TokensTableName: 't', TokenApiFnArn: FUNCTION, TokenApiFnName: 'name' });
     assert.equal(both.tokenApiFunction, FUNCTION);
     const name = TokenReader.fromEnv({ TokensTableName: 't', TokenApiFnName: 'RefreshOAuthApi-test' });
     assert.equal(name.tokenApiFunction, 'RefreshOAuthApi-test');
     assert.equal(TokenReader.fromEnv({ TokensTableName: 't', TokenApiFnArn: ' ' }).tokenApiFunction, undefined);
+    assert.equal(TokenReader.fromEnv({ TokensTableName: 't', EventBusName: 'oauth-tokens-x' }).eventBusName, 'oauth-tokens-x');
     for (const reader of [both, name]) reader.destroy();
   });
 });

@@ -152,6 +152,39 @@ fn python() -> Command {
     command
 }
 
+/// The readers' environment: the stack's outputs they read and the standard AWS variables, with
+/// Lambda at `deployer serve`.
+fn reader_env(moto: &Moto, stage: &str, lambda: &str) -> Vec<(String, String)> {
+    let outputs = json(&deployer(moto, &["--json", "outputs", "--stage", stage]));
+    let mut env: Vec<(String, String)> = [
+        "TokensTableName",
+        "KmsKeyArn",
+        "TokenApiFnArn",
+        "EventBusName",
+    ]
+    .iter()
+    .map(|name| {
+        (
+            (*name).to_owned(),
+            outputs[name].as_str().unwrap().to_owned(),
+        )
+    })
+    .collect();
+    env.extend([
+        ("AWS_ENDPOINT_URL".to_owned(), moto.endpoint().to_owned()),
+        ("AWS_ENDPOINT_URL_LAMBDA".to_owned(), lambda.to_owned()),
+        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "testing".to_owned()),
+        // The pinned SDK supports node 20; its notice about later releases is noise here.
+        (
+            "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED".to_owned(),
+            "true".to_owned(),
+        ),
+    ]);
+    env
+}
+
 fn sha256(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
@@ -257,4 +290,155 @@ async fn fifty_readers_force_one_refresh_beside_the_schedule_and_end_with_one_to
         assert_eq!(result["version"], stored.item.version, "{result}");
     }
     assert_eq!(ts_results.len() + py_results.len(), 2 * PER_READER);
+}
+
+/// `requestRefresh` / `request_refresh` put a `token.refresh-requested` event on the stage's bus;
+/// the stack's rule matches it (the stand-in delivers to a queue put in place of the rule's
+/// target, as it cannot run Lambda targets), and the token API takes the delivered event as it is.
+#[tokio::test(flavor = "multi_thread")]
+async fn requested_refreshes_match_the_rule_and_the_token_api_takes_them() {
+    let moto = Moto::start();
+    let fakes = FakeProviders::start(FakeConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let stage = fakes_stage(dir.path(), &fakes.base_url(), |t| t);
+    deploy(&moto, &stage);
+    set_all_fake_credentials(&moto, &stage);
+    let pair = fakes.seed(Provider::Tiktok, "alice", SeedOptions::default());
+    // Valid for 30 s: an unforced request (60 s of validity by default) refreshes it.
+    let row = json!({"userId": "alice", "platform": "tiktok", "accessToken": pair.access_token,
+        "refreshToken": pair.refresh_token.clone().unwrap(), "expiresAt": now() + 30});
+    import_rows(&moto, &stage, dir.path(), &format!("{row}\n"));
+    let served = Served::start(&moto, &stage);
+    let env = reader_env(&moto, &stage, &served.endpoint);
+    let bus = &env.iter().find(|(k, _)| k == "EventBusName").unwrap().1;
+
+    let config = moto.sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue = sqs
+        .create_queue()
+        .queue_name("captured-requests")
+        .send()
+        .await
+        .unwrap();
+    let url = queue.queue_url().unwrap();
+    let arn = "arn:aws:sqs:us-east-1:123456789012:captured-requests";
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    // The stand-in cannot run a Lambda target (it would need Docker, and fails PutEvents
+    // without it): the rule's target is swapped for a queue; the test delivers to the token API.
+    events
+        .remove_targets()
+        .rule("RefreshOAuthRequested-local")
+        .event_bus_name(bus)
+        .ids("token-api")
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("RefreshOAuthRequested-local")
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("capture")
+                .arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let mut typescript = Command::new("node");
+    typescript.args([
+        "clients/typescript/scripts/request-refresh.mjs",
+        "alice",
+        "tiktok",
+    ]);
+    let mut python = Command::new(project().join(".venv-clients/bin/python"));
+    python.args([
+        "clients/python/tests/request_refresh.py",
+        "alice",
+        "tiktok",
+        "force",
+    ]);
+    for mut command in [typescript, python] {
+        let out = command
+            .current_dir(project())
+            .env_remove("AWS_PROFILE")
+            .envs(env.iter().cloned())
+            .output()
+            .unwrap();
+        let said: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{command:?}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert!(out.status.success(), "{command:?}: {said}");
+        assert!(said["eventId"].is_string(), "{said}");
+    }
+
+    // What the rule delivered: the readers' events, whole, as EventBridge hands them over.
+    let mut delivered: Vec<Value> = Vec::new();
+    for _ in 0..20 {
+        let received = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        delivered.extend(
+            received
+                .messages()
+                .iter()
+                .map(|m| serde_json::from_str::<Value>(m.body().unwrap()).unwrap()),
+        );
+        if delivered.len() >= 2 {
+            break;
+        }
+    }
+    assert_eq!(delivered.len(), 2, "{delivered:#?}");
+    for event in &delivered {
+        assert_eq!(event["detail-type"], "token.refresh-requested");
+        assert_eq!(event["source"], "oauth-refresher.reader");
+        assert_eq!(event["detail"]["userId"], "alice");
+    }
+    let forces: Vec<bool> = delivered
+        .iter()
+        .map(|e| e["detail"]["force"].as_bool().unwrap())
+        .collect();
+    assert!(
+        forces.contains(&true) && forces.contains(&false),
+        "{forces:?}"
+    );
+
+    // Delivered to the token API as the rule would (asynchronously, the event as it is).
+    let lambda = aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(&config)
+            .endpoint_url(&served.endpoint)
+            .build(),
+    );
+    let unforced = delivered
+        .iter()
+        .find(|e| e["detail"]["force"] == false)
+        .unwrap();
+    let out = lambda
+        .invoke()
+        .function_name("RefreshOAuthApi-local")
+        .payload(aws_sdk_lambda::primitives::Blob::new(unforced.to_string()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.function_error(), None);
+    let answer: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(answer["refreshed"], true, "{answer}");
+    served.stop();
+    let stats = fakes.stats().provider(Provider::Tiktok);
+    assert_eq!((stats.refresh_calls, stats.reuse_detected), (1, 0));
+    let stored = LocalTokens::open(&moto).await.read("alice", "tiktok").await;
+    assert_eq!(
+        stored.refresh,
+        fakes
+            .current(Provider::Tiktok, "alice")
+            .unwrap()
+            .refresh_token
+    );
 }

@@ -113,7 +113,7 @@ pub async fn handle(
         }
         Mode::TokenApi => {
             let options = RunOptions::for_request(deadline);
-            serde_json::to_value(crate::api::handle(deps, event.payload, options).await)
+            serde_json::to_value(crate::api::handle(deps, event.payload, options).await?)
         }
     };
     // Both answers are plain structs of strings and numbers: serialising them cannot fail.

@@ -27,13 +27,14 @@ from .errors import (
 )
 from .item import Token
 from .reader import ReaderStats, TokenReader
-from .refresh import InvokeClient
+from .refresh import EventsClient, InvokeClient
 from .token_api import RefreshAnswer
 
 __all__ = [
     "ConfigurationError",
     "DecryptionError",
     "Envelope",
+    "EventsClient",
     "InvokeClient",
     "MalformedItemError",
     "NeedsReauthError",

@@ -29,7 +29,7 @@ from .item import (
     is_reserved_key,
     require_token,
 )
-from .refresh import InvokeClient, TokenApi
+from .refresh import EventsClient, InvokeClient, RefreshEvents, TokenApi
 from .token_api import refresh_request
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ TABLE_ENV = "TokensTableName"
 KMS_KEY_ENV = "KmsKeyArn"
 FUNCTION_ARN_ENV = "TokenApiFnArn"
 FUNCTION_NAME_ENV = "TokenApiFnName"
+EVENT_BUS_ENV = "EventBusName"
 _ENV_HINT = "it comes from `deployer outputs --stage S --format env`"
 
 # The data-key cache's key: the KMS key id Decrypt names, the encryptedKey bytes, and the
@@ -68,6 +69,7 @@ class ReaderStats:
         self._get_item_calls = 0
         self._kms_decrypt_calls = 0
         self._token_api: Optional[TokenApi] = None
+        self._events: Optional[RefreshEvents] = None
 
     @property
     def get_item_calls(self) -> int:
@@ -90,6 +92,11 @@ class ReaderStats:
     def token_api_shared_calls(self) -> int:
         """Refreshes that joined a token API call already under way for the same token."""
         return 0 if self._token_api is None else self._token_api.shared_calls
+
+    @property
+    def refresh_requests_sent(self) -> int:
+        """``token.refresh-requested`` events put on the bus."""
+        return 0 if self._events is None else self._events.sent
 
     def _count_get_item(self) -> None:
         with self._lock:
@@ -121,6 +128,8 @@ class TokenReader:
         kms_client: Optional[KMSClient] = None,
         token_api_function: Optional[str] = None,
         lambda_client: Optional[InvokeClient] = None,
+        event_bus_name: Optional[str] = None,
+        events_client: Optional[EventsClient] = None,
         cache_max_entries: int = DEFAULT_CACHE_MAX_ENTRIES,
         cache_max_age_seconds: float = DEFAULT_CACHE_MAX_AGE_SECONDS,
         clock: Callable[[], float] = time.time,
@@ -136,12 +145,15 @@ class TokenReader:
         )
         self.stats = ReaderStats()
         wants_lambda = bool(token_api_function) and lambda_client is None
-        if dynamodb_client is None or kms_client is None or wants_lambda:
+        wants_events = bool(event_bus_name) and events_client is None
+        if dynamodb_client is None or kms_client is None or wants_lambda or wants_events:
             session = _session(os.environ)
             dynamodb_client = dynamodb_client or _dynamodb_client(session, os.environ)
             kms_client = kms_client or _kms_client(session, os.environ)
             if wants_lambda:
                 lambda_client = _lambda_client(session, os.environ)
+            if wants_events:
+                events_client = _events_client(session, os.environ)
         self._dynamodb = dynamodb_client
         self._kms = kms_client
         # The stage's token API: refreshes on demand. None: a token too close to expiry is
@@ -152,14 +164,21 @@ class TokenReader:
             else None
         )
         self.stats._token_api = self._token_api
+        self._events = (
+            RefreshEvents(event_bus_name, events_client)
+            if event_bus_name and events_client is not None
+            else None
+        )
+        self.stats._events = self._events
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ, **options: Any) -> TokenReader:
         """A reader configured the way ``deployer outputs --format env`` prints a stage.
 
         ``TokensTableName`` (required), ``KmsKeyArn`` (optional; when set, KMS Decrypt is
-        pinned to it) and ``TokenApiFnArn`` or ``TokenApiFnName`` (optional; the token API that
-        refreshes on demand) come from ``env``; so do the standard AWS variables (region,
+        pinned to it), ``TokenApiFnArn`` or ``TokenApiFnName`` (optional; the token API that
+        refreshes on demand) and ``EventBusName`` (optional; for :meth:`request_refresh`) come
+        from ``env``; so do the standard AWS variables (region,
         endpoint, credentials), else boto3's default chain applies (profile, container or
         instance role). ``options`` go to the constructor and win over what ``env`` says.
         """
@@ -173,10 +192,12 @@ class TokenReader:
             "token_api_function",
             _env_value(env, FUNCTION_ARN_ENV) or _env_value(env, FUNCTION_NAME_ENV),
         )
+        options.setdefault("event_bus_name", _env_value(env, EVENT_BUS_ENV))
         needs = {
             "dynamodb_client": _dynamodb_client,
             "kms_client": _kms_client,
             **({"lambda_client": _lambda_client} if options["token_api_function"] else {}),
+            **({"events_client": _events_client} if options["event_bus_name"] else {}),
         }
         missing = {name: make for name, make in needs.items() if options.get(name) is None}
         if missing:
@@ -254,6 +275,23 @@ class TokenReader:
             status=stored.status,
             version=stored.version,
         )
+
+    def request_refresh(self, user_id: str, platform: str, *, force: bool = False) -> str:
+        """Asks for a refresh without waiting for it; the EventBridge event id.
+
+        A ``token.refresh-requested`` event on the stage's bus, which its rule delivers to the
+        token API (retried, then the DLQ). For a job that will need the token later: read it
+        with :meth:`get_token` when needed.
+        """
+        _check_arguments(user_id, platform, 0)
+        if not isinstance(force, bool):
+            raise TypeError("force must be True or False")
+        if self._events is None:
+            raise ConfigurationError(
+                "request_refresh needs the stage's event bus: pass event_bus_name, or set "
+                f"{EVENT_BUS_ENV} ({_ENV_HINT})."
+            )
+        return self._events.request(user_id, platform, force=force)
 
     def _read(self, user_id: str, platform: str) -> StoredToken:
         # The run lock is never a token: no need to ask the table.
@@ -424,6 +462,14 @@ def _kms_client(session: boto3.session.Session, env: Mapping[str, str]) -> KMSCl
 def _lambda_client(session: boto3.session.Session, env: Mapping[str, str]) -> InvokeClient:
     try:
         client: InvokeClient = session.client("lambda", endpoint_url=_endpoint(env, "lambda"))
+    except botocore.exceptions.NoRegionError as exc:
+        raise _no_region() from exc
+    return client
+
+
+def _events_client(session: boto3.session.Session, env: Mapping[str, str]) -> EventsClient:
+    try:
+        client: EventsClient = session.client("events", endpoint_url=_endpoint(env, "events"))
     except botocore.exceptions.NoRegionError as exc:
         raise _no_region() from exc
     return client

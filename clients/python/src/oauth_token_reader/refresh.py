@@ -1,5 +1,7 @@
-"""Refreshes through the token API: one synchronous Lambda invocation per refresh, shared by
-the threads that ask for the same refresh at the same time (one call, one answer for all).
+"""The reader's two ways to ask for a refresh (docs/token-api.md): a synchronous invocation of
+the token API, shared by the threads that ask for the same refresh at the same time (one call,
+one answer for all), and a ``token.refresh-requested`` event on the stage's bus, for
+fire-and-forget. The wire formats are :mod:`oauth_token_reader.token_api`; this is the I/O.
 """
 
 from __future__ import annotations
@@ -13,15 +15,76 @@ from typing import Any, Optional, Protocol
 import botocore.exceptions
 
 from .errors import ConfigurationError, RefreshFailedError
-from .token_api import RefreshAnswer, interpret_answer
+from .token_api import RefreshAnswer, interpret_answer, refresh_requested_entry
 
-__all__ = ["InvokeClient", "TokenApi"]
+__all__ = ["EventsClient", "InvokeClient", "RefreshEvents", "TokenApi"]
 
 
 class InvokeClient(Protocol):
     """What the reader needs of a Lambda client: ``boto3.client("lambda")`` fits."""
 
     def invoke(self, **params: Any) -> Mapping[str, Any]: ...
+
+
+class EventsClient(Protocol):
+    """What the reader needs of an EventBridge client: ``boto3.client("events")`` fits."""
+
+    def put_events(self, **params: Any) -> Mapping[str, Any]: ...
+
+
+class RefreshEvents:
+    """``token.refresh-requested`` events on the stage's bus, which its rule delivers to the
+    token API (retried, then the DLQ).
+    """
+
+    def __init__(self, event_bus_name: str, client: EventsClient) -> None:
+        self.event_bus_name = event_bus_name
+        self._client = client
+        self._lock = threading.Lock()
+        self.sent = 0
+
+    def request(self, user_id: str, platform: str, *, force: bool) -> str:
+        """Puts one request; its EventBridge event id."""
+        entry = refresh_requested_entry(
+            user_id, platform, force=force, event_bus_name=self.event_bus_name
+        )
+        try:
+            response = self._client.put_events(Entries=[entry])
+        except botocore.exceptions.ClientError as exc:
+            mapped = self._error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        entries = response.get("Entries") or [{}]
+        event_id = entries[0].get("EventId")
+        if response.get("FailedEntryCount", 0) or not event_id:
+            raise RefreshFailedError(
+                "EventBridge did not accept the refresh request "
+                f"({entries[0].get('ErrorCode', 'no event id')}): retry in a few seconds.",
+                user_id=user_id,
+                platform=platform,
+                failure="UNAVAILABLE",
+                reason=None,
+                retryable=True,
+            )
+        with self._lock:
+            self.sent += 1
+        return str(event_id)
+
+    def _error(self, exc: botocore.exceptions.ClientError) -> Optional[Exception]:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code == "ResourceNotFoundException":
+            return ConfigurationError(
+                f"The event bus {self.event_bus_name!r} does not exist in this account and "
+                "region: check EventBusName against `deployer outputs --stage S --format env`."
+            )
+        if code == "AccessDeniedException":
+            return ConfigurationError(
+                "Not allowed to put token.refresh-requested events on "
+                f"{self.event_bus_name!r}: attach the stack's reader policy (output "
+                "TokenReaderPolicyArn) to this app's role."
+            )
+        return None
 
 
 class TokenApi:

@@ -5,6 +5,7 @@ request, and the answer mapped to the reader's own errors. Pure; the invocation 
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,7 +21,20 @@ from .errors import (
     TokenReaderError,
 )
 
-__all__ = ["MAX_MIN_VALIDITY_SECONDS", "RefreshAnswer", "interpret_answer", "refresh_request"]
+__all__ = [
+    "MAX_MIN_VALIDITY_SECONDS",
+    "READER_EVENT_SOURCE",
+    "REFRESH_REQUESTED",
+    "RefreshAnswer",
+    "interpret_answer",
+    "refresh_request",
+    "refresh_requested_entry",
+]
+
+# The detail-type of an asynchronous refresh request on the stage's bus.
+REFRESH_REQUESTED = "token.refresh-requested"
+# The source the readers put their requests under (the refresher's own is ``oauth-refresher``).
+READER_EVENT_SOURCE = "oauth-refresher.reader"
 
 # The token API refuses a ``minValiditySeconds`` above a day.
 MAX_MIN_VALIDITY_SECONDS = 86_400
@@ -62,6 +76,20 @@ def refresh_request(
     if seen_version is not None:
         request["seenVersion"] = seen_version
     return request
+
+
+def refresh_requested_entry(
+    user_id: str, platform: str, *, force: bool, event_bus_name: str
+) -> dict[str, str]:
+    """The PutEvents entry of a ``token.refresh-requested`` event
+    (schemas/events/token.refresh-requested.schema.json): the key and ``force``, never a token.
+    """
+    return {
+        "EventBusName": event_bus_name,
+        "Source": READER_EVENT_SOURCE,
+        "DetailType": REFRESH_REQUESTED,
+        "Detail": json.dumps({"userId": user_id, "platform": platform, "force": force}),
+    }
 
 
 def interpret_answer(

@@ -43,8 +43,16 @@ pub struct Classified {
     /// One line, no secret.
     pub summary: String,
     pub recovery: Option<Recovery>,
-    /// For a failed delivery: the event to deliver again, or why there is none.
-    pub redrive: Result<Value, String>,
+    /// For a failed delivery: what to deliver again, and to which function, or why there is none.
+    pub redrive: Result<Redrive, String>,
+}
+
+/// A failed delivery's second chance: `payload` invoked asynchronously on `function` (the
+/// scheduled function for a run's input, the token API for a `token.refresh-requested` event).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redrive {
+    pub function: String,
+    pub payload: Value,
 }
 
 pub fn classify(message: &Received, stage: &Stage) -> Classified {
@@ -61,7 +69,7 @@ pub fn classify(message: &Received, stage: &Stage) -> Classified {
         .as_ref()
         .filter(|b| b.get("requestContext").is_some() && b.get("requestPayload").is_some())
     {
-        return invocation_failure(record);
+        return invocation_failure(record, stage);
     }
     Classified {
         kind: Kind::Unknown,
@@ -118,17 +126,42 @@ fn rule_failure(
 ) -> Classified {
     let rule = rule_arn.rsplit('/').next().unwrap_or(rule_arn);
     let attr = |name: &str| message.attributes.get(name).map_or("-", String::as_str);
-    let redrive = match stage.rules.iter().find(|g| g.name == rule) {
-        Some(group) => Ok(serde_json::json!({ "providers": group.providers })),
-        None => match body.filter(|b| b["providers"].is_array()) {
-            Some(input) => Ok(input.clone()),
-            None => Err(format!("rule {rule} is not a rule of stage {}", stage.name)),
+    let schedule = |payload| {
+        Ok(Redrive {
+            function: stage.function.name.clone(),
+            payload,
+        })
+    };
+    let (redrive, about) = match (stage.rules.iter().find(|g| g.name == rule), requests(stage)) {
+        (Some(group), _) => (
+            schedule(serde_json::json!({ "providers": group.providers })),
+            String::new(),
+        ),
+        (None, Some((rule_name, api))) if rule_name == rule => match body {
+            Some(event) => (
+                Ok(Redrive {
+                    function: api.to_owned(),
+                    payload: event.clone(),
+                }),
+                requested(&event["detail"]),
+            ),
+            None => (
+                Err("the dead letter holds no event to deliver again".to_owned()),
+                String::new(),
+            ),
+        },
+        (None, _) => match body.filter(|b| b["providers"].is_array()) {
+            Some(input) => (schedule(input.clone()), String::new()),
+            None => (
+                Err(format!("rule {rule} is not a rule of stage {}", stage.name)),
+                String::new(),
+            ),
         },
     };
     Classified {
         kind: Kind::FailedDelivery,
         summary: format!(
-            "rule {rule} could not deliver: {} {} (retries {})",
+            "rule {rule} could not deliver{about}: {} {} (retries {})",
             attr("ERROR_CODE"),
             one_line(attr("ERROR_MESSAGE")),
             attr("RETRY_ATTEMPTS")
@@ -138,18 +171,53 @@ fn rule_failure(
     }
 }
 
-/// A Lambda async invocation's on-failure record: `requestContext` (condition, attempts),
-/// `requestPayload` (the input), `responseContext` (the function error).
-fn invocation_failure(record: &Value) -> Classified {
+/// The stage's `token.refresh-requested` rule and the token API it delivers to, if it has one.
+fn requests(stage: &Stage) -> Option<(&str, &str)> {
+    stage
+        .token_api
+        .as_ref()
+        .map(|api| (api.rule_name.as_str(), api.name.as_str()))
+}
+
+/// ` a refresh of user U on P` from a `token.refresh-requested` detail (keys are not secret).
+fn requested(detail: &Value) -> String {
+    format!(
+        " a refresh of user {} on {}",
+        detail["userId"].as_str().unwrap_or("?"),
+        detail["platform"].as_str().unwrap_or("?")
+    )
+}
+
+/// A Lambda async invocation's on-failure record: `requestContext` (the function, condition,
+/// attempts), `requestPayload` (the input), `responseContext` (the function error). The token
+/// API's are `token.refresh-requested` events whose refresh did not happen.
+fn invocation_failure(record: &Value, stage: &Stage) -> Classified {
     let context = &record["requestContext"];
     let input = &record["requestPayload"];
-    let providers = input["providers"].as_array().map_or_else(
-        || "all providers".to_owned(),
-        |list| {
-            let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
-            format!("providers {}", names.join(","))
-        },
-    );
+    let arn = context["functionArn"].as_str().unwrap_or_default();
+    let arn_name = arn
+        .split_once(":function:")
+        .map(|(_, rest)| rest.split(':').next().unwrap_or(rest));
+    let api = stage
+        .token_api
+        .as_ref()
+        .filter(|api| arn_name == Some(api.name.as_str()));
+    let (function, what) = match api {
+        Some(api) => (
+            api.name.clone(),
+            requested(&input["detail"]).trim_start().to_owned(),
+        ),
+        None => (
+            stage.function.name.clone(),
+            input["providers"].as_array().map_or_else(
+                || "all providers".to_owned(),
+                |list| {
+                    let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+                    format!("providers {}", names.join(","))
+                },
+            ),
+        ),
+    };
     let error = record["responseContext"]["functionError"]
         .as_str()
         .or_else(|| record["responsePayload"]["errorType"].as_str())
@@ -157,12 +225,15 @@ fn invocation_failure(record: &Value) -> Classified {
     Classified {
         kind: Kind::FailedDelivery,
         summary: format!(
-            "async invocation failed: {} after {} attempt(s), {error}; {providers}",
+            "async invocation failed: {} after {} attempt(s), {error}; {what}",
             context["condition"].as_str().unwrap_or("-"),
             context["approximateInvokeCount"].as_u64().unwrap_or(0),
         ),
         recovery: None,
-        redrive: Ok(input.clone()),
+        redrive: Ok(Redrive {
+            function,
+            payload: input.clone(),
+        }),
     }
 }
 

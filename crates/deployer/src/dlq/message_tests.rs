@@ -108,10 +108,9 @@ fn a_rules_dead_letter_redrives_with_the_rules_input() {
         classified.summary,
         "rule RefreshOAuthRate15m-local could not deliver: ThrottlingException Rate exceeded (retries 185)"
     );
-    assert_eq!(
-        classified.redrive.unwrap(),
-        json!({"providers": ["reddit", "tiktok"]})
-    );
+    let redrive = classified.redrive.unwrap();
+    assert_eq!(redrive.payload, json!({"providers": ["reddit", "tiktok"]}));
+    assert_eq!(redrive.function, "RefreshOAuth-local");
     let other = received(
         "{}",
         &[("RULE_ARN", "arn:aws:events:us-east-1:1:rule/Other")],
@@ -134,10 +133,60 @@ fn an_async_failure_redrives_with_its_request_payload() {
         classified.summary,
         "async invocation failed: RetriesExhausted after 3 attempt(s), Unhandled; providers schwab"
     );
-    assert_eq!(
-        classified.redrive.unwrap(),
-        json!({"providers": ["schwab"]})
+    let redrive = classified.redrive.unwrap();
+    assert_eq!(redrive.payload, json!({"providers": ["schwab"]}));
+    assert_eq!(redrive.function, "RefreshOAuth-local");
+}
+
+fn refresh_requested() -> serde_json::Value {
+    json!({"version": "0", "id": "e1", "detail-type": "token.refresh-requested",
+           "source": "oauth-refresher.reader",
+           "detail": {"userId": "alice", "platform": "tiktok", "force": true}})
+}
+
+#[test]
+fn a_requested_refresh_goes_back_to_the_token_api() {
+    // Its rule could not deliver it.
+    let message = received(
+        &refresh_requested().to_string(),
+        &[
+            (
+                "RULE_ARN",
+                "arn:aws:events:us-east-1:123456789012:rule/oauth-tokens-local/RefreshOAuthRequested-local",
+            ),
+            ("ERROR_CODE", "Lambda.TooManyRequestsException"),
+            ("ERROR_MESSAGE", "Rate Exceeded."),
+            ("RETRY_ATTEMPTS", "4"),
+        ],
     );
+    let classified = classify(&message, &stage());
+    assert_eq!(
+        classified.summary,
+        "rule RefreshOAuthRequested-local could not deliver a refresh of user alice on tiktok: Lambda.TooManyRequestsException Rate Exceeded. (retries 4)"
+    );
+    let redrive = classified.redrive.unwrap();
+    assert_eq!(
+        (redrive.function.as_str(), &redrive.payload),
+        ("RefreshOAuthApi-local", &refresh_requested())
+    );
+
+    // The token API took it but the refresh did not happen (BUSY) through Lambda's retries.
+    let body = json!({
+        "version": "1.0",
+        "requestContext": {"requestId": "r", "condition": "RetriesExhausted", "approximateInvokeCount": 3,
+                           "functionArn": "arn:aws:lambda:us-east-1:123456789012:function:RefreshOAuthApi-local:$LATEST"},
+        "requestPayload": refresh_requested(),
+        "responseContext": {"statusCode": 200, "functionError": "Unhandled"},
+        "responsePayload": {"errorType": "Retryable", "errorMessage": "the requested refresh did not happen (BUSY)"}
+    });
+    let classified = classify(&received(&body.to_string(), &[]), &stage());
+    assert_eq!(
+        classified.summary,
+        "async invocation failed: RetriesExhausted after 3 attempt(s), Unhandled; a refresh of user alice on tiktok"
+    );
+    let redrive = classified.redrive.unwrap();
+    assert_eq!(redrive.function, "RefreshOAuthApi-local");
+    assert_eq!(redrive.payload, refresh_requested());
 }
 
 #[test]

@@ -89,6 +89,8 @@ pub struct Function {
 #[derive(Debug, Clone, Serialize)]
 pub struct TokenApi {
     pub name: String,
+    /// The rule on the stage's bus that delivers `token.refresh-requested` events to it.
+    pub rule_name: String,
     pub memory_mb: u32,
     pub timeout_s: u32,
     pub reserved_concurrency: Option<u32>,

@@ -24,6 +24,11 @@ pub(crate) fn token_api_name(stage: &str) -> String {
     format!("RefreshOAuthApi-{stage}")
 }
 
+/// The rule that delivers `token.refresh-requested` events to the token API.
+pub(crate) fn refresh_requested_rule_name(stage: &str) -> String {
+    format!("RefreshOAuthRequested-{stage}")
+}
+
 /// A schedule rule group's rule, `label` its rate (`15m`) or its providers.
 pub(crate) fn rule_group_name(label: &str, stage: &str) -> String {
     format!("RefreshOAuth{label}-{stage}")

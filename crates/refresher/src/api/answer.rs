@@ -76,6 +76,23 @@ pub enum ErrorCode {
     Unavailable,
 }
 
+impl ErrorCode {
+    /// The code as the answer spells it (`BAD_REQUEST`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "BAD_REQUEST",
+            Self::UnknownPlatform => "UNKNOWN_PLATFORM",
+            Self::NotFound => "NOT_FOUND",
+            Self::NeedsReauth => "NEEDS_REAUTH",
+            Self::Inactive => "INACTIVE",
+            Self::MalformedItem => "MALFORMED_ITEM",
+            Self::Busy => "BUSY",
+            Self::RefreshFailed => "REFRESH_FAILED",
+            Self::Unavailable => "UNAVAILABLE",
+        }
+    }
+}
+
 impl ApiAnswer {
     /// The item's state after the request.
     pub fn token(item: &TokenItem, refreshed: bool, coalesced: bool) -> Self {
@@ -132,6 +149,23 @@ impl ApiAnswer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_code_is_spelt_as_its_json() {
+        for code in [
+            ErrorCode::BadRequest,
+            ErrorCode::UnknownPlatform,
+            ErrorCode::NotFound,
+            ErrorCode::NeedsReauth,
+            ErrorCode::Inactive,
+            ErrorCode::MalformedItem,
+            ErrorCode::Busy,
+            ErrorCode::RefreshFailed,
+            ErrorCode::Unavailable,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+    }
     use serde_json::json;
 
     #[test]

@@ -14,22 +14,36 @@ mod tests;
 use std::sync::Arc;
 
 pub use answer::{ApiAnswer, ErrorCode};
-pub use request::{ApiRequest, RefreshRequest};
+pub use request::{ApiRequest, Origin, REFRESH_REQUESTED, RefreshRequest, RefreshRequested};
 
-use crate::run::{Deps, RunOptions};
+use crate::run::{Deps, RunError, RunOptions};
 
 /// One invocation of the token API: any JSON in, an answer out (a malformed request is an
-/// answer too, `BAD_REQUEST`, not a function error).
-pub async fn handle(deps: Arc<Deps>, input: serde_json::Value, options: RunOptions) -> ApiAnswer {
+/// answer too, `BAD_REQUEST`, not a function error). A `token.refresh-requested` event whose
+/// refresh did not happen for a retryable reason fails the invocation instead: nobody reads its
+/// answer, and Lambda's retries and then the DLQ are how it is not lost.
+pub async fn handle(
+    deps: Arc<Deps>,
+    input: serde_json::Value,
+    options: RunOptions,
+) -> Result<ApiAnswer, RunError> {
     match ApiRequest::parse(input) {
-        Ok(ApiRequest::Refresh(request)) => {
+        Ok((ApiRequest::Refresh(request), origin)) => {
             let answer = refresh::refresh(deps, &request, options).await;
             log(&request, &answer);
-            answer
+            match &answer {
+                ApiAnswer::Error(failure) if origin == Origin::Event && failure.error.retryable => {
+                    Err(RunError::RequestNotDone {
+                        code: failure.error.code.as_str(),
+                        message: failure.error.message.clone(),
+                    })
+                }
+                _ => Ok(answer),
+            }
         }
         Err(message) => {
             tracing::warn!(event = "token_api_bad_request", error = %message);
-            ApiAnswer::error(None, ErrorCode::BadRequest, message)
+            Ok(ApiAnswer::error(None, ErrorCode::BadRequest, message))
         }
     }
 }

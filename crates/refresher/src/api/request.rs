@@ -1,7 +1,7 @@
 //! The token API's requests (docs/token-api.md): parsed from the invocation's JSON, with errors
 //! that name the field and the fix.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Default of `minValiditySeconds`: a token valid for less than this is refreshed first.
 pub const DEFAULT_MIN_VALIDITY_SECONDS: u64 = 60;
@@ -11,6 +11,29 @@ pub const MAX_MIN_VALIDITY_SECONDS: u64 = 86_400;
 /// sort key (`platform`) of at most 1024.
 const MAX_USER_ID_BYTES: usize = 2048;
 const MAX_PLATFORM_BYTES: usize = 1024;
+
+/// The `detail-type` of the event that asks for a refresh on the stage's bus
+/// (schemas/events/token.refresh-requested.schema.json); its rule delivers it to the token API.
+pub const REFRESH_REQUESTED: &str = "token.refresh-requested";
+
+/// `token.refresh-requested`'s detail, as apps send it (the readers' `requestRefresh`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefreshRequested {
+    pub user_id: String,
+    pub platform: String,
+    #[serde(default)]
+    pub force: bool,
+}
+
+/// How a request arrived: an app's synchronous invocation gets every outcome as its answer; an
+/// event's asynchronous invocation fails on a retryable outcome, so that Lambda retries it and,
+/// after the retries, records it in the DLQ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Invocation,
+    Event,
+}
 
 /// One request to the token API.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -42,8 +65,13 @@ fn default_min_validity() -> u64 {
 }
 
 impl ApiRequest {
-    /// Parses and checks a request; the error says which field is wrong and what it should hold.
-    pub fn parse(input: serde_json::Value) -> Result<Self, String> {
+    /// Parses and checks a request, or a `token.refresh-requested` event (an `EventBridge`
+    /// envelope, told by its `detail-type`); the error says which field is wrong and what it
+    /// should hold.
+    pub fn parse(input: serde_json::Value) -> Result<(Self, Origin), String> {
+        if input.get("detail-type").is_some() {
+            return Self::from_event(input).map(|request| (request, Origin::Event));
+        }
         let request: Self = serde_json::from_value(input).map_err(|err| {
             format!(
                 "{err}; a request looks like {{\"action\": \"refresh\", \"userId\": \"u1\", \
@@ -51,34 +79,65 @@ impl ApiRequest {
             )
         })?;
         let Self::Refresh(refresh) = &request;
-        if refresh.user_id.trim().is_empty() {
-            return Err("`userId` is empty: give the app's id of the user".to_owned());
-        }
-        if refresh.user_id.len() > MAX_USER_ID_BYTES {
-            return Err(format!(
-                "`userId` is {} bytes: a key of the tokens table holds at most {MAX_USER_ID_BYTES}",
-                refresh.user_id.len()
-            ));
-        }
-        if refresh.platform.len() > MAX_PLATFORM_BYTES {
-            return Err(format!(
-                "`platform` is {} bytes: at most {MAX_PLATFORM_BYTES}; give a provider of the stage",
-                refresh.platform.len()
-            ));
-        }
-        if refresh.platform.trim().is_empty() {
-            return Err(
-                "`platform` is empty: give a provider of the stage, e.g. tiktok".to_owned(),
-            );
-        }
-        if refresh.min_validity_seconds > MAX_MIN_VALIDITY_SECONDS {
-            return Err(format!(
-                "`minValiditySeconds` is {}: at most {MAX_MIN_VALIDITY_SECONDS} (a day)",
-                refresh.min_validity_seconds
-            ));
-        }
-        Ok(request)
+        check(refresh)?;
+        Ok((request, Origin::Invocation))
     }
+
+    /// A `token.refresh-requested` event's detail as a refresh with the default validity.
+    fn from_event(mut event: serde_json::Value) -> Result<Self, String> {
+        let detail_type = event["detail-type"].as_str().unwrap_or_default();
+        if detail_type != REFRESH_REQUESTED {
+            return Err(format!(
+                "an event of detail-type {detail_type:?}: the token API takes {REFRESH_REQUESTED:?} \
+                 (check the rule that delivered it)"
+            ));
+        }
+        let detail: RefreshRequested =
+            serde_json::from_value(event["detail"].take()).map_err(|err| {
+                format!(
+                    "the {REFRESH_REQUESTED} event's detail: {err}; it looks like \
+                     {{\"userId\": \"u1\", \"platform\": \"tiktok\", \"force\": false}}"
+                )
+            })?;
+        let refresh = RefreshRequest {
+            user_id: detail.user_id,
+            platform: detail.platform,
+            force: detail.force,
+            min_validity_seconds: DEFAULT_MIN_VALIDITY_SECONDS,
+            seen_version: None,
+        };
+        check(&refresh)?;
+        Ok(Self::Refresh(refresh))
+    }
+}
+
+/// The limits a request's fields must keep.
+fn check(refresh: &RefreshRequest) -> Result<(), String> {
+    if refresh.user_id.trim().is_empty() {
+        return Err("`userId` is empty: give the app's id of the user".to_owned());
+    }
+    if refresh.user_id.len() > MAX_USER_ID_BYTES {
+        return Err(format!(
+            "`userId` is {} bytes: a key of the tokens table holds at most {MAX_USER_ID_BYTES}",
+            refresh.user_id.len()
+        ));
+    }
+    if refresh.platform.len() > MAX_PLATFORM_BYTES {
+        return Err(format!(
+            "`platform` is {} bytes: at most {MAX_PLATFORM_BYTES}; give a provider of the stage",
+            refresh.platform.len()
+        ));
+    }
+    if refresh.platform.trim().is_empty() {
+        return Err("`platform` is empty: give a provider of the stage, e.g. tiktok".to_owned());
+    }
+    if refresh.min_validity_seconds > MAX_MIN_VALIDITY_SECONDS {
+        return Err(format!(
+            "`minValiditySeconds` is {}: at most {MAX_MIN_VALIDITY_SECONDS} (a day)",
+            refresh.min_validity_seconds
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -88,9 +147,10 @@ mod tests {
 
     #[test]
     fn a_refresh_request_takes_defaults() {
-        let request =
+        let (request, origin) =
             ApiRequest::parse(json!({"action": "refresh", "userId": "u1", "platform": "tiktok"}))
                 .unwrap();
+        assert_eq!(origin, Origin::Invocation);
         assert_eq!(
             request,
             ApiRequest::Refresh(RefreshRequest {
@@ -146,6 +206,70 @@ mod tests {
             (
                 json!({"action": "refresh", "userId": "u", "platform": "p".repeat(1025)}),
                 "`platform` is 1025 bytes",
+            ),
+        ];
+        for (input, expected) in cases {
+            let err = ApiRequest::parse(input.clone()).unwrap_err();
+            assert!(err.contains(expected), "{input}: {err}");
+        }
+    }
+
+    /// An `EventBridge` envelope as the rule delivers it.
+    fn event(detail_type: &str, detail: serde_json::Value) -> serde_json::Value {
+        let mut event = json!({"version": "0", "id": "6a7e8feb", "detail-type": detail_type,
+               "source": "oauth-refresher.reader", "account": "123456789012",
+               "time": "2026-12-03T12:00:00Z", "region": "us-east-1", "resources": []});
+        event["detail"] = detail;
+        event
+    }
+
+    #[test]
+    fn a_refresh_requested_event_is_a_refresh_with_the_default_validity() {
+        let input = event(
+            REFRESH_REQUESTED,
+            json!({"userId": "u1", "platform": "tiktok", "force": true}),
+        );
+        let (request, origin) = ApiRequest::parse(input).unwrap();
+        assert_eq!(origin, Origin::Event);
+        assert_eq!(
+            request,
+            ApiRequest::Refresh(RefreshRequest {
+                user_id: "u1".to_owned(),
+                platform: "tiktok".to_owned(),
+                force: true,
+                min_validity_seconds: DEFAULT_MIN_VALIDITY_SECONDS,
+                seen_version: None,
+            })
+        );
+        let unforced = event(
+            REFRESH_REQUESTED,
+            json!({"userId": "u1", "platform": "tiktok"}),
+        );
+        let (ApiRequest::Refresh(request), _) = ApiRequest::parse(unforced).unwrap();
+        assert!(!request.force);
+    }
+
+    #[test]
+    fn bad_events_name_what_is_wrong() {
+        let cases = [
+            (
+                event("token.refreshed", json!({"userId": "u", "platform": "p"})),
+                "detail-type \"token.refreshed\"",
+            ),
+            (
+                event(REFRESH_REQUESTED, json!({"userId": "u"})),
+                "missing field `platform`",
+            ),
+            (
+                event(
+                    REFRESH_REQUESTED,
+                    json!({"userId": "u", "platform": "p", "seenVersion": 3}),
+                ),
+                "unknown field `seenVersion`",
+            ),
+            (
+                event(REFRESH_REQUESTED, json!({"userId": "", "platform": "p"})),
+                "`userId` is empty",
             ),
         ];
         for (input, expected) in cases {

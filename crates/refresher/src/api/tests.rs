@@ -27,6 +27,7 @@ async fn ask(world: &World, user: &str, extra: Value) -> ApiAnswer {
         api_options(),
     )
     .await
+    .unwrap()
 }
 
 fn api_options() -> RunOptions {
@@ -101,7 +102,11 @@ async fn concurrent_forced_requests_coalesce_on_the_claim() {
         } else {
             json!({"force": true})
         };
-        tasks.spawn(async move { handle(deps, request("u1", &extra), api_options()).await });
+        tasks.spawn(async move {
+            handle(deps, request("u1", &extra), api_options())
+                .await
+                .unwrap()
+        });
     }
     let answers = tasks.join_all().await;
     assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 1);
@@ -168,7 +173,7 @@ async fn each_error_has_its_code() {
         (request("gone", &json!({})), ErrorCode::Inactive),
     ];
     for (input, code) in cases {
-        let answer = handle(deps(), input.clone(), api_options()).await;
+        let answer = handle(deps(), input.clone(), api_options()).await.unwrap();
         assert_eq!(answer.code(), Some(code), "{input}");
     }
     assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 0);
@@ -177,7 +182,8 @@ async fn each_error_has_its_code() {
         json!({"action": "refresh", "userId": "u", "platform": "myspace"}),
         api_options(),
     )
-    .await;
+    .await
+    .unwrap();
     let text = serde_json::to_string(&unknown).unwrap();
     assert!(text.contains("configured are acme, tiktok"), "{text}");
 }
@@ -203,4 +209,55 @@ async fn a_provider_refusal_is_answered_with_its_reason() {
     let answer = serde_json::to_value(ask(&world, "u2", json!({})).await).unwrap();
     assert_eq!(answer["error"]["code"], "REFRESH_FAILED");
     assert_eq!(answer["error"]["retryable"], false, "{answer}");
+}
+
+fn requested(user: &str, force: bool) -> Value {
+    json!({"version": "0", "id": "e1", "detail-type": super::REFRESH_REQUESTED,
+           "source": "oauth-refresher.reader", "detail": {"userId": user, "platform": "acme", "force": force}})
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_requested_refresh_fails_its_invocation_only_when_a_retry_can_help() {
+    let world = World::new();
+    world.seed("u1", "acme", NOW + 3600);
+    world.seed("u2", "acme", NOW + 3600);
+    // Forced by the event: refreshed, and the invocation succeeds with the answer.
+    let answer = handle(
+        Arc::clone(&world.deps),
+        requested("u1", true),
+        api_options(),
+    )
+    .await
+    .unwrap();
+    assert!(state(&answer).refreshed);
+    assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 1);
+
+    // Not retryable (no such token): an answer, logged; retrying would change nothing.
+    let answer = handle(
+        Arc::clone(&world.deps),
+        requested("nobody", true),
+        api_options(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.code(), Some(ErrorCode::NotFound));
+
+    // Held by a claimer past the request's wait: BUSY is retryable, so the invocation fails,
+    // for Lambda to retry it and then to record it in the DLQ.
+    let mut item = world.store.item("u2", "acme");
+    item.claim = Some(Claim {
+        owner: "scheduled-run".to_owned(),
+        until: NOW + 900,
+    });
+    world.store.put(item);
+    let err = handle(
+        Arc::clone(&world.deps),
+        requested("u2", true),
+        api_options(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.to_string().contains("BUSY"), "{err}");
+    assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 1);
 }

@@ -203,12 +203,16 @@ pub enum RunError {
     UnknownProvider { name: String, configured: String },
     #[error("the lock of provider `{provider}` could not be taken: {error}")]
     Lock { provider: String, error: String },
+    /// A `token.refresh-requested` event's refresh did not happen, for a reason a retry may
+    /// overcome (`BUSY`, `UNAVAILABLE`, a transient provider failure).
+    #[error("the requested refresh did not happen ({code}): {message}")]
+    RequestNotDone { code: &'static str, message: String },
 }
 
 impl RunError {
     /// Worth a retry by Lambda's async invocation (a bad input is not).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Lock { .. })
+        matches!(self, Self::Lock { .. } | Self::RequestNotDone { .. })
     }
 }
 

@@ -159,10 +159,10 @@ pub(super) async fn redrive(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Statu
     if !sources.is_empty() {
         return move_back(queue, &sources, yes, ctx).await;
     }
-    let function = queue.stage.function.name.clone();
+    let functions = redrive_targets(&queue.stage);
     let listed = message_list(queue, &peek(queue).await?);
     let question = format!(
-        "Invoke {function} again for each of the {} failed deliver(ies) in {} (and delete each once Lambda accepted it)?",
+        "Invoke {functions} again for each of the {} failed deliver(ies) in {} (and delete each once Lambda accepted it)?",
         listed.failed_deliveries, queue.name
     );
     if !confirm(yes, &question)? {
@@ -174,13 +174,13 @@ pub(super) async fn redrive(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Statu
         stage: queue.stage.name.clone(),
         queue: queue.name.clone(),
         method: "invoke",
-        target: function.clone(),
+        target: functions,
         redriven: 0,
         kept: Vec::new(),
     };
     let mut done: Vec<&str> = Vec::new();
     for message in &messages {
-        match redrive_one(queue, &lambda, &function, message).await {
+        match redrive_one(queue, &lambda, message).await {
             Ok(()) => {
                 done.push(&message.id);
                 report.redriven += 1;
@@ -194,18 +194,26 @@ pub(super) async fn redrive(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Statu
     Ok(if failed { Status::Failed } else { Status::Ok })
 }
 
+/// The functions a redrive may invoke: the scheduled function, and the token API (for
+/// `token.refresh-requested` events) when the stage has one.
+fn redrive_targets(stage: &crate::stage::Stage) -> String {
+    match &stage.token_api {
+        Some(api) => format!("{} or {}", stage.function.name, api.name),
+        None => stage.function.name.clone(),
+    }
+}
+
 /// Delivers one failed delivery again and deletes it; what was kept, and why, otherwise.
 async fn redrive_one(
     queue: &Queue,
     lambda: &crate::aws::Lambda,
-    function: &str,
     message: &sqs::Received,
 ) -> Result<(), Kept> {
     let classified = classify(message, &queue.stage);
-    let payload = classified
+    let redrive = classified
         .redrive
         .map_err(|why| kept(message, classified.kind, why))?;
-    invoke::invoke_async(lambda, function, &payload)
+    invoke::invoke_async(lambda, &redrive.function, &redrive.payload)
         .await
         .map_err(|err| kept(message, Kind::FailedDelivery, format!("{err:#}")))?;
     // Lambda has the event: only now may the dead letter go.

@@ -32,6 +32,7 @@ impl Checker<'_> {
         }
         a.enabled.then(|| TokenApi {
             name: names::token_api_name(stage),
+            rule_name: names::refresh_requested_rule_name(stage),
             memory_mb,
             timeout_s,
             reserved_concurrency: a.reserved_concurrency,
