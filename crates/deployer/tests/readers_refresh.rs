@@ -33,7 +33,7 @@ const PER_READER: usize = 25;
 struct Served {
     child: Child,
     endpoint: String,
-    log: std::thread::JoinHandle<String>,
+    log: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Served {
@@ -61,7 +61,7 @@ impl Served {
         Self {
             child,
             endpoint: serving["endpoint"].as_str().unwrap().to_owned(),
-            log,
+            log: Some(log),
         }
     }
 
@@ -73,7 +73,24 @@ impl Served {
             .arg(self.child.id().to_string())
             .status();
         let status = self.child.wait().unwrap();
-        eprintln!("deployer serve -> {status}\n{}", self.log.join().unwrap());
+        if let Some(log) = self.log.take() {
+            eprintln!("deployer serve -> {status}\n{}", log.join().unwrap());
+        }
+    }
+}
+
+impl Drop for Served {
+    /// A test that panics before `stop` must not leave the endpoint and its instances running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        // SIGTERM, as `stop` sends: serve stops its instances before it exits.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
     }
 }
 
@@ -430,6 +447,35 @@ async fn requested_refreshes_match_the_rule_and_the_token_api_takes_them() {
     assert_eq!(out.function_error(), None);
     let answer: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
     assert_eq!(answer["refreshed"], true, "{answer}");
+
+    // The app's status page asks the token API; the operator runs `deployer status`: one report.
+    let out = lambda
+        .invoke()
+        .function_name("RefreshOAuthApi-local")
+        .payload(aws_sdk_lambda::primitives::Blob::new(
+            json!({"action": "status", "sinceSeconds": 86_400}).to_string(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    let from_api: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+    assert_eq!(from_api["ok"], true, "{from_api}");
+    let from_cli = json(&deployer(
+        &moto,
+        &["--json", "status", "--stage", &stage, "--since", "24h"],
+    ));
+    assert_eq!(from_api["providers"], from_cli["providers"], "{from_api:#}");
+    assert_eq!(
+        from_api["last_successful_run"],
+        from_cli["last_successful_run"]
+    );
+    let tiktok = from_cli["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "tiktok")
+        .unwrap();
+    assert_eq!(tiktok["refreshed"], 1, "{tiktok}");
     served.stop();
     let stats = fakes.stats().provider(Provider::Tiktok);
     assert_eq!((stats.refresh_calls, stats.reuse_detected), (1, 0));

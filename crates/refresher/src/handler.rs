@@ -61,11 +61,12 @@ where
     let signals = AwsSignals {
         events: aws_sdk_eventbridge::Client::new(sdk),
         event_bus: config.event_bus_name.clone(),
-        dynamodb,
+        dynamodb: dynamodb.clone(),
         analytics_table: config.analytics_table.clone(),
         sqs: aws_sdk_sqs::Client::new(sdk),
         dlq_url: config.dlq_url.clone(),
     };
+    let analytics = crate::analytics::DynamoAnalytics::new(dynamodb, &config.analytics_table);
     Ok(Deps {
         config,
         credentials,
@@ -74,6 +75,7 @@ where
         transport: Arc::new(transport),
         signals: Arc::new(signals),
         metrics,
+        analytics: Arc::new(analytics),
     })
 }
 

@@ -18,12 +18,15 @@
 //! - [`kms`], [`secrets`]: KMS as the [`crypto::KeySource`]; the credentials secret.
 //! - [`http`]: the [`http::Transport`] seam and its reqwest (rustls) implementation.
 //! - [`events`], [`metrics`]: outcome signals (bus events, analytics rows, DLQ recovery
-//!   records) and Embedded Metric Format lines.
+//!   records) and Embedded Metric Format lines; [`analytics`]: the analytics rows read back.
+//! - [`status`]: the per-provider status report of `deployer status` and the token API's
+//!   `status` action (one implementation).
+//! - [`api`]: the token API (`REFRESHER_MODE=token-api`): refresh on demand, status.
 //! - [`run`]: the engine; [`handler`]: the Lambda entry point and cold-start wiring.
 //!
 //! # Invariants
 //! - [`run`] performs I/O only through its seams ([`run::Deps`]); only [`store::dynamo`], [`kms`],
-//!   [`secrets`], [`http`], [`events`] and [`handler`] touch the network.
+//!   [`secrets`], [`http`], [`events`], [`analytics`] and [`handler`] touch the network.
 //! - No token, client secret or data key appears in any `Debug`, `Display`, log line, event,
 //!   metric or error message; a recovery record holds envelopes only.
 
@@ -31,6 +34,7 @@
 // services); its modules keep their paths here.
 pub use token_store::{crypto, kms, secret, store};
 
+pub mod analytics;
 pub mod api;
 pub mod clock;
 pub mod config;
@@ -43,3 +47,4 @@ pub mod providers;
 pub mod retry;
 pub mod run;
 pub mod secrets;
+pub mod status;

@@ -106,6 +106,14 @@ impl Aws {
         )
     }
 
+    /// The stage's analytics table, through the refresher's own reader.
+    pub fn analytics(&self, stage: &Stage) -> refresher::analytics::DynamoAnalytics {
+        refresher::analytics::DynamoAnalytics::new(
+            aws_sdk_dynamodb::Client::new(&self.config),
+            &stage.tables.analytics.name,
+        )
+    }
+
     /// Data keys for the stage's tokens: its KMS key, the table's encryption context, one
     /// `GenerateDataKey` per command and one `Decrypt` per distinct stored data key.
     pub fn token_keys(&self, stage: &Stage) -> KeyCache<KmsKeySource> {

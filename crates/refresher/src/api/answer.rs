@@ -10,7 +10,17 @@ use crate::store::TokenItem;
 #[serde(untagged)]
 pub enum ApiAnswer {
     Token(TokenState),
+    /// Boxed: the report is much larger than the other answers.
+    Status(Box<StatusAnswer>),
     Error(ApiFailure),
+}
+
+/// The `status` action's answer: `{"ok": true, ...}` with the fields of `deployer status --json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusAnswer {
+    pub ok: bool,
+    #[serde(flatten)]
+    pub report: crate::status::StatusReport,
 }
 
 /// The stored token after the request: the caller re-reads it through its reader.
@@ -140,7 +150,7 @@ impl ApiAnswer {
     /// The error code, if this is an error.
     pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            Self::Token(_) => None,
+            Self::Token(_) | Self::Status(_) => None,
             Self::Error(failure) => Some(failure.error.code),
         }
     }

@@ -14,9 +14,12 @@ mod tests;
 use std::sync::Arc;
 
 pub use answer::{ApiAnswer, ErrorCode};
-pub use request::{ApiRequest, Origin, REFRESH_REQUESTED, RefreshRequest, RefreshRequested};
+pub use request::{
+    ApiRequest, Origin, REFRESH_REQUESTED, RefreshRequest, RefreshRequested, StatusRequest,
+};
 
 use crate::run::{Deps, RunError, RunOptions};
+use crate::status::{self, Window};
 
 /// One invocation of the token API: any JSON in, an answer out (a malformed request is an
 /// answer too, `BAD_REQUEST`, not a function error). A `token.refresh-requested` event whose
@@ -41,6 +44,7 @@ pub async fn handle(
                 _ => Ok(answer),
             }
         }
+        Ok((ApiRequest::Status(request), _)) => Ok(status_answer(&deps, &request, &options).await),
         Err(message) => {
             tracing::warn!(event = "token_api_bad_request", error = %message);
             Ok(ApiAnswer::error(None, ErrorCode::BadRequest, message))
@@ -48,8 +52,41 @@ pub async fn handle(
     }
 }
 
+/// The figures of `deployer status --json`, over the last `sinceSeconds`.
+async fn status_answer(deps: &Deps, request: &StatusRequest, options: &RunOptions) -> ApiAnswer {
+    let now = options.clock.now();
+    let window = Window {
+        label: format!("{}s", request.since_seconds),
+        from: now.saturating_sub(request.since_seconds),
+        now,
+    };
+    let providers: Vec<String> = deps.config.providers.keys().cloned().collect();
+    match status::report(
+        deps.analytics.as_ref(),
+        deps.store.as_ref(),
+        &deps.config.stage,
+        &providers,
+        &window,
+    )
+    .await
+    {
+        Ok(report) => {
+            tracing::info!(
+                event = "token_api_status",
+                since_seconds = request.since_seconds
+            );
+            ApiAnswer::Status(Box::new(answer::StatusAnswer { ok: true, report }))
+        }
+        Err(err) => {
+            tracing::warn!(event = "token_api_status_failed", error = %err);
+            ApiAnswer::error(None, ErrorCode::Unavailable, err.to_string())
+        }
+    }
+}
+
 fn log(request: &RefreshRequest, answer: &ApiAnswer) {
     match answer {
+        ApiAnswer::Status(_) => {}
         ApiAnswer::Token(state) => tracing::info!(
             event = "token_api_answered", user_id = %request.user_id, platform = %request.platform,
             force = request.force, refreshed = state.refreshed, coalesced = state.coalesced,

@@ -41,6 +41,25 @@ pub enum Origin {
 pub enum ApiRequest {
     /// `{"action":"refresh","userId":..,"platform":..,"force":false,"minValiditySeconds":60}`
     Refresh(RefreshRequest),
+    /// `{"action":"status","sinceSeconds":86400}`: the figures of `deployer status --json`.
+    Status(StatusRequest),
+}
+
+/// The default and the largest window of a `status` request: a day, and the 90 days the
+/// analytics records are kept.
+pub const DEFAULT_STATUS_WINDOW_SECONDS: u64 = 86_400;
+pub const MAX_STATUS_WINDOW_SECONDS: u64 = 90 * 86_400;
+
+/// How the refresher is doing over the last `since_seconds` (`crate::status`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusRequest {
+    #[serde(default = "default_status_window")]
+    pub since_seconds: u64,
+}
+
+fn default_status_window() -> u64 {
+    DEFAULT_STATUS_WINDOW_SECONDS
 }
 
 /// Refresh one user's token if it is valid for less than `min_validity_seconds`, or if `force`
@@ -75,11 +94,21 @@ impl ApiRequest {
         let request: Self = serde_json::from_value(input).map_err(|err| {
             format!(
                 "{err}; a request looks like {{\"action\": \"refresh\", \"userId\": \"u1\", \
-                 \"platform\": \"tiktok\", \"force\": false, \"minValiditySeconds\": 60}}"
+                 \"platform\": \"tiktok\", \"force\": false, \"minValiditySeconds\": 60}} or \
+                 {{\"action\": \"status\", \"sinceSeconds\": 86400}}"
             )
         })?;
-        let Self::Refresh(refresh) = &request;
-        check(refresh)?;
+        match &request {
+            Self::Refresh(refresh) => check(refresh)?,
+            Self::Status(status) => {
+                if status.since_seconds == 0 || status.since_seconds > MAX_STATUS_WINDOW_SECONDS {
+                    return Err(format!(
+                        "`sinceSeconds` is {}: give 1 to {MAX_STATUS_WINDOW_SECONDS} (the 90 days analytics records are kept)",
+                        status.since_seconds
+                    ));
+                }
+            }
+        }
         Ok((request, Origin::Invocation))
     }
 
@@ -164,6 +193,24 @@ mod tests {
     }
 
     #[test]
+    fn a_status_request_takes_a_window_of_a_day_by_default_and_at_most_90_days() {
+        let (request, _) = ApiRequest::parse(json!({"action": "status"})).unwrap();
+        assert_eq!(
+            request,
+            ApiRequest::Status(StatusRequest {
+                since_seconds: DEFAULT_STATUS_WINDOW_SECONDS
+            })
+        );
+        for bad in [0, MAX_STATUS_WINDOW_SECONDS + 1] {
+            let err =
+                ApiRequest::parse(json!({"action": "status", "sinceSeconds": bad})).unwrap_err();
+            assert!(err.contains("`sinceSeconds`"), "{err}");
+        }
+        let err = ApiRequest::parse(json!({"action": "status", "userId": "u"})).unwrap_err();
+        assert!(err.contains("unknown field `userId`"), "{err}");
+    }
+
+    #[test]
     fn bad_requests_name_the_field() {
         let cases = [
             (
@@ -245,7 +292,9 @@ mod tests {
             REFRESH_REQUESTED,
             json!({"userId": "u1", "platform": "tiktok"}),
         );
-        let (ApiRequest::Refresh(request), _) = ApiRequest::parse(unforced).unwrap();
+        let (ApiRequest::Refresh(request), _) = ApiRequest::parse(unforced).unwrap() else {
+            panic!("not a refresh")
+        };
         assert!(!request.force);
     }
 

@@ -41,7 +41,7 @@ fn api_options() -> RunOptions {
 fn state(answer: &ApiAnswer) -> &super::answer::TokenState {
     match answer {
         ApiAnswer::Token(state) => state,
-        ApiAnswer::Error(failure) => panic!("an error: {failure:?}"),
+        other => panic!("not a token's state: {other:?}"),
     }
 }
 
@@ -260,4 +260,56 @@ async fn a_requested_refresh_fails_its_invocation_only_when_a_retry_can_help() {
     assert!(err.is_retryable(), "{err}");
     assert!(err.to_string().contains("BUSY"), "{err}");
     assert_eq!(world.oauth.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_status_action_answers_the_figures_of_deployer_status() {
+    let world = World::new();
+    world.seed("u1", "acme", NOW + 10);
+    world.seed("u2", "acme", NOW - 5);
+    ask(&world, "u1", json!({"force": true})).await;
+    let answer = handle(
+        Arc::clone(&world.deps),
+        json!({"action": "status", "sinceSeconds": 3600}),
+        api_options(),
+    )
+    .await
+    .unwrap();
+    let answer = serde_json::to_value(&answer).unwrap();
+    assert_eq!(answer["ok"], true, "{answer}");
+    assert_eq!(answer["since"], "3600s");
+    let acme = answer["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["provider"] == "acme")
+        .unwrap();
+    assert_eq!(
+        (&acme["refreshed"], &acme["failed"], &acme["expired"]),
+        (&json!(1), &json!(0), &json!(1)),
+        "{answer}"
+    );
+    assert_eq!(answer["last_successful_run"]["provider"], "acme");
+    // The same shape as `deployer status --json`: the shared report, plus `ok`.
+    let report = crate::status::build(
+        "x",
+        &crate::status::Window {
+            label: String::new(),
+            from: 0,
+            now: 0,
+        },
+        &[],
+    );
+    let mut fields: Vec<String> = serde_json::to_value(report)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    fields.push("ok".to_owned());
+    fields.sort();
+    let mut answered: Vec<String> = answer.as_object().unwrap().keys().cloned().collect();
+    answered.sort();
+    assert_eq!(answered, fields);
 }

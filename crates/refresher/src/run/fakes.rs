@@ -347,6 +347,45 @@ impl Signals for FakeSignals {
     }
 }
 
+/// The analytics rows the fake signals recorded, read back as the table would answer.
+#[async_trait]
+impl crate::analytics::AnalyticsSource for FakeSignals {
+    async fn since(
+        &self,
+        platform: &str,
+        from: u64,
+    ) -> Result<Vec<crate::analytics::AnalyticsRecord>, crate::analytics::AnalyticsError> {
+        let rows = self.rows.lock().unwrap();
+        Ok(rows
+            .iter()
+            .filter(|r| r.platform == platform && r.at >= from)
+            .map(analytics_record)
+            .collect())
+    }
+
+    async fn newest(
+        &self,
+        platform: &str,
+        outcome: &str,
+    ) -> Result<Option<crate::analytics::AnalyticsRecord>, crate::analytics::AnalyticsError> {
+        let rows = self.rows.lock().unwrap();
+        Ok(rows
+            .iter()
+            .filter(|r| r.platform == platform && r.outcome == outcome)
+            .max_by_key(|r| r.at)
+            .map(analytics_record))
+    }
+}
+
+fn analytics_record(row: &AnalyticsRow) -> crate::analytics::AnalyticsRecord {
+    crate::analytics::AnalyticsRecord {
+        outcome: row.outcome.clone(),
+        reason: row.reason.clone(),
+        run_id: row.run_id.clone(),
+        at: row.at,
+    }
+}
+
 /// The fakes together, and the `Deps` over them.
 pub(crate) struct World {
     pub(crate) store: Arc<FakeStore>,
@@ -407,6 +446,7 @@ impl World {
             transport: oauth.clone(),
             signals: signals.clone(),
             metrics: metrics.clone(),
+            analytics: signals.clone(),
         });
         Self {
             store,

@@ -59,6 +59,8 @@ pub struct Deps {
     pub transport: Arc<dyn Transport>,
     pub signals: Arc<dyn Signals>,
     pub metrics: Arc<dyn LineSink>,
+    /// The analytics table read back, for the token API's `status` action.
+    pub analytics: Arc<dyn crate::analytics::AnalyticsSource>,
 }
 
 /// The invocation's input: `{"providers": [...], "dryRun": false}`; empty means all configured.

@@ -82,6 +82,7 @@ async fn throughput_at_provider_latency_and_rate_limits() {
         transport: Arc::new(ReqwestTransport::new(Timeouts::default()).unwrap()),
         signals: world.signals.clone(),
         metrics: world.metrics.clone(),
+        analytics: world.signals.clone(),
     });
     let started = Instant::now();
     let RunResponse::Completed(summary) = run(deps, RunInput::default(), options()).await.unwrap()

@@ -24,13 +24,14 @@ mod tests;
 use std::fmt;
 
 use anyhow::{Context, Result};
-use refresher::clock::{Clock, rfc3339};
+use refresher::analytics::AnalyticsSource;
+use refresher::clock::Clock;
 use refresher::secret::SecretString;
 use refresher::store::{TokenStatus, TokenStore};
 use serde::Serialize;
 
 use super::Ctx;
-use crate::aws::{Aws, cfn, cloudwatch, dynamodb, events, lambda, secrets, sqs};
+use crate::aws::{Aws, cfn, cloudwatch, events, lambda, secrets, sqs};
 use crate::cli::VerifyArgs;
 use crate::stage::{Provider, Stage};
 use crate::template::{self, context};
@@ -212,10 +213,10 @@ async fn environment(
 /// what the index projects), as `deployer tokens list` without `--due` does.
 async fn data(aws: &Aws, stage: &Stage, given: &str) -> Result<Vec<Check>> {
     let now = Clock::system().now();
-    let client = aws.dynamodb();
+    let analytics = aws.analytics(stage);
     let mut list = Vec::new();
     for provider in stage.providers.values() {
-        let facts = run_facts(&client, stage, provider, now).await?;
+        let facts = run_facts(&analytics, stage, provider, now).await?;
         list.push(runs::recent_run(given, &facts, now));
     }
     let store = aws.token_store(stage);
@@ -241,16 +242,15 @@ async fn data(aws: &Aws, stage: &Stage, given: &str) -> Result<Vec<Check>> {
 /// The provider's records within two schedule periods (plus start jitter), and its newest
 /// `refreshed` record (looked further back only when the window has none).
 async fn run_facts(
-    client: &crate::aws::DynamoDb,
+    analytics: &dyn AnalyticsSource,
     stage: &Stage,
     provider: &Provider,
     now: u64,
 ) -> Result<RunFacts> {
     let allowed_s = 2 * provider.schedule.max_gap_s() + u64::from(stage.function.jitter_seconds);
-    let table = &stage.tables.analytics.name;
-    let pk = refresher::events::AnalyticsRow::partition(&provider.name);
-    let from = rfc3339(now.saturating_sub(allowed_s));
-    let records = dynamodb::analytics_since(client, table, &pk, &from).await?;
+    let records = analytics
+        .since(&provider.name, now.saturating_sub(allowed_s))
+        .await?;
     let in_window = records
         .iter()
         .filter(|r| r.outcome == "refreshed")
@@ -258,7 +258,8 @@ async fn run_facts(
         .max();
     let last_success = match in_window {
         Some(at) => Some(at),
-        None => dynamodb::newest_analytics(client, table, &pk, "refreshed")
+        None => analytics
+            .newest(&provider.name, "refreshed")
             .await?
             .map(|r| r.at),
     };
