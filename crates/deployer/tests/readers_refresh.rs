@@ -488,3 +488,101 @@ async fn requested_refreshes_match_the_rule_and_the_token_api_takes_them() {
             .refresh_token
     );
 }
+
+/// A token API instance killed in the middle of a refresh (the provider call under way): its
+/// claim holds the token until it lapses (the deadline + 30 s), a request meanwhile answers
+/// `BUSY` without calling the provider, and the first request after the lapse refreshes. The
+/// grant is not lost: the call the dead claimer made never completed at the provider (its
+/// connection closed with the process), which is the crash proof's bound (only answers in
+/// flight can be lost).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_claimer_killed_mid_refresh_holds_its_token_only_until_the_claim_lapses() {
+    let moto = Moto::start();
+    let fakes = FakeProviders::start(FakeConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // A short timeout keeps the lapse short: deadline (5 s) + 30 s.
+    let stage = fakes_stage(dir.path(), &fakes.base_url(), |t| {
+        format!("{t}token_api:\n  timeout_s: 5\n")
+    });
+    deploy(&moto, &stage);
+    set_all_fake_credentials(&moto, &stage);
+    let pair = fakes.seed(Provider::Tiktok, "alice", SeedOptions::default());
+    let row = json!({"userId": "alice", "platform": "tiktok", "accessToken": pair.access_token,
+        "refreshToken": pair.refresh_token.clone().unwrap(), "expiresAt": now() + 3600});
+    import_rows(&moto, &stage, dir.path(), &format!("{row}\n"));
+    let served = Served::start(&moto, &stage);
+    let config = moto.sdk_config().await;
+    let lambda = aws_sdk_lambda::Client::from_conf(
+        aws_sdk_lambda::config::Builder::from(&config)
+            .endpoint_url(&served.endpoint)
+            .build(),
+    );
+    let force = || {
+        let lambda = lambda.clone();
+        async move {
+            let out = lambda
+                .invoke()
+                .function_name("RefreshOAuthApi-local")
+                .payload(aws_sdk_lambda::primitives::Blob::new(
+                    json!({"action": "refresh", "userId": "alice", "platform": "tiktok", "force": true})
+                        .to_string(),
+                ))
+                .send()
+                .await
+                .unwrap();
+            let answer: Value = serde_json::from_slice(out.payload().unwrap().as_ref()).unwrap();
+            (out.function_error().map(str::to_owned), answer)
+        }
+    };
+
+    // The provider takes 4 s: the instance is killed while it waits for the answer.
+    fakes.set_latency(Provider::Tiktok, Duration::from_secs(4));
+    let doomed = tokio::spawn(force());
+    let tokens = LocalTokens::open(&moto).await;
+    let mut claimed = None;
+    for _ in 0..100 {
+        claimed = tokens.read("alice", "tiktok").await.item.claim;
+        if claimed.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let claim = claimed.expect("the request claimed the token");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let killed = Command::new("pkill")
+        .args(["-KILL", "-P", &served.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "no instance to kill");
+    let (error, answer) = doomed.await.unwrap();
+    assert_eq!(error.as_deref(), Some("Unhandled"), "{answer}");
+    assert_eq!(answer["errorType"], "Runtime.ExitError", "{answer}");
+    fakes.set_latency(Provider::Tiktok, Duration::ZERO);
+
+    // The dead claimer's claim still holds: a request waits its budget out and answers BUSY.
+    let (error, answer) = force().await;
+    assert_eq!(error, None);
+    assert_eq!(answer["error"]["code"], "BUSY", "{answer}");
+    assert_eq!(answer["error"]["retryable"], true);
+    assert_eq!(fakes.stats().provider(Provider::Tiktok).refreshed, 0);
+
+    // After the lapse, the next request takes the claim over and refreshes.
+    let lapse = claim.until.saturating_sub(now()) + 1;
+    tokio::time::sleep(Duration::from_secs(lapse)).await;
+    let (error, answer) = force().await;
+    assert_eq!(error, None);
+    assert_eq!(answer["refreshed"], true, "{answer}");
+    served.stop();
+    let stats = fakes.stats().provider(Provider::Tiktok);
+    assert_eq!((stats.refreshed, stats.reuse_detected), (1, 0), "{stats:?}");
+    let stored = tokens.read("alice", "tiktok").await;
+    assert_eq!(
+        stored.refresh,
+        fakes
+            .current(Provider::Tiktok, "alice")
+            .unwrap()
+            .refresh_token,
+        "the grant is whole"
+    );
+    assert!(stored.item.claim.is_none());
+}
