@@ -1,5 +1,6 @@
 # The start-up benchmark (issue 8, item 4): exec to the first Runtime API poll and peak RSS, for
-# the release `bootstrap` and for minimal Python and Node.js functions that are their own runtime
+# the release `bootstrap` (as the scheduled refresher and as the token API) and for minimal Python
+# and Node.js functions that are their own runtime
 # interface clients (bench/runtime_client.{py,mjs}), all measured by bench/first_poll.rs.
 #
 # The refresher's figure includes its cold start proper: the SDK configuration and reading the
@@ -48,11 +49,14 @@ bench_startup() {
   say "start-up: exec to first Runtime API poll, $runs runs each"
   for ((i = 1; i <= runs; i++)); do
     (refresher_env && poll bootstrap "$bootstrap")
+    (refresher_env && export REFRESHER_MODE=token-api && poll token-api "$bootstrap")
     poll python "$python" "$project_root/bench/runtime_client.py"
     poll node "$node" "$project_root/bench/runtime_client.mjs"
   done
   record_startup "refresher bootstrap (release)" bootstrap \
     "goal < 15 ms, < 25 MB; reads its secret from moto; binary $(awk -v b="$(stat -c %s "$bootstrap")" 'BEGIN { printf "%.1f MB", b / 1e6 }')"
+  record_startup "token API (the same bootstrap, REFRESHER_MODE=token-api)" token-api \
+    "goal < 10 ms, < 20 MB; reads its secret from moto"
   record_startup "Python $("$python" -c 'import platform; print(platform.python_version())') (urllib client)" python "no work, no SDK"
   record_startup "Node.js $("$node" --version) (http client)" node "no work, no SDK"
 }

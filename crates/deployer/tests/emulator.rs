@@ -4,43 +4,22 @@
 // Helpers of a test fail it by panicking, as the test functions do.
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
+
+mod support;
 
 use deployer::emulator::{FunctionSpec, Outcome, run};
 use serde_json::json;
 
-/// A `bootstrap` wrapping the fixture runtime in the project's Python.
+/// The fixture runtime as `RefreshOAuth-local`, in `mode`, with a setting from "the stack".
 fn spec(dir: &Path, mode: &str, timeout: Duration) -> FunctionSpec {
-    let python = testkit::tools::venv_bin("python3");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake_runtime.py");
-    let bootstrap = dir.join("bootstrap");
-    std::fs::write(
-        &bootstrap,
-        format!(
-            "#!/bin/sh\nexec {} {}\n",
-            python.display(),
-            script.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &bootstrap,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    FunctionSpec {
-        binary: bootstrap,
-        function_name: "RefreshOAuth-local".into(),
-        memory_mb: 256,
+    support::fake_runtime(
+        dir,
+        "RefreshOAuth-local",
         timeout,
-        region: "us-east-1".into(),
-        environment: BTreeMap::from([
-            ("FAKE_MODE".to_owned(), mode.to_owned()),
-            ("CUSTOM_SETTING".to_owned(), "from-the-stack".to_owned()),
-        ]),
-    }
+        &[("FAKE_MODE", mode), ("CUSTOM_SETTING", "from-the-stack")],
+    )
 }
 
 #[tokio::test]

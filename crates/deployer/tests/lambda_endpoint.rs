@@ -16,36 +16,14 @@ use aws_sdk_lambda::types::InvocationType;
 use deployer::emulator::endpoint;
 use deployer::emulator::pool::Pool;
 use deployer::emulator::{FunctionSpec, LogSink};
+
+mod support;
 use serde_json::{Value, json};
 
 const FUNCTION: &str = "RefreshOAuthApi-local";
 
 fn spec(dir: &Path, timeout: Duration) -> FunctionSpec {
-    let python = testkit::tools::venv_bin("python3");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake_runtime.py");
-    let bootstrap = dir.join("bootstrap");
-    std::fs::write(
-        &bootstrap,
-        format!(
-            "#!/bin/sh\nexec {} {}\n",
-            python.display(),
-            script.display()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(
-        &bootstrap,
-        std::os::unix::fs::PermissionsExt::from_mode(0o755),
-    )
-    .unwrap();
-    FunctionSpec {
-        binary: bootstrap,
-        function_name: FUNCTION.into(),
-        memory_mb: 256,
-        timeout,
-        region: "us-east-1".into(),
-        environment: BTreeMap::from([("FAKE_MODE".to_owned(), "echo".to_owned())]),
-    }
+    support::fake_runtime(dir, FUNCTION, timeout, &[("FAKE_MODE", "echo")])
 }
 
 /// The endpoint serving the fixture with `limit` instances, and an SDK client pointed at it.

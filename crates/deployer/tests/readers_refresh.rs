@@ -19,80 +19,15 @@ use std::time::Duration;
 use provider_fakes::{FakeConfig, FakeProviders, Provider, SeedOptions};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use support::serve::Served;
 use support::{
     LocalTokens, deploy, deployer, deployer_env, fakes_stage, import_rows, json, now, project,
-    set_all_fake_credentials, spawn,
+    set_all_fake_credentials,
 };
 use testkit::moto::Moto;
 
 /// Readers per language: 25 TypeScript and 25 Python, 50 token API calls at once.
 const PER_READER: usize = 25;
-
-/// `deployer serve`, its endpoint, and its log collected as it runs (a pipe nobody reads would
-/// block the functions' output).
-struct Served {
-    child: Child,
-    endpoint: String,
-    log: Option<std::thread::JoinHandle<String>>,
-}
-
-impl Served {
-    fn start(moto: &Moto, stage: &str) -> Self {
-        let mut child = spawn(moto, &["--json", "serve", "--stage", stage, "--port", "0"]);
-        let stderr = child.stderr.take().unwrap();
-        let log = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = BufReader::new(stderr).read_to_string(&mut text);
-            text
-        });
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut printed = String::new();
-        let serving: Value = loop {
-            let mut line = String::new();
-            assert!(
-                stdout.read_line(&mut line).unwrap() > 0,
-                "serve ended before it was ready: {printed}"
-            );
-            printed.push_str(&line);
-            if let Ok(value) = serde_json::from_str(&printed) {
-                break value;
-            }
-        };
-        Self {
-            child,
-            endpoint: serving["endpoint"].as_str().unwrap().to_owned(),
-            log: Some(log),
-        }
-    }
-
-    /// Stops it as Ctrl-C would; its log goes to the test's stderr (kept and scanned).
-    #[allow(clippy::print_stderr)]
-    fn stop(mut self) {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let status = self.child.wait().unwrap();
-        if let Some(log) = self.log.take() {
-            eprintln!("deployer serve -> {status}\n{}", log.join().unwrap());
-        }
-    }
-}
-
-impl Drop for Served {
-    /// A test that panics before `stop` must not leave the endpoint and its instances running.
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        // SIGTERM, as `stop` sends: serve stops its instances before it exits.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
 
 /// A reader's `refresh-many` helper, started and ready: every reader has read the token once.
 struct Burst {
@@ -202,6 +137,25 @@ fn reader_env(moto: &Moto, stage: &str, lambda: &str) -> Vec<(String, String)> {
     env
 }
 
+/// `stage` deployed with the fakes' credentials, and alice's rotating TikTok grant imported,
+/// its access token expiring `expires_in` seconds from now; the stage file's path.
+fn with_alice(
+    moto: &Moto,
+    fakes: &FakeProviders,
+    dir: &std::path::Path,
+    extra: &str,
+    expires_in: u64,
+) -> String {
+    let stage = fakes_stage(dir, &fakes.base_url(), |t| format!("{t}{extra}"));
+    deploy(moto, &stage);
+    set_all_fake_credentials(moto, &stage);
+    let pair = fakes.seed(Provider::Tiktok, "alice", SeedOptions::default());
+    let row = json!({"userId": "alice", "platform": "tiktok", "accessToken": pair.access_token,
+        "refreshToken": pair.refresh_token.unwrap(), "expiresAt": now() + expires_in});
+    import_rows(moto, &stage, dir, &format!("{row}\n"));
+    stage
+}
+
 fn sha256(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
@@ -212,19 +166,17 @@ async fn fifty_readers_force_one_refresh_beside_the_schedule_and_end_with_one_to
     let fakes = FakeProviders::start(FakeConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     // Room for every caller at once: throttling is the endpoint's own test (lambda_endpoint.rs).
-    let stage = fakes_stage(dir.path(), &fakes.base_url(), |t| {
-        format!("{t}token_api:\n  reserved_concurrency: 60\n")
-    });
-    deploy(&moto, &stage);
-    set_all_fake_credentials(&moto, &stage);
-    let pair = fakes.seed(Provider::Tiktok, "alice", SeedOptions::default());
     // Due for the schedule (TikTok's window is an hour) and valid for the readers' first read.
-    let row = json!({"userId": "alice", "platform": "tiktok", "accessToken": pair.access_token,
-        "refreshToken": pair.refresh_token.clone().unwrap(), "expiresAt": now() + 600});
-    import_rows(&moto, &stage, dir.path(), &format!("{row}\n"));
+    let stage = with_alice(
+        &moto,
+        &fakes,
+        dir.path(),
+        "token_api:\n  reserved_concurrency: 60\n",
+        600,
+    );
     let before = LocalTokens::open(&moto).await.read("alice", "tiktok").await;
 
-    let served = Served::start(&moto, &stage);
+    let served = Served::start_at(moto.endpoint(), &stage);
     let outputs = json(&deployer(&moto, &["--json", "outputs", "--stage", &stage]));
     let mut env: Vec<(String, String)> = ["TokensTableName", "KmsKeyArn", "TokenApiFnArn"]
         .iter()
@@ -317,15 +269,9 @@ async fn requested_refreshes_match_the_rule_and_the_token_api_takes_them() {
     let moto = Moto::start();
     let fakes = FakeProviders::start(FakeConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let stage = fakes_stage(dir.path(), &fakes.base_url(), |t| t);
-    deploy(&moto, &stage);
-    set_all_fake_credentials(&moto, &stage);
-    let pair = fakes.seed(Provider::Tiktok, "alice", SeedOptions::default());
     // Valid for 30 s: an unforced request (60 s of validity by default) refreshes it.
-    let row = json!({"userId": "alice", "platform": "tiktok", "accessToken": pair.access_token,
-        "refreshToken": pair.refresh_token.clone().unwrap(), "expiresAt": now() + 30});
-    import_rows(&moto, &stage, dir.path(), &format!("{row}\n"));
-    let served = Served::start(&moto, &stage);
+    let stage = with_alice(&moto, &fakes, dir.path(), "", 30);
+    let served = Served::start_at(moto.endpoint(), &stage);
     let env = reader_env(&moto, &stage, &served.endpoint);
     let bus = &env.iter().find(|(k, _)| k == "EventBusName").unwrap().1;
 
@@ -501,16 +447,14 @@ async fn a_claimer_killed_mid_refresh_holds_its_token_only_until_the_claim_lapse
     let fakes = FakeProviders::start(FakeConfig::default()).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     // A short timeout keeps the lapse short: deadline (5 s) + 30 s.
-    let stage = fakes_stage(dir.path(), &fakes.base_url(), |t| {
-        format!("{t}token_api:\n  timeout_s: 5\n")
-    });
-    deploy(&moto, &stage);
-    set_all_fake_credentials(&moto, &stage);
-    let pair = fakes.seed(Provider::Tiktok, "alice", SeedOptions::default());
-    let row = json!({"userId": "alice", "platform": "tiktok", "accessToken": pair.access_token,
-        "refreshToken": pair.refresh_token.clone().unwrap(), "expiresAt": now() + 3600});
-    import_rows(&moto, &stage, dir.path(), &format!("{row}\n"));
-    let served = Served::start(&moto, &stage);
+    let stage = with_alice(
+        &moto,
+        &fakes,
+        dir.path(),
+        "token_api:\n  timeout_s: 5\n",
+        3600,
+    );
+    let served = Served::start_at(moto.endpoint(), &stage);
     let config = moto.sdk_config().await;
     let lambda = aws_sdk_lambda::Client::from_conf(
         aws_sdk_lambda::config::Builder::from(&config)

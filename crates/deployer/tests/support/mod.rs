@@ -4,6 +4,8 @@
 // Each test binary uses a different part of this module.
 #![allow(dead_code)]
 
+pub(crate) mod serve;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -93,6 +95,16 @@ pub(crate) fn deployer(moto: &Moto, args: &[&str]) -> Output {
         args,
         command(moto, args).stdin(Stdio::null()).output().unwrap(),
     )
+}
+
+/// Starts `deployer` against `endpoint` with its output piped.
+pub(crate) fn spawn_at(endpoint: &str, args: &[&str]) -> std::process::Child {
+    command_at(endpoint, args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 /// Runs `deployer` with no input and these extra environment variables.
@@ -299,5 +311,44 @@ impl LocalTokens {
             access,
             refresh,
         }
+    }
+}
+
+/// A `bootstrap` that runs the fixture runtime (`tests/fixtures/fake_runtime.py`, which talks to
+/// the Runtime API as a real one does and misbehaves on request) in the project's Python, written
+/// into `dir`, as function `name` with `environment` (`FAKE_MODE` picks the behaviour).
+pub(crate) fn fake_runtime(
+    dir: &Path,
+    name: &str,
+    timeout: std::time::Duration,
+    environment: &[(&str, &str)],
+) -> deployer::emulator::FunctionSpec {
+    let python = testkit::tools::venv_bin("python3");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fake_runtime.py");
+    let bootstrap = dir.join("bootstrap");
+    std::fs::write(
+        &bootstrap,
+        format!(
+            "#!/bin/sh\nexec {} {}\n",
+            python.display(),
+            script.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &bootstrap,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    deployer::emulator::FunctionSpec {
+        binary: bootstrap,
+        function_name: name.to_owned(),
+        memory_mb: 256,
+        timeout,
+        region: "us-east-1".into(),
+        environment: environment
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
     }
 }
