@@ -251,7 +251,9 @@ fn judge(
 
 async fn fetch(aws: &Aws, kind: &str, physical: &str, expected: &Value) -> Result<Fetched> {
     let found = match kind {
-        "AWS::Events::Rule" => events::rule(&aws.eventbridge(), physical).await?,
+        "AWS::Events::Rule" => {
+            events::rule(&aws.eventbridge(), &rule_id(physical, expected)).await?
+        }
         "AWS::Events::ApiDestination" => {
             events::api_destination(&aws.eventbridge(), physical).await?
         }
@@ -265,6 +267,15 @@ async fn fetch(aws: &Aws, kind: &str, physical: &str, expected: &Value) -> Resul
         _ => return Ok(Fetched::Unreadable(format!("no reader for {kind}"))),
     };
     Ok(found.map_or(Fetched::Missing, Fetched::Found))
+}
+
+/// A rule's `bus|name`: CloudFormation's physical id of a rule on a custom bus is already that;
+/// the local stand-in gives the bare name, and the bus is the template's `EventBusName`.
+fn rule_id(physical: &str, expected: &Value) -> String {
+    match expected["EventBusName"].as_str() {
+        Some(bus) if !physical.contains('|') && bus != "default" => format!("{bus}|{physical}"),
+        _ => physical.to_owned(),
+    }
 }
 
 /// The policy of the (first) queue the template names.
@@ -363,6 +374,20 @@ fn add_code_sha256(expected: &mut Value) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_rule_on_a_custom_bus_is_read_as_bus_and_name() {
+        let on_bus = serde_json::json!({"EventBusName": "oauth-tokens-local"});
+        assert_eq!(
+            super::rule_id("RefreshOAuthRequested-local", &on_bus),
+            "oauth-tokens-local|RefreshOAuthRequested-local"
+        );
+        // CloudFormation's own physical id already names the bus; the default bus needs none.
+        assert_eq!(super::rule_id("bus|rule", &on_bus), "bus|rule");
+        assert_eq!(super::rule_id("rule", &serde_json::json!({})), "rule");
+        let default = serde_json::json!({"EventBusName": "default"});
+        assert_eq!(super::rule_id("rule", &default), "rule");
+    }
+
     use super::*;
 
     #[test]

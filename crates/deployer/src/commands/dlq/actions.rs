@@ -179,14 +179,22 @@ pub(super) async fn redrive(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Statu
         kept: Vec::new(),
     };
     let mut done: Vec<&str> = Vec::new();
+    let mut invoked: Vec<String> = Vec::new();
     for message in &messages {
         match redrive_one(queue, &lambda, message).await {
-            Ok(()) => {
+            Ok(function) => {
                 done.push(&message.id);
                 report.redriven += 1;
+                if !invoked.contains(&function) {
+                    invoked.push(function);
+                }
             }
             Err(why) => report.kept.push(why),
         }
+    }
+    // The functions that got messages; the candidates when none did.
+    if !invoked.is_empty() {
+        report.target = invoked.join(", ");
     }
     release(queue, &messages, &done).await?;
     let failed = report.kept.iter().any(|k| k.kind == Kind::FailedDelivery);
@@ -203,12 +211,13 @@ fn redrive_targets(stage: &crate::stage::Stage) -> String {
     }
 }
 
-/// Delivers one failed delivery again and deletes it; what was kept, and why, otherwise.
+/// Delivers one failed delivery again and deletes it, naming the function invoked; what was
+/// kept, and why, otherwise.
 async fn redrive_one(
     queue: &Queue,
     lambda: &crate::aws::Lambda,
     message: &sqs::Received,
-) -> Result<(), Kept> {
+) -> Result<String, Kept> {
     let classified = classify(message, &queue.stage);
     let redrive = classified
         .redrive
@@ -225,7 +234,8 @@ async fn redrive_one(
                 Kind::FailedDelivery,
                 format!("redriven, but still queued (a later redrive runs it again): {err:#}"),
             )
-        })
+        })?;
+    Ok(redrive.function)
 }
 
 /// The queue is an SQS dead-letter queue: `StartMessageMoveTask` back to the source, or, where
