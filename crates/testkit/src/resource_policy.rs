@@ -6,7 +6,8 @@
 //! It understands what the project's policies use: `Allow` and `Deny` statements with `Action` and
 //! `Resource` (strings or lists, `*` and `?` wildcards), and a `Condition` of `StringEquals` on
 //! KMS encryption context keys (`kms:EncryptionContext:<key>`, read from the request's
-//! `EncryptionContext`; a request without that key does not match). A policy with `NotAction`,
+//! `EncryptionContext`; a request without that key does not match) or on `EventBridge`'s
+//! `events:detail-type` (read from `PutEvents`' entries, which must all have it). A policy with `NotAction`,
 //! `NotResource`, or any other condition is refused when parsed rather than judged wrongly. Written here because no crate
 //! evaluates IAM policies offline, and the part needed is small.
 //!
@@ -27,7 +28,7 @@ struct Statement {
     allow: bool,
     actions: Vec<String>,
     resources: Vec<String>,
-    /// `StringEquals` conditions: context key -> the values allowed (any of them).
+    /// `StringEquals` conditions: condition key -> the values allowed (any of them).
     context: BTreeMap<String, Vec<String>>,
 }
 
@@ -42,13 +43,19 @@ impl Statement {
     }
 }
 
-/// The `Condition` block, when it is only `StringEquals` on KMS encryption context keys.
+/// The condition keys this check reads from a request.
+const DETAIL_TYPE: &str = "events:detail-type";
+const CONTEXT_PREFIX: &str = "kms:EncryptionContext:";
+
+/// The `Condition` block, when it is only `StringEquals` on keys this check reads.
 fn conditions(value: Option<&Value>, sid: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
     let Some(value) = value else {
         return Ok(BTreeMap::new());
     };
     let unsupported = || {
-        format!("statement {sid}: only StringEquals on kms:EncryptionContext:<key> is evaluated")
+        format!(
+            "statement {sid}: only StringEquals on {CONTEXT_PREFIX}<key> or {DETAIL_TYPE} is evaluated"
+        )
     };
     let block = value.as_object().ok_or_else(unsupported)?;
     let mut out = BTreeMap::new();
@@ -57,13 +64,23 @@ fn conditions(value: Option<&Value>, sid: &str) -> Result<BTreeMap<String, Vec<S
             return Err(unsupported());
         }
         for (key, expected) in tests.as_object().ok_or_else(unsupported)? {
-            let key = key
-                .strip_prefix("kms:EncryptionContext:")
-                .ok_or_else(unsupported)?;
-            out.insert(key.to_owned(), strings(expected, "Condition", sid)?);
+            if !(key.starts_with(CONTEXT_PREFIX) || key == DETAIL_TYPE) {
+                return Err(unsupported());
+            }
+            out.insert(key.clone(), strings(expected, "Condition", sid)?);
         }
     }
     Ok(out)
+}
+
+/// The detail-type of every entry of a `PutEvents` body, when they all have the same one.
+fn shared_detail_type(body: &Value) -> Option<String> {
+    let entries = body["Entries"].as_array()?;
+    let first = entries.first()?["DetailType"].as_str()?;
+    entries
+        .iter()
+        .all(|e| e["DetailType"].as_str() == Some(first))
+        .then(|| first.to_owned())
 }
 
 /// An identity policy, as far as this check understands one.
@@ -77,7 +94,8 @@ pub struct Policy {
 pub struct Call {
     pub action: String,
     pub resources: Vec<String>,
-    /// The KMS encryption context the request names (empty for other services).
+    /// The condition keys the request gives values for: its KMS encryption context
+    /// (`kms:EncryptionContext:<key>`), a `PutEvents` detail-type shared by every entry.
     pub context: BTreeMap<String, String>,
 }
 
@@ -252,14 +270,19 @@ impl Resolver {
                 .into_iter()
                 .collect(),
         };
-        let context = body["EncryptionContext"]
+        let mut context: BTreeMap<String, String> = body["EncryptionContext"]
             .as_object()
             .map(|map| {
                 map.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .filter_map(|(k, v)| {
+                        Some((format!("{CONTEXT_PREFIX}{k}"), v.as_str()?.to_owned()))
+                    })
                     .collect()
             })
             .unwrap_or_default();
+        if let Some(detail_type) = shared_detail_type(body) {
+            context.insert(DETAIL_TYPE.to_owned(), detail_type);
+        }
         Some(Call {
             action: format!("{service}:{operation}"),
             resources,
@@ -554,13 +577,43 @@ mod tests {
     }
 
     #[test]
+    fn a_detail_type_condition_holds_only_when_every_entry_has_it() {
+        let policy = Policy::parse(&json!({"Statement": [{"Effect": "Allow",
+            "Action": "events:PutEvents",
+            "Resource": "arn:aws:events:us-east-1:123456789012:event-bus/bus",
+            "Condition": {"StringEquals": {"events:detail-type": "token.refresh-requested"}}}]}))
+        .unwrap();
+        let put = |types: &[&str]| {
+            let entries: Vec<Value> = types
+                .iter()
+                .map(|t| json!({"EventBusName": "bus", "DetailType": t, "Source": "app", "Detail": "{}"}))
+                .collect();
+            let call = resolver()
+                .call(
+                    "AWSEvents.PutEvents",
+                    &json!({"Entries": entries}),
+                    "us-east-1",
+                )
+                .unwrap();
+            policy.allows(&call)
+        };
+        assert!(put(&["token.refresh-requested"]));
+        assert!(put(&["token.refresh-requested", "token.refresh-requested"]));
+        assert!(!put(&["token.refreshed"]), "a forged refresher event");
+        assert!(
+            !put(&["token.refresh-requested", "token.refreshed"]),
+            "one forged entry"
+        );
+    }
+
+    #[test]
     fn what_the_check_cannot_judge_is_refused() {
         let conditioned = json!({"Statement": [{"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*",
             "Condition": {"StringEquals": {"kms:ViaService": "x"}}}]});
         assert!(
             Policy::parse(&conditioned)
                 .unwrap_err()
-                .contains("only StringEquals on kms:EncryptionContext")
+                .contains("only StringEquals on kms:EncryptionContext:<key> or events:detail-type")
         );
         assert!(
             Policy::parse(
