@@ -160,7 +160,12 @@ export function checkValidity(
   minValiditySeconds: number,
   nowSeconds: number,
 ): void {
-  if (expiresAt !== null && expiresAt < nowSeconds + Math.max(minValiditySeconds, 1)) {
+  if (expiresAt !== null && expiresTooSoon(expiresAt, minValiditySeconds, nowSeconds)) {
     throw new TokenExpiredError(key, expiresAt, minValiditySeconds, nowSeconds);
   }
+}
+
+/** The token expires within `minValiditySeconds` (at least 1) of now; unknown expiry never does. */
+export function expiresTooSoon(expiresAt: number | null, minValiditySeconds: number, nowSeconds: number): boolean {
+  return expiresAt !== null && expiresAt < nowSeconds + Math.max(minValiditySeconds, 1);
 }

@@ -24,7 +24,7 @@ import {
   type DecryptionFailure,
   type ItemKey,
 } from './errors.js';
-import { checkValidity, interpretItem, READ_ATTRIBUTES, type Item, type StoredToken } from './item.js';
+import { checkValidity, expiresTooSoon, interpretItem, READ_ATTRIBUTES, type Item, type StoredToken } from './item.js';
 import { Token } from './token.js';
 import { awsErrorName } from './aws.js';
 import { Refresher, type InvokeClient, type PutEventsClient } from './refresh.js';
@@ -211,7 +211,7 @@ export class TokenReader {
     const minValiditySeconds = checkMinValidity(options.minValiditySeconds);
     const force = checkBoolean('forceRefresh', options.forceRefresh);
     let stored = interpretItem(key, await this.#getItem(key));
-    if (force || (this.tokenApiFunction !== undefined && this.#tooShort(stored.expiresAt, minValiditySeconds))) {
+    if (force || (this.tokenApiFunction !== undefined && expiresTooSoon(stored.expiresAt, minValiditySeconds, Math.floor(this.#clock() / 1000)))) {
       await this.#refresher.refresh(key, refreshRequest(key, force, minValiditySeconds, stored.version));
       stored = interpretItem(key, await this.#getItem(key));
     }
@@ -245,11 +245,6 @@ export class TokenReader {
   async requestRefresh(userId: string, platform: string, options: RequestRefreshOptions = {}): Promise<string> {
     const key = checkKey(userId, platform);
     return this.#refresher.requestEvent(key, checkBoolean('force', options.force));
-  }
-
-  #tooShort(expiresAt: number | null, minValiditySeconds: number): boolean {
-    const now = Math.floor(this.#clock() / 1000);
-    return expiresAt !== null && expiresAt < now + Math.max(minValiditySeconds, 1);
   }
 
   /** Closes the AWS clients this reader created (not the ones it was given). */

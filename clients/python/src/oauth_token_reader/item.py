@@ -37,6 +37,7 @@ __all__ = [
     "StoredToken",
     "Token",
     "check_validity",
+    "expires_too_soon",
     "interpret_item",
     "is_reserved_key",
     "require_token",
@@ -141,6 +142,13 @@ def require_token(value: str, *, user_id: str, platform: str) -> str:
     return value
 
 
+def expires_too_soon(expires_at: Optional[int], min_validity_seconds: float, now: float) -> bool:
+    """The token expires within ``min_validity_seconds`` (at least 1) of ``now``, in whole
+    seconds; an unknown expiry never does.
+    """
+    return expires_at is not None and expires_at < math.floor(now) + max(min_validity_seconds, 1)
+
+
 def check_validity(
     expires_at: Optional[int],
     *,
@@ -156,7 +164,7 @@ def check_validity(
     past its expiry or expires this second is EXPIRED, since a provider would refuse it anyway.
     No ``expiresAt``: nothing is known, nothing to check.
     """
-    if expires_at is None or expires_at >= math.floor(now) + max(min_validity_seconds, 1):
+    if expires_at is None or not expires_too_soon(expires_at, min_validity_seconds, now):
         return
     raise TokenExpiredError(
         f"The token of ({user_id!r}, {platform!r}) expires at {expires_at} (epoch seconds), "

@@ -7,7 +7,6 @@ their own session, retry or endpoint settings pass theirs.
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 import time
@@ -25,6 +24,7 @@ from .item import (
     StoredToken,
     Token,
     check_validity,
+    expires_too_soon,
     interpret_item,
     is_reserved_key,
     require_token,
@@ -244,7 +244,7 @@ class TokenReader:
         stored = self._read(user_id, platform)
         if force_refresh or (
             self._token_api is not None
-            and _too_short(stored.expires_at, min_validity_seconds, self._clock())
+            and expires_too_soon(stored.expires_at, min_validity_seconds, self._clock())
         ):
             self._refresh(
                 refresh_request(
@@ -473,11 +473,6 @@ def _events_client(session: boto3.session.Session, env: Mapping[str, str]) -> Ev
     except botocore.exceptions.NoRegionError as exc:
         raise _no_region() from exc
     return client
-
-
-def _too_short(expires_at: Optional[int], min_validity_seconds: float, now: float) -> bool:
-    """The token expires sooner than asked: the same rule as ``check_validity``."""
-    return expires_at is not None and expires_at < math.floor(now) + max(min_validity_seconds, 1)
 
 
 def _no_region() -> ConfigurationError:
