@@ -445,33 +445,31 @@ def _endpoint(env: Mapping[str, str], service: str) -> Optional[str]:
     )
 
 
-def _dynamodb_client(session: boto3.session.Session, env: Mapping[str, str]) -> DynamoDBClient:
+def _client(session: boto3.session.Session, env: Mapping[str, str], service: str) -> Any:
+    """A low-level client of ``service``, its endpoint from ``env``; no region said as such."""
     try:
-        return session.client("dynamodb", endpoint_url=_endpoint(env, "dynamodb"))
+        return session.client(service, endpoint_url=_endpoint(env, service))  # type: ignore[call-overload]
     except botocore.exceptions.NoRegionError as exc:
         raise _no_region() from exc
+
+
+def _dynamodb_client(session: boto3.session.Session, env: Mapping[str, str]) -> DynamoDBClient:
+    client: DynamoDBClient = _client(session, env, "dynamodb")
+    return client
 
 
 def _kms_client(session: boto3.session.Session, env: Mapping[str, str]) -> KMSClient:
-    try:
-        return session.client("kms", endpoint_url=_endpoint(env, "kms"))
-    except botocore.exceptions.NoRegionError as exc:
-        raise _no_region() from exc
+    client: KMSClient = _client(session, env, "kms")
+    return client
 
 
 def _lambda_client(session: boto3.session.Session, env: Mapping[str, str]) -> InvokeClient:
-    try:
-        client: InvokeClient = session.client("lambda", endpoint_url=_endpoint(env, "lambda"))
-    except botocore.exceptions.NoRegionError as exc:
-        raise _no_region() from exc
+    client: InvokeClient = _client(session, env, "lambda")
     return client
 
 
 def _events_client(session: boto3.session.Session, env: Mapping[str, str]) -> EventsClient:
-    try:
-        client: EventsClient = session.client("events", endpoint_url=_endpoint(env, "events"))
-    except botocore.exceptions.NoRegionError as exc:
-        raise _no_region() from exc
+    client: EventsClient = _client(session, env, "events")
     return client
 
 
