@@ -117,7 +117,7 @@ impl Aws {
     /// Data keys for the stage's tokens: its KMS key, the table's encryption context, one
     /// `GenerateDataKey` per command and one `Decrypt` per distinct stored data key.
     pub fn token_keys(&self, stage: &Stage) -> KeyCache<KmsKeySource> {
-        let alias = crate::template::context::build(stage).names.key_alias;
+        let alias = stage.names().key_alias;
         KeyCache::new(KmsKeySource::new(
             aws_sdk_kms::Client::new(&self.config),
             alias,

@@ -13,7 +13,7 @@ use crate::{Status, template};
 /// Says which providers will not refresh for want of credentials (each fails alone at run time);
 /// a secret that cannot be read is said too, and the deploy goes on.
 async fn warn_unusable_providers(aws: &crate::aws::Aws, stage: &crate::stage::Stage) {
-    let name = template::context::build(stage).names.credentials_secret;
+    let name = stage.names().credentials_secret;
     let states = match crate::aws::secrets::get(&aws.secretsmanager(), &name).await {
         Ok(secret) => crate::health::credentials::states(
             stage,

@@ -17,7 +17,6 @@ use super::Ctx;
 use crate::aws::secrets;
 use crate::cli::{SecretsArgs, SecretsCommand, SecretsListArgs, SecretsSetArgs};
 use crate::health::credentials::{ProviderState, states};
-use crate::template::context;
 use crate::{Status, output};
 
 pub(super) async fn run(args: &SecretsArgs, ctx: &Ctx) -> Result<Status> {
@@ -130,7 +129,7 @@ async fn set(args: &SecretsSetArgs, ctx: &Ctx) -> Result<Status> {
         .provider_named(&args.provider)
         .map_err(anyhow::Error::msg)?;
     let creds = parse_input(read_input(args)?.expose()).map_err(anyhow::Error::msg)?;
-    let names = context::build(&stage).names;
+    let names = stage.names();
     let aws = ctx.aws(&stage).await;
     let client = aws.secretsmanager();
     let existing = secrets::get(&client, &names.credentials_secret).await?;
@@ -193,7 +192,7 @@ impl fmt::Display for SecretsList {
 
 async fn list(args: &SecretsListArgs, ctx: &Ctx) -> Result<Status> {
     let stage = ctx.load_stage(&args.stage.stage)?;
-    let name = context::build(&stage).names.credentials_secret;
+    let name = stage.names().credentials_secret;
     let aws = ctx.aws(&stage).await;
     let secret = secrets::get(&aws.secretsmanager(), &name).await?;
     let providers = states(&stage, secret.as_ref().map(SecretString::expose))

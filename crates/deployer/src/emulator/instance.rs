@@ -262,7 +262,7 @@ fn command(spec: &FunctionSpec, port: u16) -> Command {
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env(
             "AWS_LAMBDA_LOG_GROUP_NAME",
-            format!("/aws/lambda/{}", spec.function_name),
+            crate::stage::log_group(&spec.function_name),
         )
         .env(
             "AWS_LAMBDA_LOG_STREAM_NAME",

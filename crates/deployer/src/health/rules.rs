@@ -5,8 +5,8 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::stage::http_trigger_names;
 use crate::stage::{HttpTrigger, RuleGroup, Schedule, Stage};
-use crate::template::context::http_trigger_names;
 
 pub const MISSING: &str = "MISSING";
 pub const ENABLED: &str = "ENABLED";

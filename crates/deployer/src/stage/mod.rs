@@ -25,7 +25,8 @@ pub use model::{
     Alarms, Architecture, ClientAuth, Function, HttpMethod, HttpTrigger, Provider, ProviderKind,
     RuleGroup, Stage, Table, Tables,
 };
-pub(crate) use names::pascal;
+pub use names::Names;
+pub(crate) use names::{http_trigger_names, log_group, pascal};
 pub use schedule::Schedule;
 
 /// One problem in a stage file.

@@ -1,7 +1,11 @@
 //! Shapes of names and identifiers as AWS and the providers accept them (pure predicates; the
-//! messages that explain a failure live with the checks in `validate.rs`), and the default name
-//! of every resource a stage file may name or leave to us: decided here and nowhere else (names
-//! derived from these, such as the key alias and the queue names, are in `template/context.rs`).
+//! messages that explain a failure live with the checks in `validate/`), the default name of
+//! every resource a stage file may name or leave to us, and the names derived from those (the key
+//! alias, the queue, the bus, ...): every physical name is decided here and nowhere else.
+
+use serde::Serialize;
+
+use super::model::{HttpTrigger, Stage};
 
 /// The stack: `stack_name` when the stage file leaves it out.
 pub(crate) fn default_stack_name(stage: &str) -> String {
@@ -37,6 +41,53 @@ pub(crate) fn rule_group_name(label: &str, stage: &str) -> String {
 /// The HTTP trigger's rule, beside the schedule groups'.
 pub(crate) fn http_trigger_rule_name(stage: &str) -> String {
     format!("RefreshOAuthHttp-{stage}")
+}
+
+/// A function's log group, as Lambda names it.
+pub(crate) fn log_group(function: &str) -> String {
+    format!("/aws/lambda/{function}")
+}
+
+/// Names of the HTTP trigger's connection and API destination: the rule's, each in its own
+/// namespace.
+pub(crate) fn http_trigger_names(trigger: &HttpTrigger) -> (String, String) {
+    (trigger.rule_name.clone(), trigger.rule_name.clone())
+}
+
+/// Physical names of the stack's resources that no stage file names, derived from the stage's
+/// name, its function's and its stack's (as the templates, the runbook and the outputs use them).
+#[derive(Debug, Clone, Serialize)]
+pub struct Names {
+    pub function: String,
+    pub log_group: String,
+    /// The token API's log group, when the stage has the token API.
+    pub api_log_group: Option<String>,
+    pub dlq: String,
+    pub event_bus: String,
+    pub alarm_topic: String,
+    pub key_alias: String,
+    pub credentials_secret: String,
+    pub dashboard: String,
+    pub alarm_prefix: String,
+}
+
+impl Stage {
+    /// The names of this stage's resources (see [`Names`]).
+    pub fn names(&self) -> Names {
+        let function = self.function.name.clone();
+        Names {
+            log_group: log_group(&function),
+            api_log_group: self.token_api.as_ref().map(|api| log_group(&api.name)),
+            dlq: format!("{function}-dlq"),
+            event_bus: format!("oauth-tokens-{}", self.name),
+            alarm_topic: format!("{function}-alarms"),
+            key_alias: format!("alias/oauth-refresher-{}", self.name),
+            credentials_secret: format!("{}/provider-credentials", self.stack_name),
+            dashboard: format!("OAuthTokenHealth-{}", self.name),
+            alarm_prefix: function.clone(),
+            function,
+        }
+    }
 }
 
 fn all(s: &str, ok: impl Fn(char) -> bool) -> bool {

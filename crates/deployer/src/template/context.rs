@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::json;
 
+use super::outputs::{Output, outputs};
 use crate::canonical::canonical;
-use crate::stage::{HttpTrigger, Provider, Stage, pascal};
+use crate::stage::{HttpTrigger, Names, Provider, Stage, http_trigger_names, pascal};
 
 /// Namespace of the refresher's Embedded Metric Format metrics (the refresher emits them with
 /// dimensions `[Stage]` and `[Stage, Provider]`; the alarms and the dashboard read them).
@@ -39,30 +40,6 @@ pub struct Context<'a> {
     pub expiry_index: &'static str,
     /// Prefix of a DynamoDB table ARN, for `Fn::Sub`.
     pub table_arn_sub: &'static str,
-}
-
-/// A stack output, exported as `<stack>-<name>`.
-#[derive(Debug, Serialize)]
-pub struct Output {
-    pub name: String,
-    pub description: String,
-    pub value: serde_json::Value,
-}
-
-/// Physical names of the stack's resources, as the runbook and the outputs show them.
-#[derive(Debug, Serialize)]
-pub struct Names {
-    pub function: String,
-    pub log_group: String,
-    /// The token API's log group, when the stage has the token API.
-    pub api_log_group: Option<String>,
-    pub dlq: String,
-    pub event_bus: String,
-    pub alarm_topic: String,
-    pub key_alias: String,
-    pub credentials_secret: String,
-    pub dashboard: String,
-    pub alarm_prefix: String,
 }
 
 /// An environment variable of the function: a literal, or a CloudFormation intrinsic.
@@ -125,7 +102,7 @@ pub struct ProviderContext {
 }
 
 pub fn build(stage: &Stage) -> Context<'_> {
-    let names = names(stage);
+    let names = stage.names();
     Context {
         env: env(stage, &names),
         api_env: stage
@@ -145,25 +122,6 @@ pub fn build(stage: &Stage) -> Context<'_> {
         metrics_namespace: METRICS_NAMESPACE,
         expiry_index: EXPIRY_INDEX,
         table_arn_sub: "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/",
-    }
-}
-
-fn names(stage: &Stage) -> Names {
-    let function = stage.function.name.clone();
-    Names {
-        log_group: format!("/aws/lambda/{function}"),
-        api_log_group: stage
-            .token_api
-            .as_ref()
-            .map(|api| format!("/aws/lambda/{}", api.name)),
-        dlq: format!("{function}-dlq"),
-        event_bus: format!("oauth-tokens-{}", stage.name),
-        alarm_topic: format!("{function}-alarms"),
-        key_alias: format!("alias/oauth-refresher-{}", stage.name),
-        credentials_secret: format!("{}/provider-credentials", stage.stack_name),
-        dashboard: format!("OAuthTokenHealth-{}", stage.name),
-        alarm_prefix: function.clone(),
-        function,
     }
 }
 
@@ -250,11 +208,6 @@ fn rule(group: &crate::stage::RuleGroup) -> RuleContext {
     }
 }
 
-/// Names of the trigger's connection and API destination: the rule's, each in its own namespace.
-pub fn http_trigger_names(trigger: &HttpTrigger) -> (String, String) {
-    (trigger.rule_name.clone(), trigger.rule_name.clone())
-}
-
 fn http_trigger(t: &HttpTrigger) -> HttpTriggerContext {
     let (connection_name, destination_name) = http_trigger_names(t);
     // Pinned to the version the deploy passes as a parameter: CloudFormation re-reads a dynamic
@@ -313,20 +266,6 @@ fn provider(p: &Provider, jitter_s: u32) -> ProviderContext {
     }
 }
 
-/// The outputs every runbook step names. Values of resources the local stand-in skips
-/// (alarms, subscriptions, queue policies) are never read through `GetAtt` here; the HTTP
-/// trigger's API destination is (its rule needs the ARN anyway, so a stage with a trigger cannot
-/// be created by the stand-in whatever the outputs say).
-fn output(name: &str, description: &str, value: serde_json::Value) -> Output {
-    Output {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        value,
-    }
-}
-
-/// The stack's outputs: the function, one per schedule rule (and the HTTP trigger's), then the
-/// stage's shared resources ([`resource_outputs`], [`operations_outputs`]).
 /// The token API's environment: the refresher's, serving requests instead of runs.
 fn api_env(mut env: BTreeMap<&'static str, EnvValue>) -> BTreeMap<&'static str, EnvValue> {
     use refresher::config::vars;
@@ -335,148 +274,4 @@ fn api_env(mut env: BTreeMap<&'static str, EnvValue>) -> BTreeMap<&'static str, 
     // An app waits for the answer: no start jitter.
     env.insert(vars::JITTER_SECONDS, lit("0"));
     env
-}
-
-fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
-    let out = output;
-    let mut outputs = vec![
-        out(
-            "RefreshOAuthFnName",
-            "Name of the refresher function",
-            json!({"Ref": "RefresherFunction"}),
-        ),
-        out(
-            "RefreshOAuthFnArn",
-            "ARN of the refresher function",
-            json!({"Fn::GetAtt": ["RefresherFunction", "Arn"]}),
-        ),
-    ];
-    if stage.token_api.is_some() {
-        outputs.push(out(
-            "TokenApiFnName",
-            "Name of the token API function (readers invoke it to refresh a token on demand)",
-            json!({"Ref": "TokenApiFunction"}),
-        ));
-        outputs.push(out(
-            "TokenApiFnArn",
-            "ARN of the token API function",
-            json!({"Fn::GetAtt": ["TokenApiFunction", "Arn"]}),
-        ));
-    }
-    for rule in &stage.rules {
-        outputs.push(out(
-            &format!("{}Name", rule.logical_id),
-            &format!(
-                "Schedule rule for {} ({})",
-                rule.providers.join(", "),
-                rule.schedule
-            ),
-            json!({"Ref": rule.logical_id}),
-        ));
-    }
-    if let Some(t) = &stage.http_trigger {
-        outputs.push(out(
-            "HttpTriggerRuleName",
-            &format!(
-                "Schedule rule calling the web app's refresh endpoint ({})",
-                t.schedule
-            ),
-            json!({"Ref": "HttpTriggerRule"}),
-        ));
-        outputs.push(out(
-            "HttpTriggerDestinationArn",
-            "API destination of the web app's refresh endpoint",
-            json!({"Fn::GetAtt": ["HttpTriggerDestination", "Arn"]}),
-        ));
-    }
-    outputs.extend(resource_outputs(stage));
-    outputs.extend(operations_outputs(names));
-    outputs
-}
-
-/// The outputs of the stage's queue and tables.
-fn resource_outputs(stage: &Stage) -> Vec<Output> {
-    let out = output;
-    vec![
-        out(
-            "DlqUrl",
-            "URL of the dead-letter queue (failed deliveries, failed runs, recovery records)",
-            json!({"Ref": "RefresherDlq"}),
-        ),
-        out(
-            "DlqArn",
-            "ARN of the dead-letter queue",
-            json!({"Fn::GetAtt": ["RefresherDlq", "Arn"]}),
-        ),
-        out(
-            "TokensTableName",
-            "DynamoDB table of OAuth token sets",
-            json!(stage.tables.tokens.name),
-        ),
-        out(
-            "TokensExpiryIndexName",
-            "GSI of the tokens table by platform and expiresAt",
-            json!(EXPIRY_INDEX),
-        ),
-        out(
-            "AnalyticsTableName",
-            "DynamoDB table of token.refresh records",
-            json!(stage.tables.analytics.name),
-        ),
-    ]
-}
-
-/// The outputs of the stage's bus, alarms, logs, key, reader policy, secret and dashboard.
-fn operations_outputs(names: &Names) -> Vec<Output> {
-    let out = output;
-    vec![
-        out(
-            "EventBusName",
-            "Event bus of token.refreshed / token.refresh.failed / token.reauth-required",
-            json!({"Fn::GetAtt": ["TokenEventBus", "Name"]}),
-        ),
-        out(
-            "EventBusArn",
-            "ARN of the token event bus",
-            json!({"Fn::GetAtt": ["TokenEventBus", "Arn"]}),
-        ),
-        out(
-            "AlarmTopicArn",
-            "SNS topic every alarm notifies",
-            json!({"Ref": "AlarmTopic"}),
-        ),
-        out(
-            "LogGroupName",
-            "Log group of the refresher",
-            json!({"Ref": "RefresherLogGroup"}),
-        ),
-        out(
-            "KmsKeyArn",
-            "KMS key of the token envelopes",
-            json!({"Fn::GetAtt": ["TokensKey", "Arn"]}),
-        ),
-        out(
-            "TokenReaderPolicyArn",
-            "Managed policy for apps reading tokens (attach it to the app's role)",
-            json!({"Ref": "TokenReaderPolicy"}),
-        ),
-        out(
-            "KmsKeyAlias",
-            "Alias of the KMS key",
-            json!(names.key_alias),
-        ),
-        out(
-            "CredentialsSecretName",
-            "Secrets Manager secret of provider client credentials (set with `deployer secrets set`)",
-            json!(names.credentials_secret),
-        ),
-        out(
-            "DashboardUrl",
-            "CloudWatch dashboard of token health",
-            json!({"Fn::Sub": format!(
-                "https://${{AWS::Region}}.console.aws.amazon.com/cloudwatch/home?region=${{AWS::Region}}#dashboards:name={}",
-                names.dashboard
-            )}),
-        ),
-    ]
 }

@@ -7,6 +7,7 @@
 
 pub mod check;
 pub mod context;
+mod outputs;
 pub mod runbook;
 
 use std::collections::HashMap;

@@ -206,7 +206,7 @@ mod tests {
     fn runbook_names_the_live_resources_and_commands() {
         let stage = prod();
         let text = render(&stage).expect("the prod runbook renders");
-        let names = context::build(&stage).names;
+        let names = stage.names();
         let mut expected = vec![
             stage.stack_name.clone(),
             names.function.clone(),

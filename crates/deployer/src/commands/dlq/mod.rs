@@ -52,7 +52,6 @@ use crate::cli::{DlqArgs, DlqCommand};
 use crate::dlq::message::{self, Kind, classify};
 use crate::output::note;
 use crate::stage::Stage;
-use crate::template::context;
 
 /// At most this many messages are looked at or processed by one command.
 const LIMIT: usize = 1000;
@@ -82,7 +81,7 @@ pub(super) async fn run(args: &DlqArgs, ctx: &Ctx) -> Result<Status> {
     let stage = ctx.load_stage(&args.stage.stage)?;
     let aws = ctx.aws(&stage).await;
     let client = aws.sqs();
-    let name = context::build(&stage).names.dlq;
+    let name = stage.names().dlq;
     let url = sqs::queue_url(&client, &name).await?.with_context(|| {
         format!(
             "queue {name} does not exist; deploy the stack with `deployer deploy --stage {}`",

@@ -30,7 +30,6 @@ use crate::connect::endpoints::{self, AuthorizeRequest, Endpoints};
 use crate::connect::exchange::{self, Connected, Exchange, Exchanged};
 use crate::connect::pkce::{self, Pkce};
 use crate::stage::{self, Provider, duration};
-use crate::template::context;
 use crate::{Status, output};
 
 /// Writes retried when a refresh changes the item between the read and the write.
@@ -76,7 +75,7 @@ pub(super) async fn run(args: &TokensConnectArgs, ctx: &Ctx) -> Result<Status> {
     if args.user.trim().is_empty() {
         bail!("--user is empty; give the app's user id, the token item's `userId`");
     }
-    let names = context::build(&stage).names;
+    let names = stage.names();
     let aws = ctx.aws(&stage).await;
     let creds =
         client_credentials(&aws, &names.credentials_secret, &stage.name, &provider.name).await?;

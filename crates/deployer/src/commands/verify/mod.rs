@@ -153,7 +153,7 @@ async fn infrastructure(
         list.push(environment(aws, given, &rendered.value, "TokenApiFunction", &api.name).await?);
     }
 
-    let secret_name = context::build(stage).names.credentials_secret;
+    let secret_name = stage.names().credentials_secret;
     let secret = secrets::get(&aws.secretsmanager(), &secret_name).await?;
     let states =
         crate::health::credentials::states(stage, secret.as_ref().map(SecretString::expose));
