@@ -23,6 +23,7 @@
 //! - [`cli`]: the clap definition; `main.rs` only parses, runs and maps the result to an exit code.
 //! - [`failure`]: how a failed command is reported (a line, or JSON with `--json`).
 
+mod answer;
 pub mod aws;
 pub mod canonical;
 pub mod cli;

@@ -1,7 +1,7 @@
 //! The token API's answers (docs/token-api.md): the token's state, or an error with a code the
 //! readers map to their own error types. Never a token value.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::TokenItem;
 
@@ -24,13 +24,13 @@ pub struct StatusAnswer {
 }
 
 /// The stored token after the request: the caller re-reads it through its reader.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenState {
     pub ok: bool,
     pub user_id: String,
     pub platform: String,
-    pub status: &'static str,
+    pub status: String,
     pub expires_at: Option<u64>,
     pub version: u64,
     /// This request refreshed the token at the provider.
@@ -40,7 +40,7 @@ pub struct TokenState {
 }
 
 /// An error answer: `{"ok": false, "error": {"code", "message", "retryable"}}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiFailure {
     pub ok: bool,
     #[serde(rename = "userId", skip_serializing_if = "Option::is_none")]
@@ -50,7 +50,7 @@ pub struct ApiFailure {
     pub error: ErrorBody,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: ErrorCode,
     pub message: String,
@@ -63,7 +63,7 @@ pub struct ErrorBody {
 }
 
 /// Error codes, one per thing a caller does differently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// The request is malformed: fix the caller.
@@ -110,7 +110,7 @@ impl ApiAnswer {
             ok: true,
             user_id: item.user_id.clone(),
             platform: item.platform.clone(),
-            status: item.status.as_str(),
+            status: item.status.as_str().to_owned(),
             expires_at: item.expires_at,
             version: item.version,
             refreshed,

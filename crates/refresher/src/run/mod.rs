@@ -107,7 +107,7 @@ impl RunOptions {
 }
 
 /// What happened to one token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Refreshed,
@@ -128,7 +128,7 @@ impl Outcome {
 }
 
 /// One token's result (ids and a reason code; never a token value).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenResult {
     pub user_id: String,
@@ -138,7 +138,7 @@ pub struct TokenResult {
 }
 
 /// A completed run's summary, the function's response.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunSummary {
     /// False when a provider's due tokens could not be listed, or when a token set was lost and
@@ -153,22 +153,22 @@ pub struct RunSummary {
     pub missing_expiration: u64,
     /// Providers of the input another run was refreshing (their locks were held): not refreshed
     /// by this run.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub locked: Vec<String>,
     /// Providers that could not run at all (no usable credentials), each with its problem and
     /// fix; the others ran. Makes the run not `ok`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unusable: Vec<UnusableProvider>,
     /// One result per token, those that did not refresh first, at most [`MAX_RESULTS`].
     pub results: Vec<TokenResult>,
     /// Results left out of `results` (all of them refreshed ones, unless more than
     /// [`MAX_RESULTS`] tokens failed or were skipped).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub results_omitted: u64,
 }
 
 /// A provider of the run that could not run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnusableProvider {
     pub provider: String,
     /// What is wrong and the command that fixes it (never a value).
@@ -187,10 +187,10 @@ fn is_zero(n: &u64) -> bool {
 
 /// The function's response: a summary, or `{"ok":true,"skipped":"locked"}` when every provider
 /// of the input was locked by another run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum RunResponse {
-    Locked { ok: bool, skipped: &'static str },
+    Locked { ok: bool, skipped: String },
     Completed(RunSummary),
 }
 
@@ -298,7 +298,7 @@ pub async fn run(
         tracing::info!(event = "run_skipped_locked", run_id = %run.id, providers = ?locked);
         return Ok(RunResponse::Locked {
             ok: true,
-            skipped: "locked",
+            skipped: "locked".to_owned(),
         });
     }
     let mut summary = refresh_all(&run, &names).await;
