@@ -3,6 +3,7 @@
 //! verdicts. No I/O here; the commands fetch and print.
 
 pub mod alarms;
+pub mod checks;
 pub mod credentials;
 pub mod rules;
 pub mod runs;

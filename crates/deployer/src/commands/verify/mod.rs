@@ -13,13 +13,8 @@
 //! schedule periods (from the analytics records, as `deployer status`); no token is `needs_reauth`
 //! (WARN, with the `deployer tokens connect` command).
 //!
-//! This module fetches; `checks.rs` decides, without a network. Fixes name the stage as it was
+//! This module fetches; `health::checks` decides, without a network. Fixes name the stage as it was
 //! given on the command line, so they can be pasted as they are.
-
-mod checks;
-mod runs;
-#[cfg(test)]
-mod tests;
 
 use std::fmt;
 
@@ -33,11 +28,11 @@ use serde::Serialize;
 use super::Ctx;
 use crate::aws::{Aws, cfn, cloudwatch, events, lambda, secrets, sqs};
 use crate::cli::VerifyArgs;
+use crate::health::checks::runs::{self, RunFacts};
+use crate::health::checks::{self, Check, Verdict};
 use crate::stage::{Provider, Stage};
 use crate::template::{self, context};
 use crate::{Status, output};
-use checks::{Check, Verdict};
-use runs::RunFacts;
 
 #[derive(Debug, Serialize)]
 struct VerifyReport {
@@ -269,4 +264,58 @@ async fn run_facts(
         last_success,
         failures: records.iter().filter(|r| r.outcome != "refreshed").count(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::cfn::Stack;
+    use crate::health::rules::RuleRow;
+
+    fn stack(status: &str) -> Stack {
+        Stack {
+            name: "S".to_owned(),
+            id: "id".to_owned(),
+            status: status.to_owned(),
+            status_reason: None,
+            termination_protection: false,
+            outputs: Vec::new(),
+            parameters: std::collections::BTreeMap::new(),
+            tags: std::collections::BTreeMap::new(),
+        }
+    }
+
+    fn row(state: &str) -> RuleRow {
+        RuleRow {
+            name: "R-dev".to_owned(),
+            schedule: "rate(15 minutes)".to_owned(),
+            state: state.to_owned(),
+            providers: vec!["tiktok".to_owned()],
+            target_ok: true,
+            target_problem: None,
+        }
+    }
+
+    #[test]
+    fn the_report_counts_and_shows_fixes() {
+        let report = VerifyReport::new(
+            "dev",
+            vec![
+                checks::stack("dev", "S", Some(&stack("CREATE_COMPLETE"))),
+                checks::rule("dev", &row("DISABLED")),
+                runs::reauth("dev", &[]),
+            ],
+        );
+        assert_eq!((report.passed, report.failed, report.warned), (2, 1, 0));
+        let text = report.to_string();
+        assert!(text.contains("FAIL  rule R-dev"), "{text}");
+        assert!(
+            text.contains("      fix: deployer rules --stage dev enable R-dev"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("stage dev: 2 passed, 1 failed, 0 warning(s)\n"),
+            "{text}"
+        );
+    }
 }

@@ -2,14 +2,14 @@
 //! recent successful refresh per provider, and tokens waiting for their user to reconnect. Pure,
 //! like `checks.rs`.
 
-use super::checks::{Check, Verdict, check};
+use super::{Check, Verdict, check};
 use crate::health::runs::RUN_SOURCE;
 use crate::stage::duration::format_duration;
 use crate::stage::duration::relative;
 
 /// What the analytics records say about one provider's recent refreshes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct RunFacts {
+pub(crate) struct RunFacts {
     pub provider: String,
     /// Two schedule periods plus start jitter, in seconds.
     pub allowed_s: u64,
@@ -22,7 +22,7 @@ pub(super) struct RunFacts {
 /// A successful refresh within two schedule periods. No record at all in that time is a WARN: the
 /// refresher records only the tokens it refreshed or failed, so nothing due looks the same as a
 /// schedule that did not run.
-pub(super) fn recent_run(stage: &str, facts: &RunFacts, now: u64) -> Check {
+pub(crate) fn recent_run(stage: &str, facts: &RunFacts, now: u64) -> Check {
     let name = format!("recent successful run ({})", facts.provider);
     let window = format_duration(facts.allowed_s);
     let invoke = format!(
@@ -62,7 +62,7 @@ pub(super) fn recent_run(stage: &str, facts: &RunFacts, now: u64) -> Check {
 }
 
 /// No token waits for its user to reconnect. `reauth`: `(provider, user)` of every such token.
-pub(super) fn reauth(stage: &str, reauth: &[(String, String)]) -> Check {
+pub(crate) fn reauth(stage: &str, reauth: &[(String, String)]) -> Check {
     let name = "tokens needing re-authorisation";
     let Some((provider, user)) = reauth.first() else {
         return check(name, Verdict::Pass, "none");

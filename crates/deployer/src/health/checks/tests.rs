@@ -2,11 +2,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::VerifyReport;
-use super::checks::{self, Check, Verdict};
 use super::runs::{self, RunFacts};
 use crate::aws::cfn::Stack;
 use crate::health::alarms::{AlarmReport, AlarmRow};
+use crate::health::checks::{self, Check, Verdict};
 use crate::health::credentials::ProviderState;
 use crate::health::rules::RuleRow;
 
@@ -274,29 +273,6 @@ fn tokens_needing_reauth_are_a_warning_with_the_connect_command() {
         warn.fix
             .unwrap()
             .contains("deployer tokens connect --stage dev --provider tiktok --user grace"),
-    );
-}
-
-#[test]
-fn the_report_counts_and_shows_fixes() {
-    let report = VerifyReport::new(
-        "dev",
-        vec![
-            checks::stack("dev", "S", Some(&stack("CREATE_COMPLETE"))),
-            checks::rule("dev", &row("DISABLED", None)),
-            runs::reauth("dev", &[]),
-        ],
-    );
-    assert_eq!((report.passed, report.failed, report.warned), (2, 1, 0));
-    let text = report.to_string();
-    assert!(text.contains("FAIL  rule R-dev"), "{text}");
-    assert!(
-        text.contains("      fix: deployer rules --stage dev enable R-dev"),
-        "{text}"
-    );
-    assert!(
-        text.ends_with("stage dev: 2 passed, 1 failed, 0 warning(s)\n"),
-        "{text}"
     );
 }
 
