@@ -26,6 +26,29 @@ pub struct Change {
 }
 
 impl Change {
+    /// One row of a plan: action, logical id, type, what happens to it; a line per detail.
+    fn fmt_row(&self, f: &mut fmt::Formatter<'_>, width: usize) -> fmt::Result {
+        let replace = match self.replacement.as_deref() {
+            Some("True") => "  REPLACES the resource",
+            Some("Conditional") => "  may replace the resource",
+            _ => "",
+        };
+        let danger = if self.is_dangerous() {
+            "  !! data loss"
+        } else {
+            ""
+        };
+        writeln!(
+            f,
+            "  {:<8} {:<width$}  {}{replace}{danger}",
+            self.action, self.logical_id, self.resource_type
+        )?;
+        for d in &self.details {
+            writeln!(f, "  {:<8} {:<width$}    {d}", "", "")?;
+        }
+        Ok(())
+    }
+
     /// Whether applying this change could destroy a stateful resource's data.
     pub fn is_dangerous(&self) -> bool {
         STATEFUL_TYPES.contains(&self.resource_type.as_str())
@@ -84,24 +107,7 @@ impl fmt::Display for Plan {
             .max()
             .unwrap_or(0);
         for c in &self.changes {
-            let replace = match c.replacement.as_deref() {
-                Some("True") => "  REPLACES the resource",
-                Some("Conditional") => "  may replace the resource",
-                _ => "",
-            };
-            let danger = if c.is_dangerous() {
-                "  !! data loss"
-            } else {
-                ""
-            };
-            writeln!(
-                f,
-                "  {:<8} {:<width$}  {}{replace}{danger}",
-                c.action, c.logical_id, c.resource_type
-            )?;
-            for d in &c.details {
-                writeln!(f, "  {:<8} {:<width$}    {d}", "", "")?;
-            }
+            c.fmt_row(f, width)?;
         }
         if !self.dangerous.is_empty() {
             writeln!(

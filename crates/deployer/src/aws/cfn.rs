@@ -82,7 +82,26 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<Stack>> {
     let Some(stack) = out.stacks().first() else {
         return Ok(None);
     };
-    Ok(Some(Stack {
+    Ok(Some(stack_of(stack, name)))
+}
+
+/// The SDK's stack description as the module's [`Stack`].
+fn stack_of(stack: &aws_sdk_cloudformation::types::Stack, name: &str) -> Stack {
+    let output = |o: &aws_sdk_cloudformation::types::Output| {
+        Some(StackOutput {
+            key: o.output_key()?.to_owned(),
+            value: o.output_value()?.to_owned(),
+            description: o.description().map(str::to_owned),
+            export: o.export_name().map(str::to_owned),
+        })
+    };
+    let parameter = |p: &aws_sdk_cloudformation::types::Parameter| {
+        Some((
+            p.parameter_key()?.to_owned(),
+            p.parameter_value()?.to_owned(),
+        ))
+    };
+    Stack {
         name: stack.stack_name().unwrap_or(name).to_owned(),
         id: stack.stack_id().unwrap_or_default().to_owned(),
         status: stack
@@ -91,34 +110,14 @@ pub async fn describe(cfn: &Client, name: &str) -> Result<Option<Stack>> {
             .unwrap_or_default(),
         status_reason: stack.stack_status_reason().map(str::to_owned),
         termination_protection: stack.enable_termination_protection().unwrap_or(false),
-        outputs: stack
-            .outputs()
-            .iter()
-            .filter_map(|o| {
-                Some(StackOutput {
-                    key: o.output_key()?.to_owned(),
-                    value: o.output_value()?.to_owned(),
-                    description: o.description().map(str::to_owned),
-                    export: o.export_name().map(str::to_owned),
-                })
-            })
-            .collect(),
-        parameters: stack
-            .parameters()
-            .iter()
-            .filter_map(|p| {
-                Some((
-                    p.parameter_key()?.to_owned(),
-                    p.parameter_value()?.to_owned(),
-                ))
-            })
-            .collect(),
+        outputs: stack.outputs().iter().filter_map(output).collect(),
+        parameters: stack.parameters().iter().filter_map(parameter).collect(),
         tags: stack
             .tags()
             .iter()
             .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
             .collect(),
-    }))
+    }
 }
 
 /// The template the stack was last deployed with, as sent.

@@ -26,41 +26,36 @@ pub struct StackResource {
 
 /// Every resource of the stack (all pages).
 pub async fn list_resources(cfn: &Client, stack: &str) -> Result<Vec<StackResource>> {
-    let mut resources = Vec::new();
-    let mut token = None;
-    loop {
-        let out = cfn
-            .0
-            .list_stack_resources()
-            .stack_name(stack)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot list the resources of {stack}: {}",
-                    describe_error(&e)
-                )
-            })?;
-        for r in out.stack_resource_summaries() {
-            resources.push(StackResource {
-                logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
-                physical_id: r
-                    .physical_resource_id()
-                    .filter(|p| !p.is_empty())
-                    .map(str::to_owned),
-                resource_type: r.resource_type().unwrap_or_default().to_owned(),
-                status: r
-                    .resource_status()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
-            });
-        }
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(resources);
-        }
-    }
+    let summaries = cfn
+        .0
+        .list_stack_resources()
+        .stack_name(stack)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot list the resources of {stack} (cloudformation:ListStackResources): {}",
+                describe_error(&e)
+            )
+        })?;
+    Ok(summaries
+        .iter()
+        .map(|r| StackResource {
+            logical_id: r.logical_resource_id().unwrap_or_default().to_owned(),
+            physical_id: r
+                .physical_resource_id()
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+            resource_type: r.resource_type().unwrap_or_default().to_owned(),
+            status: r
+                .resource_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// Runs `CloudFormation` drift detection and collects what it found. Never an error: an endpoint
@@ -86,30 +81,24 @@ async fn try_detect(cfn: &Client, stack: &str) -> Result<CfnDrift, String> {
         .unwrap_or_default()
         .to_owned();
     let stack_status = wait(cfn, &id).await?;
-    let mut resources = Vec::new();
-    let mut token = None;
-    loop {
-        let out = cfn
-            .0
-            .describe_stack_resource_drifts()
-            .stack_name(stack)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| describe_error(&e))?;
-        resources.extend(
-            out.stack_resource_drifts()
-                .iter()
-                .filter_map(resource_drift),
-        );
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok(CfnDrift::Detected {
-                stack_status,
-                resources,
-            });
-        }
-    }
+    let pages = cfn
+        .0
+        .describe_stack_resource_drifts()
+        .stack_name(stack)
+        .into_paginator()
+        .send()
+        .try_collect()
+        .await
+        .map_err(|e| describe_error(&e))?;
+    let resources = pages
+        .iter()
+        .flat_map(aws_sdk_cloudformation::operation::describe_stack_resource_drifts::DescribeStackResourceDriftsOutput::stack_resource_drifts)
+        .filter_map(resource_drift)
+        .collect();
+    Ok(CfnDrift::Detected {
+        stack_status,
+        resources,
+    })
 }
 
 /// A resource `CloudFormation` found not in sync; `None` for one in sync.
@@ -152,31 +141,32 @@ async fn wait(cfn: &Client, id: &str) -> Result<String, String> {
             Err(err) if super::cfn::is_throttling(err.code()) => continue,
             Err(err) => return Err(describe_error(&err)),
         };
-        match out.detection_status() {
-            Some(StackDriftDetectionStatus::DetectionInProgress)
-                if tokio::time::Instant::now() < deadline => {}
-            Some(StackDriftDetectionStatus::DetectionInProgress) => {
-                return Err(format!(
-                    "detection {id} still running after {}s",
-                    DETECTION_TIMEOUT.as_secs()
-                ));
-            }
-            // Some resources could not be checked; the results of the others still stand.
-            Some(StackDriftDetectionStatus::DetectionFailed) => {
-                return Ok(format!(
-                    "{} (detection failed for some resources: {})",
-                    out.stack_drift_status().map_or("UNKNOWN", |s| s.as_str()),
-                    out.detection_status_reason().unwrap_or("no reason given")
-                ));
-            }
-            _ => {
-                return Ok(out
-                    .stack_drift_status()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default());
-            }
+        if out.detection_status() != Some(&StackDriftDetectionStatus::DetectionInProgress) {
+            return Ok(finished_status(&out));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "detection {id} still running after {}s",
+                DETECTION_TIMEOUT.as_secs()
+            ));
         }
     }
+}
+
+/// The stack's drift status once detection ended; when it failed for some resources, with
+/// why (the results of the others still stand).
+fn finished_status(
+    out: &aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput,
+) -> String {
+    let status = out.stack_drift_status().map_or("", |s| s.as_str());
+    if out.detection_status() == Some(&StackDriftDetectionStatus::DetectionFailed) {
+        let status = if status.is_empty() { "UNKNOWN" } else { status };
+        return format!(
+            "{status} (detection failed for some resources: {})",
+            out.detection_status_reason().unwrap_or("no reason given")
+        );
+    }
+    status.to_owned()
 }
 
 #[cfg(test)]

@@ -45,6 +45,23 @@ pub async fn settings(client: &Client, name: &str) -> Result<FunctionSettings> {
     })
 }
 
+fn encode(payload: &serde_json::Value) -> Result<Vec<u8>> {
+    serde_json::to_vec(payload).context(
+        "cannot encode the invocation payload as JSON (a bug: payloads are built from JSON values)",
+    )
+}
+
+/// The lines of the log tail Lambda returns (base64).
+fn log_lines(encoded: &str) -> Result<Vec<String>> {
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .context("the log tail Lambda returned is not base64")?;
+    Ok(String::from_utf8_lossy(&decoded)
+        .lines()
+        .map(str::to_owned)
+        .collect())
+}
+
 /// A remote invocation's result.
 #[derive(Debug, Clone)]
 pub struct Remote {
@@ -56,9 +73,7 @@ pub struct Remote {
 }
 
 pub async fn invoke(client: &Client, name: &str, payload: &serde_json::Value) -> Result<Remote> {
-    let body = serde_json::to_vec(payload).context(
-        "cannot encode the invocation payload as JSON (a bug: payloads are built from JSON values)",
-    )?;
+    let body = encode(payload)?;
     let out = client
         .0
         .invoke()
@@ -68,26 +83,20 @@ pub async fn invoke(client: &Client, name: &str, payload: &serde_json::Value) ->
         .payload(Blob::new(body))
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("cannot invoke {name}: {}", describe_error(&e)))?;
-    let bytes = out
-        .payload()
-        .map(|b| b.as_ref().to_vec())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot invoke {name} (lambda:InvokeFunction): {}",
+                describe_error(&e)
+            )
+        })?;
+    let bytes = out.payload().map(AsRef::as_ref).unwrap_or_default();
+    let payload = serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(bytes).into_owned()));
+    let log_tail = out
+        .log_result()
+        .map(log_lines)
+        .transpose()?
         .unwrap_or_default();
-    let payload = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-        serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
-    });
-    let log_tail = match out.log_result() {
-        Some(encoded) => {
-            let decoded = base64::engine::general_purpose::STANDARD
-                .decode(encoded)
-                .context("the log tail Lambda returned is not base64")?;
-            String::from_utf8_lossy(&decoded)
-                .lines()
-                .map(str::to_owned)
-                .collect()
-        }
-        None => Vec::new(),
-    };
     if out.status_code() >= 300 {
         bail!("invoking {name} answered HTTP {}", out.status_code());
     }
@@ -102,9 +111,7 @@ pub async fn invoke(client: &Client, name: &str, payload: &serde_json::Value) ->
 /// scheduled event: Lambda answers 202 once it has accepted the event, and the run's own
 /// failures then follow the function's async retry and on-failure destination.
 pub async fn invoke_async(client: &Client, name: &str, payload: &serde_json::Value) -> Result<()> {
-    let body = serde_json::to_vec(payload).context(
-        "cannot encode the invocation payload as JSON (a bug: payloads are built from JSON values)",
-    )?;
+    let body = encode(payload)?;
     let out = client
         .0
         .invoke()

@@ -140,33 +140,34 @@ pub async fn receive(client: &Client, url: &str, visibility_s: i32) -> Result<Ve
                 describe_error(&err)
             )
         })?;
-    let number = |m: &aws_sdk_sqs::types::Message, name: Sys| {
+    Ok(out.messages().iter().filter_map(received).collect())
+}
+
+/// A received message as the module's type; `None` for one without an id or receipt handle.
+fn received(m: &aws_sdk_sqs::types::Message) -> Option<Received> {
+    use aws_sdk_sqs::types::MessageSystemAttributeName as Sys;
+    let number = |name: Sys| {
         m.attributes()
             .and_then(|a| a.get(&name))
             .and_then(|v| v.parse::<u64>().ok())
     };
-    Ok(out
-        .messages()
-        .iter()
-        .filter_map(|m| {
-            Some(Received {
-                id: m.message_id()?.to_owned(),
-                receipt_handle: m.receipt_handle()?.to_owned(),
-                body: m.body().unwrap_or_default().to_owned(),
-                sent_at_ms: number(m, Sys::SentTimestamp),
-                receive_count: number(m, Sys::ApproximateReceiveCount).unwrap_or(0),
-                attributes: m
-                    .message_attributes()
-                    .map(|attrs| {
-                        attrs
-                            .iter()
-                            .filter_map(|(k, v)| Some((k.clone(), v.string_value()?.to_owned())))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            })
+    let attributes = m
+        .message_attributes()
+        .map(|attrs| {
+            attrs
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.string_value()?.to_owned())))
+                .collect()
         })
-        .collect())
+        .unwrap_or_default();
+    Some(Received {
+        id: m.message_id()?.to_owned(),
+        receipt_handle: m.receipt_handle()?.to_owned(),
+        body: m.body().unwrap_or_default().to_owned(),
+        sent_at_ms: number(Sys::SentTimestamp),
+        receive_count: number(Sys::ApproximateReceiveCount).unwrap_or(0),
+        attributes,
+    })
 }
 
 /// Every visible message of the queue (at most `limit`), received and made visible again at

@@ -121,22 +121,7 @@ impl fmt::Display for DriftReport {
                 writeln!(f, "\n{} ({count}):", r.status.label())?;
                 current = Some(r.status);
             }
-            let physical = r.physical_id.as_deref().unwrap_or("-");
-            write!(
-                f,
-                "  {:<width$}  {}  {physical}",
-                r.logical_id, r.resource_type
-            )?;
-            match &r.reason {
-                Some(reason) => writeln!(f, "  ({reason})")?,
-                None => writeln!(f)?,
-            }
-            for d in &r.differences {
-                writeln!(f, "      {}: {} -> {}", d.property, d.expected, d.actual)?;
-            }
-            for note in &r.notes {
-                writeln!(f, "      note: {note}")?;
-            }
+            r.fmt_in_full(f, width)?;
         }
         if !self.verbose {
             self.fmt_summary(f)?;
@@ -147,6 +132,29 @@ impl fmt::Display for DriftReport {
             "no drift in the checked resources"
         };
         writeln!(f, "\n{verdict}")
+    }
+}
+
+impl ResourceDrift {
+    /// The resource's line (logical id, type, physical id, why), then each difference and note.
+    fn fmt_in_full(&self, f: &mut fmt::Formatter<'_>, width: usize) -> fmt::Result {
+        let physical = self.physical_id.as_deref().unwrap_or("-");
+        write!(
+            f,
+            "  {:<width$}  {}  {physical}",
+            self.logical_id, self.resource_type
+        )?;
+        match &self.reason {
+            Some(reason) => writeln!(f, "  ({reason})")?,
+            None => writeln!(f)?,
+        }
+        for d in &self.differences {
+            writeln!(f, "      {}: {} -> {}", d.property, d.expected, d.actual)?;
+        }
+        for note in &self.notes {
+            writeln!(f, "      note: {note}")?;
+        }
+        Ok(())
     }
 }
 

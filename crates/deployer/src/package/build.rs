@@ -76,6 +76,24 @@ pub fn build(spec: &BuildSpec) -> Result<PathBuf> {
         crate::output::note("refresher unchanged since its last build; not asking cargo again");
         return Ok(path);
     }
+    let mut cmd = cargo_command(spec, triple)?;
+    let status = cmd
+        .status()
+        .context("cannot run cargo to build the refresher")?;
+    if !status.success() {
+        bail!("building the refresher failed (cargo exited with {status}); the errors are above");
+    }
+    if !path.is_file() {
+        bail!("cargo reported success but {} is missing", path.display());
+    }
+    fresh::record(&path, &inputs);
+    Ok(path)
+}
+
+/// The cargo command that builds `bootstrap` for `triple`: `cargo zigbuild` against glibc 2.34
+/// when cargo-zigbuild is installed, else a plain `cargo build` (only for this machine's
+/// architecture).
+fn cargo_command(spec: &BuildSpec, triple: &str) -> Result<Command> {
     let zig = has_zigbuild(&spec.project_dir);
     let native = host_architecture() == Some(spec.architecture);
     if !zig && !native {
@@ -96,29 +114,12 @@ pub fn build(spec: &BuildSpec) -> Result<PathBuf> {
     } else {
         cmd.args(["build", "--target", triple]);
     }
-    cmd.args([
-        "--locked",
-        "--package",
-        "refresher",
-        "--bin",
-        "bootstrap",
-        "--profile",
-        &spec.profile,
-    ])
-    .current_dir(&spec.project_dir)
-    .stdout(Stdio::inherit())
-    .stderr(Stdio::inherit());
-    let status = cmd
-        .status()
-        .context("cannot run cargo to build the refresher")?;
-    if !status.success() {
-        bail!("building the refresher failed (cargo exited with {status}); the errors are above");
-    }
-    if !path.is_file() {
-        bail!("cargo reported success but {} is missing", path.display());
-    }
-    fresh::record(&path, &inputs);
-    Ok(path)
+    cmd.args(["--locked", "--package", "refresher", "--bin", "bootstrap"])
+        .args(["--profile", &spec.profile])
+        .current_dir(&spec.project_dir)
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit());
+    Ok(cmd)
 }
 
 fn target_dir(project_dir: &Path) -> PathBuf {
