@@ -42,17 +42,7 @@ pub async fn until_done(
                 seen = Some(event.id);
             }
         }
-        let status = match cfn::describe(cfn, stack).await {
-            Ok(Some(s)) => s.status,
-            Ok(None) => "DELETE_COMPLETE".to_owned(),
-            Err(err)
-                if err.to_string().contains("Throttl")
-                    || err.to_string().contains("Rate exceeded") =>
-            {
-                "THROTTLED_IN_PROGRESS".to_owned()
-            }
-            Err(err) => return Err(err),
-        };
+        let status = current_status(cfn, stack).await?;
         if let Some(ok) = outcome(&status) {
             return Ok(Finished {
                 status,
@@ -67,6 +57,21 @@ pub async fn until_done(
         progress.tick(&status, started.elapsed());
         tokio::time::sleep(jittered(delay)).await;
         delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The stack's status; a deleted stack is `DELETE_COMPLETE`, a throttled answer
+/// `THROTTLED_IN_PROGRESS` (still waiting).
+async fn current_status(cfn: &Client, stack: &str) -> Result<String> {
+    match cfn::describe(cfn, stack).await {
+        Ok(Some(s)) => Ok(s.status),
+        Ok(None) => Ok("DELETE_COMPLETE".to_owned()),
+        Err(err)
+            if err.to_string().contains("Throttl") || err.to_string().contains("Rate exceeded") =>
+        {
+            Ok("THROTTLED_IN_PROGRESS".to_owned())
+        }
+        Err(err) => Err(err),
     }
 }
 

@@ -126,13 +126,35 @@ fn rule_failure(
 ) -> Classified {
     let rule = rule_arn.rsplit('/').next().unwrap_or(rule_arn);
     let attr = |name: &str| message.attributes.get(name).map_or("-", String::as_str);
+    let (redrive, about) = rule_redrive(rule, body, stage);
+    Classified {
+        kind: Kind::FailedDelivery,
+        summary: format!(
+            "rule {rule} could not deliver{about}: {} {} (retries {})",
+            attr("ERROR_CODE"),
+            one_line(attr("ERROR_MESSAGE")),
+            attr("RETRY_ATTEMPTS")
+        ),
+        recovery: None,
+        redrive,
+    }
+}
+
+/// What delivers a rule's dead letter again, and what it was about: a schedule group's input
+/// to the function, a `token.refresh-requested` event to the token API (`about` names its user
+/// and platform), or the input of a rule this stage no longer has.
+fn rule_redrive(
+    rule: &str,
+    body: Option<&Value>,
+    stage: &Stage,
+) -> (Result<Redrive, String>, String) {
     let schedule = |payload| {
         Ok(Redrive {
             function: stage.function.name.clone(),
             payload,
         })
     };
-    let (redrive, about) = match (stage.rules.iter().find(|g| g.name == rule), requests(stage)) {
+    match (stage.rules.iter().find(|g| g.name == rule), requests(stage)) {
         (Some(group), _) => (
             schedule(serde_json::json!({ "providers": group.providers })),
             String::new(),
@@ -157,17 +179,6 @@ fn rule_failure(
                 String::new(),
             ),
         },
-    };
-    Classified {
-        kind: Kind::FailedDelivery,
-        summary: format!(
-            "rule {rule} could not deliver{about}: {} {} (retries {})",
-            attr("ERROR_CODE"),
-            one_line(attr("ERROR_MESSAGE")),
-            attr("RETRY_ATTEMPTS")
-        ),
-        recovery: None,
-        redrive,
     }
 }
 
@@ -194,30 +205,7 @@ fn requested(detail: &Value) -> String {
 fn invocation_failure(record: &Value, stage: &Stage) -> Classified {
     let context = &record["requestContext"];
     let input = &record["requestPayload"];
-    let arn = context["functionArn"].as_str().unwrap_or_default();
-    let arn_name = arn
-        .split_once(":function:")
-        .map(|(_, rest)| rest.split(':').next().unwrap_or(rest));
-    let api = stage
-        .token_api
-        .as_ref()
-        .filter(|api| arn_name == Some(api.name.as_str()));
-    let (function, what) = match api {
-        Some(api) => (
-            api.name.clone(),
-            requested(&input["detail"]).trim_start().to_owned(),
-        ),
-        None => (
-            stage.function.name.clone(),
-            input["providers"].as_array().map_or_else(
-                || "all providers".to_owned(),
-                |list| {
-                    let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
-                    format!("providers {}", names.join(","))
-                },
-            ),
-        ),
-    };
+    let (function, what) = invoked(context, input, stage);
     let error = record["responseContext"]["functionError"]
         .as_str()
         .or_else(|| record["responsePayload"]["errorType"].as_str())
@@ -234,6 +222,35 @@ fn invocation_failure(record: &Value, stage: &Stage) -> Classified {
             function,
             payload: input.clone(),
         }),
+    }
+}
+
+/// The function a failed invocation was for (the token API, else the scheduled function) and
+/// what it was asked: a user's refresh, or providers.
+fn invoked(context: &Value, input: &Value, stage: &Stage) -> (String, String) {
+    let arn = context["functionArn"].as_str().unwrap_or_default();
+    let arn_name = arn
+        .split_once(":function:")
+        .map(|(_, rest)| rest.split(':').next().unwrap_or(rest));
+    let api = stage
+        .token_api
+        .as_ref()
+        .filter(|api| arn_name == Some(api.name.as_str()));
+    match api {
+        Some(api) => (
+            api.name.clone(),
+            requested(&input["detail"]).trim_start().to_owned(),
+        ),
+        None => (
+            stage.function.name.clone(),
+            input["providers"].as_array().map_or_else(
+                || "all providers".to_owned(),
+                |list| {
+                    let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+                    format!("providers {}", names.join(","))
+                },
+            ),
+        ),
     }
 }
 

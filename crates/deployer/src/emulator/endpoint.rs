@@ -20,6 +20,7 @@ use base64::Engine as _;
 use serde_json::json;
 
 use super::Outcome;
+use super::instance::Ended;
 use super::pool::{Pool, Served};
 use super::process::millis;
 
@@ -57,29 +58,10 @@ async fn invoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let name = function_name(&function);
-    let Some(pool) = functions.get(name).cloned() else {
-        let known: Vec<&str> = functions.keys().map(String::as_str).collect();
-        return aws_error(
-            StatusCode::NOT_FOUND,
-            "ResourceNotFoundException",
-            &format!(
-                "Function not found: {name}. This endpoint serves {}.",
-                known.join(", ")
-            ),
-            None,
-        );
+    let pool = match accepted(&functions, &function, &body) {
+        Ok(pool) => pool,
+        Err(refused) => return *refused,
     };
-    if body.len() > PAYLOAD_LIMIT {
-        return aws_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "RequestTooLargeException",
-            &format!(
-                "Request must be smaller than {PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
-            ),
-            None,
-        );
-    }
     match header(&headers, "x-amz-invocation-type").unwrap_or("RequestResponse") {
         "RequestResponse" => {
             let tail = header(&headers, "x-amz-log-type") == Some("Tail");
@@ -97,6 +79,39 @@ async fn invoke(
             None,
         ),
     }
+}
+
+/// The pool serving `function`, or Lambda's answer to an unknown function or an oversized
+/// payload.
+fn accepted(
+    functions: &Functions,
+    function: &str,
+    body: &Bytes,
+) -> Result<Arc<Pool>, Box<Response>> {
+    let name = function_name(function);
+    let Some(pool) = functions.get(name).cloned() else {
+        let known: Vec<&str> = functions.keys().map(String::as_str).collect();
+        return Err(Box::new(aws_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!(
+                "Function not found: {name}. This endpoint serves {}.",
+                known.join(", ")
+            ),
+            None,
+        )));
+    };
+    if body.len() > PAYLOAD_LIMIT {
+        return Err(Box::new(aws_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestTooLargeException",
+            &format!(
+                "Request must be smaller than {PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
+            ),
+            None,
+        )));
+    }
+    Ok(pool)
 }
 
 async fn request_response(pool: &Pool, event: Vec<u8>, tail: bool) -> Response {
@@ -119,7 +134,15 @@ async fn request_response(pool: &Pool, event: Vec<u8>, tail: bool) -> Response {
             );
         }
     };
-    let (body, function_error) = payload(&ended.outcome, pool.spec().timeout);
+    let response = answer(&ended, pool.spec().timeout, tail);
+    tracing_line(pool, &ended.outcome, millis(ended.duration));
+    with_version(response)
+}
+
+/// A finished invocation as Lambda answers it: the payload, the function error's kind, the
+/// request id and (with `tail`) the last 4 KB of the log.
+fn answer(ended: &Ended, timeout: Duration, tail: bool) -> Response {
+    let (body, function_error) = payload(&ended.outcome, timeout);
     let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert("content-type", HeaderValue::from_static("application/json"));
@@ -132,8 +155,7 @@ async fn request_response(pool: &Pool, event: Vec<u8>, tail: bool) -> Response {
     if tail && let Ok(logs) = HeaderValue::from_str(&log_result(&ended.logs)) {
         headers.insert("x-amz-log-result", logs);
     }
-    tracing_line(pool, &ended.outcome, millis(ended.duration));
-    with_version(response)
+    response
 }
 
 /// An asynchronous invocation: queued until an instance is free, as Lambda's own queue does.

@@ -64,20 +64,9 @@ struct Logs {
 impl Instance {
     /// Starts `bootstrap` and its Runtime API; its init runs while the first invocation waits.
     pub(super) async fn start(spec: &FunctionSpec, sink: LogSink) -> Result<Self> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .context("cannot open a loopback port for the Runtime API")?;
-        let port = listener
-            .local_addr()
-            .context("cannot read the Runtime API listener's address; is a loopback interface up?")?
-            .port();
         let (jobs, queue) = mpsc::channel(1);
         let runtime = Arc::new(Runtime::new(function_arn(spec), queue));
-        let app = api::router(Arc::clone(&runtime));
-        let server = tokio::spawn(async move {
-            // The listener is only ever stopped by aborting this task.
-            let _ = axum::serve(listener, app).await;
-        });
+        let (port, server) = serve_runtime_api(Arc::clone(&runtime)).await?;
         let mut child = match command(spec, port).spawn() {
             Ok(child) => child,
             Err(e) => {
@@ -239,6 +228,23 @@ fn function_arn(spec: &FunctionSpec) -> String {
         "arn:aws:lambda:{}:000000000000:function:{}",
         spec.region, spec.function_name
     )
+}
+
+/// Serves `runtime`'s Runtime API on a new loopback port: the port, and the server's task (only
+/// ever stopped by aborting it).
+async fn serve_runtime_api(runtime: Arc<Runtime>) -> Result<(u16, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .context("cannot open a loopback port for the Runtime API")?;
+    let port = listener
+        .local_addr()
+        .context("cannot read the Runtime API listener's address; is a loopback interface up?")?
+        .port();
+    let app = api::router(runtime);
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok((port, server))
 }
 
 /// The environment Lambda sets for a custom runtime, then the function's own.

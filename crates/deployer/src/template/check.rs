@@ -165,6 +165,28 @@ fn section<'a>(template: &'a Value, name: &str) -> Vec<(&'a String, &'a Value)> 
         .unwrap_or_default()
 }
 
+/// The variables of a `Fn::Sub` (string, or `[string, {locals}]`) that name nothing in the
+/// template: neither a target, a resource (`Res.Attr`) nor one of its own locals.
+fn sub_problems(sub: &Value, targets: &BTreeSet<&str>, resources: &BTreeSet<&str>) -> Vec<String> {
+    let text = sub
+        .as_str()
+        .or_else(|| sub.get(0).and_then(Value::as_str))
+        .unwrap_or("");
+    let local: BTreeSet<&str> = sub
+        .get(1)
+        .and_then(Value::as_object)
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    sub_variables(text)
+        .into_iter()
+        .filter(|var| {
+            let head = var.split('.').next().unwrap_or(var);
+            !targets.contains(var) && !resources.contains(head) && !local.contains(var)
+        })
+        .map(|var| format!("Fn::Sub uses ${{{var}}}, which names nothing in this template"))
+        .collect()
+}
+
 /// Walks a value for `Ref`, `Fn::GetAtt`, `Fn::Sub` and checks that each names something that exists.
 fn references(
     value: &Value,
@@ -187,17 +209,8 @@ fn references(
                     },
                     ("Fn::GetAtt", _) => error(here, "Fn::GetAtt must be a two-item list (the local stand-in misreads the dotted string form)".into()),
                     ("Fn::Sub", sub) => {
-                        let text = sub.as_str().or_else(|| sub.get(0).and_then(Value::as_str)).unwrap_or("");
-                        let local: BTreeSet<&str> = sub
-                            .get(1)
-                            .and_then(Value::as_object)
-                            .map(|m| m.keys().map(String::as_str).collect())
-                            .unwrap_or_default();
-                        for var in sub_variables(text) {
-                            let head = var.split('.').next().unwrap_or(var);
-                            if !targets.contains(var) && !resources.contains(head) && !local.contains(var) {
-                                error(here.clone(), format!("Fn::Sub uses ${{{var}}}, which names nothing in this template"));
-                            }
+                        for problem in sub_problems(sub, targets, resources) {
+                            error(here.clone(), problem);
                         }
                         references(sub, &here, targets, resources, error);
                     }

@@ -129,19 +129,31 @@ pub fn build(stage: &Stage) -> Context<'_> {
 /// never do (they are read from the secret at cold start).
 fn env(stage: &Stage, names: &Names) -> BTreeMap<&'static str, EnvValue> {
     use refresher::config::vars;
-    let providers: BTreeMap<&str, serde_json::Value> = stage
-        .providers
-        .values()
-        .map(|p| (p.name.as_str(), provider_env(p)))
-        .collect();
     let lit = |s: &str| EnvValue::Literal(s.to_owned());
-    BTreeMap::from([
+    let mut env = resources(stage, names);
+    env.extend([
         (vars::STAGE, lit(&stage.name)),
-        (vars::TOKENS_TABLE, lit(&stage.tables.tokens.name)),
         (
             vars::TOKENS_FORMAT,
             lit(stage.tables.tokens.format.as_str()),
         ),
+        (
+            vars::JITTER_SECONDS,
+            lit(&stage.function.jitter_seconds.to_string()),
+        ),
+        (vars::LOG_LEVEL, lit(&stage.function.log_level)),
+        (vars::METRICS_NAMESPACE, lit(METRICS_NAMESPACE)),
+        (vars::PROVIDERS, lit(&providers_env(stage))),
+    ]);
+    env
+}
+
+/// The variables naming the resources the function uses: tables, index, key, secret, bus, queue.
+fn resources(stage: &Stage, names: &Names) -> BTreeMap<&'static str, EnvValue> {
+    use refresher::config::vars;
+    let lit = |s: &str| EnvValue::Literal(s.to_owned());
+    BTreeMap::from([
+        (vars::TOKENS_TABLE, lit(&stage.tables.tokens.name)),
         (vars::TOKENS_EXPIRY_INDEX, lit(EXPIRY_INDEX)),
         (vars::ANALYTICS_TABLE, lit(&stage.tables.analytics.name)),
         (vars::KMS_KEY_ID, lit(&names.key_alias)),
@@ -154,21 +166,19 @@ fn env(stage: &Stage, names: &Names) -> BTreeMap<&'static str, EnvValue> {
             vars::DLQ_URL,
             EnvValue::Intrinsic(json!({"Ref": "RefresherDlq"})),
         ),
-        (
-            vars::JITTER_SECONDS,
-            lit(&stage.function.jitter_seconds.to_string()),
-        ),
-        (vars::LOG_LEVEL, lit(&stage.function.log_level)),
-        (vars::METRICS_NAMESPACE, lit(METRICS_NAMESPACE)),
-        (
-            vars::PROVIDERS,
-            EnvValue::Literal(
-                serde_json::to_value(&providers)
-                    .map(|v| canonical(&v).to_string())
-                    .unwrap_or_default(),
-            ),
-        ),
     ])
+}
+
+/// Every provider's settings as one JSON object by name, keys sorted.
+fn providers_env(stage: &Stage) -> String {
+    let providers: BTreeMap<&str, serde_json::Value> = stage
+        .providers
+        .values()
+        .map(|p| (p.name.as_str(), provider_env(p)))
+        .collect();
+    serde_json::to_value(&providers)
+        .map(|v| canonical(&v).to_string())
+        .unwrap_or_default()
 }
 
 fn provider_env(p: &Provider) -> serde_json::Value {

@@ -28,17 +28,12 @@ pub(crate) fn permissions(
         }
         Ok(Some(text)) => text,
     };
-    let Ok(policy) = serde_json::from_str::<Value>(text) else {
+    let Some(statements) = statements(text) else {
         return check(
             name,
             Verdict::Warn,
             "not checkable here: the policy is not JSON",
         );
-    };
-    let statements = match &policy["Statement"] {
-        Value::Array(list) => list.clone(),
-        Value::Null => Vec::new(),
-        one => vec![one.clone()],
     };
     let missing: Vec<&str> = rules
         .iter()
@@ -59,6 +54,16 @@ pub(crate) fn permissions(
         )
         .fix(deploy(stage))
     }
+}
+
+/// A policy document's statements (one, a list, or none); `None` when it is not JSON.
+fn statements(policy: &str) -> Option<Vec<Value>> {
+    let policy = serde_json::from_str::<Value>(policy).ok()?;
+    Some(match &policy["Statement"] {
+        Value::Array(list) => list.clone(),
+        Value::Null => Vec::new(),
+        one => vec![one.clone()],
+    })
 }
 
 fn allows_rule(statement: &Value, rule: &str) -> bool {
@@ -162,19 +167,16 @@ pub(crate) fn credentials(
             format!("`{secret}` holds every provider's credentials"),
         );
     }
-    let detail: Vec<String> = bad
-        .iter()
-        .map(|p| format!("{} {}", p.provider, p.state))
-        .collect();
-    let fixes: Vec<String> = bad
+    let (detail, fixes): (Vec<String>, Vec<String>) = bad
         .iter()
         .map(|p| {
-            format!(
+            let fix = format!(
                 "deployer secrets set --stage {stage} --provider {}",
                 p.provider
-            )
+            );
+            (format!("{} {}", p.provider, p.state), fix)
         })
-        .collect();
+        .unzip();
     check(
         name,
         Verdict::Fail,
