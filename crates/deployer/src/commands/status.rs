@@ -18,7 +18,7 @@ use std::fmt;
 
 use anyhow::{Context, Result};
 use refresher::clock::Clock;
-use refresher::status::{self, StatusReport, Window};
+use refresher::status::{self, ProviderStatus, StatusReport, Window};
 use serde::Serialize;
 
 use super::Ctx;
@@ -34,14 +34,7 @@ struct Shown(StatusReport);
 
 pub(super) async fn run(args: &StatusArgs, ctx: &Ctx) -> Result<Status> {
     let stage = ctx.load_stage(&args.stage.stage)?;
-    let span =
-        duration::parse_duration(&args.since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
-    let now = Clock::system().now();
-    let window = Window {
-        label: args.since.clone(),
-        from: now.saturating_sub(span),
-        now,
-    };
+    let window = window(&args.since)?;
     let aws = ctx.aws(&stage).await;
     let providers: Vec<String> = stage.providers.keys().cloned().collect();
     let report = status::report(
@@ -68,6 +61,17 @@ pub(super) async fn run(args: &StatusArgs, ctx: &Ctx) -> Result<Status> {
     Ok(Status::Ok)
 }
 
+/// The window `--since` names, ending now.
+fn window(since: &str) -> Result<Window> {
+    let span = duration::parse_duration(since).map_err(|e| anyhow::anyhow!("--since: {e}"))?;
+    let now = Clock::system().now();
+    Ok(Window {
+        label: since.to_owned(),
+        from: now.saturating_sub(span),
+        now,
+    })
+}
+
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let report = &self.0;
@@ -76,24 +80,20 @@ impl fmt::Display for Shown {
             "stage {}: outcomes of the last {} (since {})",
             report.stage, report.since, report.from
         )?;
+        self.fmt_providers(f)?;
+        self.fmt_last_run(f)?;
+        self.fmt_failure_reasons(f)
+    }
+}
+
+impl Shown {
+    /// One table row per provider: its counts and its last success.
+    fn fmt_providers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = &self.0;
         let rows: Vec<[String; 7]> = report
             .providers
             .iter()
-            .map(|p| {
-                let last = p.last_success.as_ref().map_or_else(
-                    || "never".to_owned(),
-                    |s| format!("{} ({})", s.time, duration::relative(s.at, report.now)),
-                );
-                [
-                    p.provider.clone(),
-                    p.refreshed.to_string(),
-                    p.failed.to_string(),
-                    p.needs_reauth.to_string(),
-                    last,
-                    p.due_24h.to_string(),
-                    p.expired.to_string(),
-                ]
-            })
+            .map(|p| provider_row(p, report.now))
             .collect();
         let header = [
             "PROVIDER",
@@ -104,7 +104,12 @@ impl fmt::Display for Shown {
             "DUE 24H",
             "EXPIRED",
         ];
-        output::write_table(f, header, &rows)?;
+        output::write_table(f, header, &rows)
+    }
+
+    /// The last successful run, or that none is recorded, and where that comes from.
+    fn fmt_last_run(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let report = &self.0;
         match &report.last_successful_run {
             Some(s) => writeln!(
                 f,
@@ -114,22 +119,44 @@ impl fmt::Display for Shown {
                 s.run_id,
                 s.provider,
                 report.last_run_source
-            )?,
+            ),
             None => writeln!(
                 f,
                 "last successful run: none recorded ({})",
                 report.last_run_source
-            )?,
+            ),
         }
-        if report.top_failure_reasons.is_empty() {
+    }
+
+    /// The most common failure reasons, or that there were none.
+    fn fmt_failure_reasons(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let reasons = &self.0.top_failure_reasons;
+        if reasons.is_empty() {
             return writeln!(f, "no failures in the window");
         }
         writeln!(f, "most common failure reasons:")?;
-        for r in &report.top_failure_reasons {
+        for r in reasons {
             writeln!(f, "  {:>5}  {}", r.count, r.reason)?;
         }
         Ok(())
     }
+}
+
+/// One provider's row: its counts, and its last success with how long ago it was.
+fn provider_row(p: &ProviderStatus, now: u64) -> [String; 7] {
+    let last = p.last_success.as_ref().map_or_else(
+        || "never".to_owned(),
+        |s| format!("{} ({})", s.time, duration::relative(s.at, now)),
+    );
+    [
+        p.provider.clone(),
+        p.refreshed.to_string(),
+        p.failed.to_string(),
+        p.needs_reauth.to_string(),
+        last,
+        p.due_24h.to_string(),
+        p.expired.to_string(),
+    ]
 }
 
 #[cfg(test)]
