@@ -11,7 +11,7 @@ use super::Ctx;
 use crate::cli::ValidateArgs;
 use crate::lint::{self, LintFinding};
 use crate::stage::{self, LoadError, Problem};
-use crate::template::{self, check::Finding, check::Severity};
+use crate::template::{self, Rendered, check::Finding, check::Severity};
 use crate::{Status, output::note};
 
 /// Everything `validate` found, for people or as JSON.
@@ -86,52 +86,63 @@ pub fn validate(file: PathBuf, cfn_lint: Option<&std::path::Path>) -> Result<Val
     let rendered = template::render(&stage)?;
     report.template_findings =
         template::check::check(&rendered.text, &rendered.value, &stage.stack_name);
-    let count = |section: &str| {
-        rendered
-            .value
-            .get(section)
-            .and_then(|v| v.as_object())
-            .map_or(0, serde_json::Map::len)
-    };
-    report.template = Some(TemplateSummary {
-        bytes: rendered.text.len(),
-        resources: count("Resources"),
-        outputs: count("Outputs"),
-    });
+    report.template = Some(TemplateSummary::of(&rendered));
     if let Some(cfn_lint) = cfn_lint {
-        let dir =
-            tempfile::tempdir().context("cannot create a temporary directory for cfn-lint")?;
-        let path = dir.path().join(format!("{}.yaml", stage.name));
-        std::fs::write(&path, &rendered.text)
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        report.lint = Some(LintReport {
-            version: lint::version(cfn_lint)?,
-            findings: lint::run(cfn_lint, &path)?,
-        });
+        report.lint = Some(LintReport::of(cfn_lint, &stage.name, &rendered.text)?);
     }
-    report.valid = report
-        .template_findings
-        .iter()
-        .all(|f| f.severity != Severity::Error)
-        && report
-            .lint
-            .as_ref()
-            .is_none_or(|l| l.findings.iter().all(|f| f.level == "informational"));
+    report.valid = report.passes();
     report.stage = Some(stage.name);
     report.stack_name = Some(stage.stack_name);
     Ok(report)
 }
 
-impl fmt::Display for ValidationReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let file = self.file.display();
-        if !self.problems.is_empty() {
-            let errors = stage::StageErrors {
-                file: self.file.clone(),
-                problems: self.problems.clone(),
-            };
-            return write!(f, "{errors}");
+impl TemplateSummary {
+    /// The rendered template's size and its counts of resources and outputs.
+    fn of(rendered: &Rendered) -> Self {
+        let count = |section: &str| {
+            rendered
+                .value
+                .get(section)
+                .and_then(|v| v.as_object())
+                .map_or(0, serde_json::Map::len)
+        };
+        Self {
+            bytes: rendered.text.len(),
+            resources: count("Resources"),
+            outputs: count("Outputs"),
         }
+    }
+}
+
+impl LintReport {
+    /// Runs `cfn_lint` on the rendered template, written to a temporary `<stage>.yaml`.
+    fn of(cfn_lint: &std::path::Path, stage: &str, text: &str) -> Result<Self> {
+        let dir =
+            tempfile::tempdir().context("cannot create a temporary directory for cfn-lint")?;
+        let path = dir.path().join(format!("{stage}.yaml"));
+        std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(Self {
+            version: lint::version(cfn_lint)?,
+            findings: lint::run(cfn_lint, &path)?,
+        })
+    }
+}
+
+impl ValidationReport {
+    /// Valid: no template error and no cfn-lint finding above informational.
+    fn passes(&self) -> bool {
+        self.template_findings
+            .iter()
+            .all(|f| f.severity != Severity::Error)
+            && self
+                .lint
+                .as_ref()
+                .is_none_or(|l| l.findings.iter().all(|f| f.level == "informational"))
+    }
+
+    /// The verdict line: the file, valid or not, and the template's counts when it was rendered.
+    fn fmt_verdict(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display();
         let verdict = if self.valid { "valid" } else { "invalid" };
         write!(f, "{file}: {verdict}")?;
         if let (Some(stack), Some(t)) = (&self.stack_name, &self.template) {
@@ -141,7 +152,11 @@ impl fmt::Display for ValidationReport {
                 t.resources, t.outputs, t.bytes
             )?;
         }
-        writeln!(f)?;
+        writeln!(f)
+    }
+
+    /// One line per structural finding on the rendered template.
+    fn fmt_template_findings(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for finding in &self.template_findings {
             let level = match finding.severity {
                 Severity::Error => "error",
@@ -149,6 +164,11 @@ impl fmt::Display for ValidationReport {
             };
             writeln!(f, "  {level}: {}: {}", finding.location, finding.message)?;
         }
+        Ok(())
+    }
+
+    /// Whether cfn-lint ran, and its findings.
+    fn fmt_lint(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.lint {
             None => writeln!(f, "  cfn-lint: not run")?,
             Some(lint) if lint.findings.is_empty() => {
@@ -169,5 +189,20 @@ impl fmt::Display for ValidationReport {
             }
         }
         Ok(())
+    }
+}
+
+impl fmt::Display for ValidationReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.problems.is_empty() {
+            let errors = stage::StageErrors {
+                file: self.file.clone(),
+                problems: self.problems.clone(),
+            };
+            return write!(f, "{errors}");
+        }
+        self.fmt_verdict(f)?;
+        self.fmt_template_findings(f)?;
+        self.fmt_lint(f)
     }
 }
