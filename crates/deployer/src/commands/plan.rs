@@ -5,10 +5,13 @@
 use anyhow::Result;
 
 use super::Ctx;
+use crate::aws::CloudFormation;
 use crate::aws::cfn::{self, StackRequest};
 use crate::cli::PlanArgs;
 use crate::deploy::{self, state};
 use crate::plan::{Change, Plan};
+use crate::stage::Stage;
+use crate::template::Rendered;
 use crate::{Status, template};
 
 pub(super) async fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Status> {
@@ -24,8 +27,23 @@ pub(super) async fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Status> {
         parameters: deploy::stack_parameters(&artifact.key, secret_version),
         tags: stage.tags.clone(),
     };
-    let client = aws.cloudformation();
-    let existing = cfn::describe(&client, &stage.stack_name).await?;
+    let plan = plan(&aws.cloudformation(), &stage, &rendered, &request).await?;
+    ctx.printer.emit(&plan)?;
+    Ok(if args.fail && !plan.is_noop() {
+        Status::Found
+    } else {
+        Status::Ok
+    })
+}
+
+/// What deploying `request` would change, from the state of the live stack.
+async fn plan(
+    client: &CloudFormation,
+    stage: &Stage,
+    rendered: &Rendered,
+    request: &StackRequest,
+) -> Result<Plan> {
+    let existing = cfn::describe(client, &stage.stack_name).await?;
     let plan = match (
         state::classify(
             &stage.stack_name,
@@ -34,18 +52,7 @@ pub(super) async fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Status> {
         existing,
     ) {
         (state::StackState::Ready, Some(current)) => {
-            if deploy::is_unchanged(&client, &current, &request).await? {
-                Plan::new(&stage.stack_name, "update", Vec::new())
-            } else {
-                match deploy::change_set(&client, &stage, &request).await? {
-                    Some(pending) => {
-                        cfn::delete_change_set(&client, &stage.stack_name, &pending.change_set)
-                            .await?;
-                        pending.plan
-                    }
-                    None => Plan::new(&stage.stack_name, "update", Vec::new()),
-                }
-            }
+            update_plan(client, stage, &current, request).await?
         }
         (state::StackState::Busy(status) | state::StackState::Stuck(status), _) => {
             anyhow::bail!(
@@ -56,12 +63,27 @@ pub(super) async fn run(args: &PlanArgs, ctx: &Ctx) -> Result<Status> {
         // No stack, or a dead one deploy would clear: everything is added.
         _ => Plan::new(&stage.stack_name, "create", additions(&rendered.value)),
     };
-    ctx.printer.emit(&plan)?;
-    Ok(if args.fail && !plan.is_noop() {
-        Status::Found
-    } else {
-        Status::Ok
-    })
+    Ok(plan)
+}
+
+/// What updating a ready stack would change: its change set, created then deleted unexecuted;
+/// no change when the stack already has this template, these parameters and these tags.
+async fn update_plan(
+    client: &CloudFormation,
+    stage: &Stage,
+    current: &cfn::Stack,
+    request: &StackRequest,
+) -> Result<Plan> {
+    if deploy::is_unchanged(client, current, request).await? {
+        return Ok(Plan::new(&stage.stack_name, "update", Vec::new()));
+    }
+    match deploy::change_set(client, stage, request).await? {
+        Some(pending) => {
+            cfn::delete_change_set(client, &stage.stack_name, &pending.change_set).await?;
+            Ok(pending.plan)
+        }
+        None => Ok(Plan::new(&stage.stack_name, "update", Vec::new())),
+    }
 }
 
 /// Every resource of a template, as the additions of a create.
