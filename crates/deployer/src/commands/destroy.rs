@@ -9,10 +9,11 @@ use anyhow::{Result, bail};
 use serde::Serialize;
 
 use super::Ctx;
-use crate::aws::cfn;
+use crate::aws::{CloudFormation, cfn};
 use crate::cli::DestroyArgs;
 use crate::deploy::{progress::Progress, wait};
 use crate::output::{self, note};
+use crate::stage::Stage;
 use crate::{Status, template};
 
 #[derive(Debug, Serialize)]
@@ -55,7 +56,26 @@ pub(super) async fn run(args: &DestroyArgs, ctx: &Ctx) -> Result<Status> {
         })?;
         return Ok(Status::Ok);
     };
-    if (stage.termination_protection || stack.termination_protection) && !args.force {
+    refuse_if_protected(&stage, &stack, args.force)?;
+    crate::deploy::check_account(&aws, &stage).await?;
+    if !args.yes {
+        confirm_by_name(&stage.stack_name)?;
+    }
+    if stack.termination_protection {
+        lift_protection(&client, &stage.stack_name).await;
+    }
+    delete_and_wait(&client, &stage.stack_name, ctx.printer.json).await?;
+    ctx.printer.emit(&DestroyReport {
+        stack: stage.stack_name,
+        deleted: true,
+        retained: retained(&rendered.value),
+    })?;
+    Ok(Status::Ok)
+}
+
+/// Refuses to delete a protected stage or stack unless `--force` lifts the protection.
+fn refuse_if_protected(stage: &Stage, stack: &cfn::Stack, force: bool) -> Result<()> {
+    if (stage.termination_protection || stack.termination_protection) && !force {
         bail!(
             "stage {} is protected against deletion (termination_protection); pass --force to lift the \
              protection and delete {}",
@@ -63,37 +83,34 @@ pub(super) async fn run(args: &DestroyArgs, ctx: &Ctx) -> Result<Status> {
             stage.stack_name
         );
     }
-    crate::deploy::check_account(&aws, &stage).await?;
-    if !args.yes {
-        confirm_by_name(&stage.stack_name)?;
+    Ok(())
+}
+
+/// Lifts the stack's termination protection; a failure is only a warning.
+async fn lift_protection(client: &CloudFormation, stack: &str) {
+    // If lifting fails, the delete below fails with CloudFormation's own reason; an endpoint
+    // without the call (the local stand-in) does not enforce the protection either.
+    if let Err(err) = cfn::set_termination_protection(client, stack, false).await {
+        note(&format!(
+            "warning: could not lift termination protection: {err:#}"
+        ));
     }
-    if stack.termination_protection {
-        // If lifting fails, the delete below fails with CloudFormation's own reason; an endpoint
-        // without the call (the local stand-in) does not enforce the protection either.
-        if let Err(err) = cfn::set_termination_protection(&client, &stage.stack_name, false).await {
-            note(&format!(
-                "warning: could not lift termination protection: {err:#}"
-            ));
-        }
-    }
-    note(&format!("deleting stack {}", stage.stack_name));
-    cfn::delete_stack(&client, &stage.stack_name).await?;
-    let progress = Progress::new(ctx.printer.json);
-    let done = wait::until_done(&client, &stage.stack_name, None, &progress).await?;
+}
+
+/// Deletes the stack and waits, with progress, until it is gone; fails if it is not.
+async fn delete_and_wait(client: &CloudFormation, stack: &str, plain: bool) -> Result<()> {
+    note(&format!("deleting stack {stack}"));
+    cfn::delete_stack(client, stack).await?;
+    let progress = Progress::new(plain);
+    let done = wait::until_done(client, stack, None, &progress).await?;
     progress.finish();
     if !done.ok {
         bail!(
-            "{} ended {}; see its events for the resource that could not be deleted",
-            stage.stack_name,
+            "{stack} ended {}; see its events for the resource that could not be deleted",
             done.status
         );
     }
-    ctx.printer.emit(&DestroyReport {
-        stack: stage.stack_name,
-        deleted: true,
-        retained: retained(&rendered.value),
-    })?;
-    Ok(Status::Ok)
+    Ok(())
 }
 
 /// Asks for the stack name on a terminal; without one, `--yes` is required.
