@@ -6,6 +6,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -13,6 +15,7 @@ use serde::Serialize;
 
 use super::Ctx;
 use crate::Status;
+use crate::aws::Aws;
 use crate::cli::ServeArgs;
 use crate::deploy;
 use crate::emulator::endpoint;
@@ -52,15 +55,7 @@ pub(super) async fn run(args: &ServeArgs, ctx: &Ctx) -> Result<Status> {
     deploy::check_account(&aws, &stage).await?;
     let dir = tempfile::tempdir().context("cannot create a directory for the bootstrap")?;
     let binary = deployed::bootstrap(&aws, &stage, dir.path()).await?;
-    let mut functions = BTreeMap::new();
-    for (name, reserved) in served(&stage) {
-        let spec = deployed::function(&aws, &stage, &binary, &name).await?;
-        let limit = usize::try_from(reserved.unwrap_or(UNRESERVED_INSTANCES)).unwrap_or(1);
-        let sink = LogSink::Echo {
-            prefix: format!("[{name}]"),
-        };
-        functions.insert(name, Arc::new(Pool::new(spec, limit, sink)));
-    }
+    let functions = pools(&aws, &stage, &binary).await?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .with_context(|| {
@@ -72,14 +67,7 @@ pub(super) async fn run(args: &ServeArgs, ctx: &Ctx) -> Result<Status> {
     let address = listener
         .local_addr()
         .context("cannot read the endpoint's address; is a loopback interface up?")?;
-    let functions: endpoint::Functions = Arc::new(functions);
-    ctx.printer.emit(&Serving {
-        endpoint: format!("http://{address}"),
-        functions: functions
-            .iter()
-            .map(|(name, pool)| (name.clone(), pool.limit()))
-            .collect(),
-    })?;
+    ctx.printer.emit(&Serving::of(address, &functions))?;
     axum::serve(listener, endpoint::router(Arc::clone(&functions)))
         .with_graceful_shutdown(interrupted())
         .await
@@ -88,6 +76,34 @@ pub(super) async fn run(args: &ServeArgs, ctx: &Ctx) -> Result<Status> {
         pool.stop().await;
     }
     Ok(Status::Ok)
+}
+
+/// One pool of instances per served function, each up to its reserved concurrency, logging
+/// on stderr under the function's name.
+async fn pools(aws: &Aws, stage: &Stage, binary: &Path) -> Result<endpoint::Functions> {
+    let mut functions = BTreeMap::new();
+    for (name, reserved) in served(stage) {
+        let spec = deployed::function(aws, stage, binary, &name).await?;
+        let limit = usize::try_from(reserved.unwrap_or(UNRESERVED_INSTANCES)).unwrap_or(1);
+        let sink = LogSink::Echo {
+            prefix: format!("[{name}]"),
+        };
+        functions.insert(name, Arc::new(Pool::new(spec, limit, sink)));
+    }
+    Ok(Arc::new(functions))
+}
+
+impl Serving {
+    /// The endpoint at `address` and each function's instance limit.
+    fn of(address: SocketAddr, functions: &endpoint::Functions) -> Self {
+        Self {
+            endpoint: format!("http://{address}"),
+            functions: functions
+                .iter()
+                .map(|(name, pool)| (name.clone(), pool.limit()))
+                .collect(),
+        }
+    }
 }
 
 /// The stage's functions and their reserved concurrency: the token API first, when it has one.
