@@ -49,6 +49,20 @@ impl fmt::Display for CheckReport {
     }
 }
 
+impl CheckReport {
+    /// The report on `items`, with their counts.
+    fn of(table: String, items: Vec<ItemCheck>, read_capacity_units: Option<f64>) -> Self {
+        Self {
+            table,
+            checked: items.len(),
+            readable: items.iter().filter(|i| i.readable).count(),
+            with_problems: items.iter().filter(|i| i.problem.is_some()).count(),
+            read_capacity_units,
+            items,
+        }
+    }
+}
+
 pub(super) async fn run(args: &TokensCheckArgs, ctx: &Ctx) -> Result<Status> {
     let stage = ctx.load_stage(&args.stage.stage)?;
     let aws = ctx.aws(&stage).await;
@@ -62,17 +76,8 @@ pub(super) async fn run(args: &TokensCheckArgs, ctx: &Ctx) -> Result<Status> {
     };
     let (items, units) = match (&args.user, &args.platform, args.all) {
         (Some(user), Some(platform), false) => {
-            let item = store
-                .get(user, platform)
-                .await
-                .with_context(|| format!("cannot read {user}/{platform} from {table}"))?;
-            let Some(item) = item else {
-                bail!(
-                    "no item {user}/{platform} in {table}; `deployer tokens list --stage {}` lists them",
-                    stage.name
-                );
-            };
-            (vec![check_item(&keys, &expected, &item).await], None)
+            let check = check_one(&store, &keys, &expected, &table, user, platform).await?;
+            (vec![check], None)
         }
         (None, None, true) => {
             let (items, units) = scan(&store, &keys, &expected, &table).await?;
@@ -80,20 +85,35 @@ pub(super) async fn run(args: &TokensCheckArgs, ctx: &Ctx) -> Result<Status> {
         }
         _ => bail!("name one item with --user and --platform, or check every item with --all"),
     };
-    let report = CheckReport {
-        table,
-        checked: items.len(),
-        readable: items.iter().filter(|i| i.readable).count(),
-        with_problems: items.iter().filter(|i| i.problem.is_some()).count(),
-        read_capacity_units: units,
-        items,
-    };
+    let report = CheckReport::of(table, items, units);
     ctx.printer.emit(&report)?;
     Ok(if report.with_problems == 0 {
         Status::Ok
     } else {
         Status::Failed
     })
+}
+
+/// Checks one item, read with a consistent `GetItem`; an absent item is an error.
+async fn check_one(
+    store: &DynamoStore,
+    keys: &KeyCache<KmsKeySource>,
+    expected: &Expected,
+    table: &str,
+    user: &str,
+    platform: &str,
+) -> Result<ItemCheck> {
+    let item = store
+        .get(user, platform)
+        .await
+        .with_context(|| format!("cannot read {user}/{platform} from {table}"))?;
+    let Some(item) = item else {
+        bail!(
+            "no item {user}/{platform} in {table}; `deployer tokens list --stage {}` lists them",
+            expected.stage
+        );
+    };
+    Ok(check_item(keys, expected, &item).await)
 }
 
 async fn scan(
