@@ -9,9 +9,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use refresher::clock::{Clock, rfc3339};
+use refresher::kms::KmsKeySource;
 use refresher::store::{DueToken, DynamoStore, TokenStore};
 use serde::Serialize;
 
@@ -23,6 +25,7 @@ use super::Ctx;
 use crate::cli::{TokensArgs, TokensCommand, TokensImportArgs, TokensListArgs};
 use crate::stage::{ProviderKind, Stage, duration};
 use crate::template::context::EXPIRY_INDEX;
+use crate::tokens::rows::Parsed;
 use crate::tokens::{self, RowError, import::Importer, import::Outcome};
 use crate::{Status, output};
 
@@ -87,10 +90,7 @@ fn store(aws: &crate::aws::Aws, stage: &Stage) -> DynamoStore {
 
 async fn import(args: &TokensImportArgs, ctx: &Ctx) -> Result<Status> {
     let stage = ctx.load_stage(&args.stage.stage)?;
-    let text = std::fs::read_to_string(&args.file)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
-    let parsed = tokens::parse(&text, &kinds(&stage))
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.file.display()))?;
+    let parsed = read_rows(&args.file, &stage)?;
     let aws = ctx.aws(&stage).await;
     let keys = aws.token_keys(&stage);
     let importer = Importer::new(
@@ -99,8 +99,33 @@ async fn import(args: &TokensImportArgs, ctx: &Ctx) -> Result<Status> {
         stage.tables.tokens.format,
         Clock::system().now(),
     );
+    let report = import_rows(&importer, stage.tables.tokens.name.clone(), parsed).await?;
+    ctx.printer.emit(&report)?;
+    if report.skipped.is_empty() {
+        Ok(Status::Ok)
+    } else {
+        output::note(
+            "some rows were skipped: fix them and import the file again (written rows stay as they are)",
+        );
+        Ok(Status::Failed)
+    }
+}
+
+/// The import file's rows, read and parsed with the rules of the stage's providers.
+fn read_rows(file: &Path, stage: &Stage) -> Result<Parsed> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    tokens::parse(&text, &kinds(stage)).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+}
+
+/// Writes each good row through `importer` and counts what became of it; skipped rows by line.
+async fn import_rows(
+    importer: &Importer<KmsKeySource>,
+    table: String,
+    parsed: Parsed,
+) -> Result<ImportReport> {
     let mut report = ImportReport {
-        table: stage.tables.tokens.name.clone(),
+        table,
         read: parsed.rows.len() + parsed.errors.len(),
         skipped: parsed.errors,
         ..ImportReport::default()
@@ -119,15 +144,7 @@ async fn import(args: &TokensImportArgs, ctx: &Ctx) -> Result<Status> {
     }
     report.written = report.created + report.updated;
     report.skipped.sort_by_key(|s| s.line);
-    ctx.printer.emit(&report)?;
-    if report.skipped.is_empty() {
-        Ok(Status::Ok)
-    } else {
-        output::note(
-            "some rows were skipped: fix them and import the file again (written rows stay as they are)",
-        );
-        Ok(Status::Failed)
-    }
+    Ok(report)
 }
 
 /// One listed item: never a token value.
@@ -179,48 +196,64 @@ impl fmt::Display for TokenList {
 
 async fn list(args: &TokensListArgs, ctx: &Ctx) -> Result<Status> {
     let stage = ctx.load_stage(&args.stage.stage)?;
-    let mut platforms: Vec<String> = platforms(&stage).into_iter().collect();
-    if let Some(only) = &args.platform {
-        if !platforms.contains(only) {
-            bail!(
-                "`{only}` is not a provider of stage {}; its providers are {}",
-                stage.name,
-                platforms.join(", ")
-            );
-        }
-        platforms = vec![only.clone()];
-    }
+    let platforms = listed_platforms(&stage, args.platform.as_ref())?;
     let now = Clock::system().now();
-    let due_before = match &args.due {
-        Some(due) => Some(now.saturating_add(
-            duration::parse_duration(due).map_err(|e| anyhow::anyhow!("--due: {e}"))?,
-        )),
-        None => None,
-    };
+    let due_before = due_before(args.due.as_deref(), now)?;
     let aws = ctx.aws(&stage).await;
     let store = store(&aws, &stage);
-    let mut items = Vec::new();
-    for platform in &platforms {
-        let rows = store
-            .due(platform, due_before.unwrap_or(u64::MAX))
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot query the index {EXPIRY_INDEX} of {}",
-                    stage.tables.tokens.name
-                )
-            })?;
-        items.extend(rows.into_iter().map(listed));
-    }
-    items.sort_by(|a, b| {
-        (a.expires_at, &a.platform, &a.user_id).cmp(&(b.expires_at, &b.platform, &b.user_id))
-    });
+    let items = due_items(&store, &platforms, due_before, &stage.tables.tokens.name).await?;
     ctx.printer.emit(&TokenList {
         now,
         due_before,
         items,
     })?;
     Ok(Status::Ok)
+}
+
+/// The providers to list: `--platform`'s, which must be one of the stage's, else all of them.
+fn listed_platforms(stage: &Stage, only: Option<&String>) -> Result<Vec<String>> {
+    let platforms: Vec<String> = platforms(stage).into_iter().collect();
+    let Some(only) = only else {
+        return Ok(platforms);
+    };
+    if !platforms.contains(only) {
+        bail!(
+            "`{only}` is not a provider of stage {}; its providers are {}",
+            stage.name,
+            platforms.join(", ")
+        );
+    }
+    Ok(vec![only.clone()])
+}
+
+/// The `expiresAt` bound `--due` sets from `now`, if given.
+fn due_before(due: Option<&str>, now: u64) -> Result<Option<u64>> {
+    let Some(due) = due else {
+        return Ok(None);
+    };
+    let span = duration::parse_duration(due).map_err(|e| anyhow::anyhow!("--due: {e}"))?;
+    Ok(Some(now.saturating_add(span)))
+}
+
+/// Each platform's items expiring before `due_before` (all without it), soonest first.
+async fn due_items(
+    store: &DynamoStore,
+    platforms: &[String],
+    due_before: Option<u64>,
+    table: &str,
+) -> Result<Vec<Listed>> {
+    let mut items = Vec::new();
+    for platform in platforms {
+        let rows = store
+            .due(platform, due_before.unwrap_or(u64::MAX))
+            .await
+            .with_context(|| format!("cannot query the index {EXPIRY_INDEX} of {table}"))?;
+        items.extend(rows.into_iter().map(listed));
+    }
+    items.sort_by(|a, b| {
+        (a.expires_at, &a.platform, &a.user_id).cmp(&(b.expires_at, &b.platform, &b.user_id))
+    });
+    Ok(items)
 }
 
 fn listed(row: DueToken) -> Listed {
