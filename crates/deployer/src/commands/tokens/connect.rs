@@ -8,20 +8,17 @@
 //! the item held (a `needs_reauth` token, another grant), at the version read. A refresh racing
 //! the write makes it re-read and write again rather than drop the new tokens.
 
-use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
-use refresher::clock::{Clock, rfc3339};
+use refresher::clock::Clock;
 use refresher::config::{ClientCredentials, CredentialsEntry, CredentialsSecret};
-use refresher::crypto::ItemKey;
 use refresher::http::{ReqwestTransport, Timeouts, Transport};
 use refresher::secret::SecretString;
-use refresher::store::dynamo::import::{Expect, ImportedItem};
-use refresher::store::{StoreError, TokenStatus, TokenStore};
-use serde::Serialize;
 use url::Url;
 
+use super::grant;
 use crate::aws::{Aws, secrets};
 use crate::cli::TokensConnectArgs;
 use crate::commands::Ctx;
@@ -29,40 +26,8 @@ use crate::connect::callback::{self, Listener, Pairs};
 use crate::connect::endpoints::{self, AuthorizeRequest, Endpoints};
 use crate::connect::exchange::{self, Connected, Exchange, Exchanged};
 use crate::connect::pkce::{self, Pkce};
-use crate::stage::{self, Provider, duration};
+use crate::stage::{Provider, duration};
 use crate::{Status, output};
-
-/// Writes retried when a refresh changes the item between the read and the write.
-const WRITE_ATTEMPTS: u32 = 3;
-
-/// What was stored; never a token value.
-#[derive(Debug, Serialize)]
-struct ConnectReport {
-    user_id: String,
-    platform: String,
-    table: String,
-    status: &'static str,
-    version: u64,
-    /// The item's status before, `None` when it is new.
-    previous_status: Option<&'static str>,
-    expires_at: u64,
-    expires: String,
-    refresh_expires_at: Option<u64>,
-    scope: Option<String>,
-}
-
-impl fmt::Display for ConnectReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let before = self
-            .previous_status
-            .map_or_else(|| "new item".to_owned(), |s| format!("was {s}"));
-        writeln!(
-            f,
-            "connected {} at {}: stored {} in {} (version {}, {before}); the access token expires {}",
-            self.user_id, self.platform, self.status, self.table, self.version, self.expires
-        )
-    }
-}
 
 pub(super) async fn run(args: &TokensConnectArgs, ctx: &Ctx) -> Result<Status> {
     let stage = ctx.load_stage(&args.stage.stage)?;
@@ -80,32 +45,57 @@ pub(super) async fn run(args: &TokensConnectArgs, ctx: &Ctx) -> Result<Status> {
     let creds =
         client_credentials(&aws, &names.credentials_secret, &stage.name, &provider.name).await?;
 
+    let authorized =
+        authorize(args, provider, &endpoints, &creds.client_id, &file, timeout).await?;
+    let exchange = Exchange {
+        endpoints: &endpoints,
+        creds: &creds,
+        redirect_uri: &authorized.redirect_uri,
+        verifier: authorized.pkce.as_ref().map(|p| &p.verifier),
+        user_agent: provider.user_agent.as_deref(),
+        auth: provider.auth,
+    };
+    let connected = redeem(&exchange, provider, &authorized.code).await?;
+    let report = grant::store(&aws, &stage, &names.key_alias, args, &connected).await?;
+    ctx.printer.emit(&report)?;
+    Ok(Status::Ok)
+}
+
+/// What comes back from the consent: the code, and what its exchange must repeat (the redirect
+/// URI, the PKCE verifier).
+struct Authorized {
+    code: SecretString,
+    redirect_uri: String,
+    pkce: Option<Pkce>,
+}
+
+/// Shows the consent URL, then takes the code from the redirect that comes back.
+async fn authorize(
+    args: &TokensConnectArgs,
+    provider: &Provider,
+    endpoints: &Endpoints,
+    client_id: &str,
+    stage_file: &Path,
+    timeout: u64,
+) -> Result<Authorized> {
     let Consent {
         url: consent,
         redirect_uri,
         listener,
         state: expected_state,
         pkce,
-    } = consent(args, provider, &endpoints, &creds.client_id, &file).await?;
+    } = consent(args, provider, endpoints, client_id, stage_file).await?;
     output::note(&format!(
         "Open this URL in a browser where `{}` is signed in to {}, and approve:\n\n  {consent}\n",
         args.user, provider.name
     ));
     let pairs = receive(listener, &redirect_uri, timeout).await?;
     let code = callback::read_redirect(&pairs, &expected_state)?;
-
-    let exchange = Exchange {
-        endpoints: &endpoints,
-        creds: &creds,
-        redirect_uri: &redirect_uri,
-        verifier: pkce.as_ref().map(|p| &p.verifier),
-        user_agent: provider.user_agent.as_deref(),
-        auth: provider.auth,
-    };
-    let connected = redeem(&exchange, provider, &code).await?;
-    let report = store(&aws, &stage, &names.key_alias, args, &connected).await?;
-    ctx.printer.emit(&report)?;
-    Ok(Status::Ok)
+    Ok(Authorized {
+        code,
+        redirect_uri,
+        pkce,
+    })
 }
 
 /// What the consent step needs: the provider's consent URL and, for the redirect that comes
@@ -123,19 +113,11 @@ async fn consent(
     provider: &Provider,
     endpoints: &Endpoints,
     client_id: &str,
-    stage_file: &std::path::Path,
+    stage_file: &Path,
 ) -> Result<Consent> {
     let state = pkce::state();
     let pkce = endpoints::uses_pkce(provider.kind).then(Pkce::generate);
-    let redirect = redirect(args)?;
-    let listener = if callback::is_loopback(&redirect) {
-        Some(Listener::bind(&redirect).await?)
-    } else {
-        None
-    };
-    let redirect_uri = listener
-        .as_ref()
-        .map_or_else(|| redirect.to_string(), |l| l.redirect_uri().to_string());
+    let (listener, redirect_uri) = listen(args).await?;
     let scopes = if args.scopes.is_empty() {
         &provider.scopes
     } else {
@@ -159,6 +141,20 @@ async fn consent(
         state,
         pkce,
     })
+}
+
+/// The loopback listener when the redirect comes to this machine, and the redirect URI to send.
+async fn listen(args: &TokensConnectArgs) -> Result<(Option<Listener>, String)> {
+    let redirect = redirect(args)?;
+    let listener = if callback::is_loopback(&redirect) {
+        Some(Listener::bind(&redirect).await?)
+    } else {
+        None
+    };
+    let redirect_uri = listener
+        .as_ref()
+        .map_or_else(|| redirect.to_string(), |l| l.redirect_uri().to_string());
+    Ok((listener, redirect_uri))
 }
 
 /// `--redirect-uri`, else `http://127.0.0.1:<--port or any>/callback`.
@@ -270,87 +266,4 @@ async fn redeem(
         }
     };
     exchange::to_item(provider.kind, set).map_err(|e| anyhow!("{name}: {e}"))
-}
-
-/// Seals and writes the token set; a racing write makes it re-read and try again.
-/// The grant as the item to write, its tokens in the stage's format.
-async fn sealed_item(
-    aws: &Aws,
-    stage: &stage::Stage,
-    key_alias: &str,
-    args: &TokensConnectArgs,
-    connected: &Connected,
-    lost: &str,
-) -> Result<ImportedItem> {
-    let keys = aws.token_keys(stage);
-    let key = ItemKey {
-        user_id: &args.user,
-        platform: &args.provider,
-    };
-    let format = stage.tables.tokens.format;
-    let encrypt = || format!("cannot encrypt with the stage's KMS key {key_alias}; {lost}");
-    let refresh_token = match &connected.refresh_token {
-        Some(refresh) => Some(
-            keys.store(refresh, key, format)
-                .await
-                .with_context(encrypt)?,
-        ),
-        None => None,
-    };
-    Ok(ImportedItem {
-        user_id: args.user.clone(),
-        platform: args.provider.clone(),
-        access_token: keys
-            .store(&connected.access_token, key, format)
-            .await
-            .with_context(encrypt)?,
-        refresh_token,
-        expires_at: connected.expires_at,
-        refresh_expires_at: connected.refresh_expires_at,
-        status: TokenStatus::Active,
-        scope: connected.scope.clone(),
-    })
-}
-
-async fn store(
-    aws: &Aws,
-    stage: &stage::Stage,
-    key_alias: &str,
-    args: &TokensConnectArgs,
-    connected: &Connected,
-) -> Result<ConnectReport> {
-    let table = &stage.tables.tokens.name;
-    let lost = "the provider issued the tokens but they were not stored; run `tokens connect` again \
-                (the new consent replaces this grant)";
-    let item = sealed_item(aws, stage, key_alias, args, connected, lost).await?;
-    let store = aws.token_store(stage);
-    for _ in 0..WRITE_ATTEMPTS {
-        let previous = store
-            .get(&args.user, &args.provider)
-            .await
-            .with_context(|| format!("cannot read the item from {table}; {lost}"))?;
-        let expect = previous
-            .as_ref()
-            .map_or(Expect::Absent, |p| Expect::Version(p.version));
-        let now = Clock::system().now();
-        match store.put_imported(&item, expect, now).await {
-            Ok(()) => {
-                return Ok(ConnectReport {
-                    user_id: args.user.clone(),
-                    platform: args.provider.clone(),
-                    table: table.clone(),
-                    status: TokenStatus::Active.as_str(),
-                    version: previous.as_ref().map_or(1, |p| p.version + 1),
-                    previous_status: previous.map(|p| p.status.as_str()),
-                    expires_at: connected.expires_at,
-                    expires: rfc3339(connected.expires_at),
-                    refresh_expires_at: connected.refresh_expires_at,
-                    scope: connected.scope.clone(),
-                });
-            }
-            Err(StoreError::Conflict) => {}
-            Err(err) => return Err(anyhow!("cannot write the item to {table}: {err}; {lost}")),
-        }
-    }
-    bail!("the item kept changing while it was written ({WRITE_ATTEMPTS} attempts); {lost}")
 }

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 mod check;
 mod connect;
+mod grant;
 mod migrate;
 
 use super::Ctx;
