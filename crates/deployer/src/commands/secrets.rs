@@ -14,9 +14,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Ctx;
-use crate::aws::secrets;
+use crate::aws::{SecretsManager, secrets};
 use crate::cli::{SecretsArgs, SecretsCommand, SecretsListArgs, SecretsSetArgs};
 use crate::health::credentials::{ProviderState, states};
+use crate::stage::Names;
 use crate::{Status, output};
 
 pub(super) async fn run(args: &SecretsArgs, ctx: &Ctx) -> Result<Status> {
@@ -26,31 +27,15 @@ pub(super) async fn run(args: &SecretsArgs, ctx: &Ctx) -> Result<Status> {
     }
 }
 
+/// How the input may be given, said by every input error.
+const USAGE: &str = "give two lines (client id, then client secret) or \
+                     {\"client_id\": \"...\", \"client_secret\": \"...\"}";
+
 /// Two non-blank lines (id, then secret) or `{"client_id": .., "client_secret": ..}`.
 fn parse_input(text: &str) -> Result<ClientCredentials, String> {
     let text = text.trim();
-    let usage = "give two lines (client id, then client secret) or \
-                 {\"client_id\": \"...\", \"client_secret\": \"...\"}";
     if text.starts_with('{') {
-        let object: Map<String, Value> = serde_json::from_str(text).map_err(|e| {
-            format!(
-                "the input is not a JSON object (line {}, column {}); {usage}",
-                e.line(),
-                e.column()
-            )
-        })?;
-        let field = |name: &str| {
-            object
-                .get(name)
-                .and_then(Value::as_str)
-                .filter(|v| !v.trim().is_empty())
-                .map(str::trim)
-                .ok_or_else(|| format!("the input has no `{name}` string; {usage}"))
-        };
-        return Ok(ClientCredentials {
-            client_id: field("client_id")?.to_owned(),
-            client_secret: SecretString::new(field("client_secret")?),
-        });
+        return parse_json_input(text);
     }
     let lines: Vec<&str> = text
         .lines()
@@ -63,10 +48,33 @@ fn parse_input(text: &str) -> Result<ClientCredentials, String> {
             client_secret: SecretString::new(*secret),
         }),
         _ => Err(format!(
-            "the input has {} non-blank lines; {usage}",
+            "the input has {} non-blank lines; {USAGE}",
             lines.len()
         )),
     }
+}
+
+/// `{"client_id": .., "client_secret": ..}`, both non-blank strings, trimmed.
+fn parse_json_input(text: &str) -> Result<ClientCredentials, String> {
+    let object: Map<String, Value> = serde_json::from_str(text).map_err(|e| {
+        format!(
+            "the input is not a JSON object (line {}, column {}); {USAGE}",
+            e.line(),
+            e.column()
+        )
+    })?;
+    let field = |name: &str| {
+        object
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|v| !v.trim().is_empty())
+            .map(str::trim)
+            .ok_or_else(|| format!("the input has no `{name}` string; {USAGE}"))
+    };
+    Ok(ClientCredentials {
+        client_id: field("client_id")?.to_owned(),
+        client_secret: SecretString::new(field("client_secret")?),
+    })
 }
 
 /// The secret's JSON with `provider`'s entry set; other providers' entries are kept as they are.
@@ -139,19 +147,7 @@ async fn set(args: &SecretsSetArgs, ctx: &Ctx) -> Result<Status> {
         &creds,
     )
     .map_err(|e| anyhow::anyhow!("`{}`: {e}", names.credentials_secret))?;
-    let action = if existing.is_some() {
-        secrets::put(&client, &names.credentials_secret, &merged).await?;
-        "updated"
-    } else {
-        secrets::create(
-            &client,
-            &names.credentials_secret,
-            &names.key_alias,
-            &merged,
-        )
-        .await?;
-        "created"
-    };
+    let action = write(&client, &names, &merged, existing.is_some()).await?;
     output::note("a running function reads the secret at its next cold start");
     ctx.printer.emit(&SetReport {
         secret: names.credentials_secret,
@@ -159,6 +155,22 @@ async fn set(args: &SecretsSetArgs, ctx: &Ctx) -> Result<Status> {
         action,
     })?;
     Ok(Status::Ok)
+}
+
+/// Writes the merged secret: a new value of the existing one, else a new secret under the
+/// stage's key. Says which it did.
+async fn write(
+    client: &SecretsManager,
+    names: &Names,
+    merged: &SecretString,
+    exists: bool,
+) -> Result<&'static str> {
+    if exists {
+        secrets::put(client, &names.credentials_secret, merged).await?;
+        return Ok("updated");
+    }
+    secrets::create(client, &names.credentials_secret, &names.key_alias, merged).await?;
+    Ok("created")
 }
 
 /// Which providers have credentials; never their values.
