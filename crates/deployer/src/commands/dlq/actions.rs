@@ -2,122 +2,21 @@
 //! deleting a message only after its effect happened (at-least-once), and keeping (visible
 //! again) every message they did not act on. See the parent module for what each means.
 
-use std::fmt;
-
 use anyhow::{Result, bail};
-use serde::Serialize;
 
 use super::{LIMIT, Queue, confirm, message_list, peek};
 use crate::Status;
 use crate::aws::{invoke, sqs};
 use crate::commands::Ctx;
 use crate::dlq::message::{Kind, classify};
+use crate::dlq::outcome::{Kept, RedriveReport, ReplayReport, Restored, kept};
+use crate::dlq::redrive_targets;
 use crate::dlq::replay::{Restore, Writer};
 use crate::output::note;
 
 /// Visibility timeout while messages are processed: they stay hidden from a second command
 /// until this one deleted or released them (or it died, and they come back on their own).
 const WORK_HIDE_S: i32 = 300;
-
-/// A message left in the queue, and why.
-#[derive(Debug, Serialize)]
-struct Kept {
-    id: String,
-    kind: Kind,
-    reason: String,
-}
-
-/// `dlq redrive`.
-#[derive(Debug, Serialize)]
-struct RedriveReport {
-    stage: String,
-    queue: String,
-    /// `invoke` (the function, asynchronously), `move-task` (SQS moves them) or `move` (sent
-    /// to the source queue, then deleted).
-    method: &'static str,
-    target: String,
-    /// Messages delivered again and deleted (for `move-task`: the task's handle is in `target`).
-    redriven: usize,
-    kept: Vec<Kept>,
-}
-
-/// `dlq replay`.
-#[derive(Debug, Serialize)]
-struct ReplayReport {
-    stage: String,
-    queue: String,
-    table: String,
-    restored: Vec<Restored>,
-    /// Records whose item moved on since the refresh, or whose write failed: still queued.
-    kept: Vec<Kept>,
-    /// Messages that are not recovery records (left for `redrive`).
-    other_messages: usize,
-}
-
-#[derive(Debug, Serialize)]
-struct Restored {
-    id: String,
-    user_id: String,
-    platform: String,
-    /// The version the record was based on; the item is now at this + 1.
-    based_on_version: u64,
-    /// The item already held the record's token set (the refresher's write was applied but its
-    /// answer was lost): nothing written, the record deleted.
-    already_stored: bool,
-}
-
-impl fmt::Display for RedriveReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{}: {} message(s) redriven ({} to {}), {} kept",
-            self.queue,
-            self.redriven,
-            self.method,
-            self.target,
-            self.kept.len()
-        )?;
-        write_kept(f, &self.kept)
-    }
-}
-
-impl fmt::Display for ReplayReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{}: {} recovery record(s) written back to {}, {} kept, {} other message(s) left",
-            self.queue,
-            self.restored.len(),
-            self.table,
-            self.kept.len(),
-            self.other_messages
-        )?;
-        for r in &self.restored {
-            let how = if r.already_stored {
-                "already stored at version"
-            } else {
-                "version"
-            };
-            writeln!(
-                f,
-                "  restored {}: user {} on {} ({how} {} -> {})",
-                r.id,
-                r.user_id,
-                r.platform,
-                r.based_on_version,
-                r.based_on_version + 1
-            )?;
-        }
-        write_kept(f, &self.kept)
-    }
-}
-
-fn write_kept(f: &mut fmt::Formatter<'_>, kept: &[Kept]) -> fmt::Result {
-    for k in kept {
-        writeln!(f, "  kept {} ({}): {}", k.id, k.kind.label(), k.reason)?;
-    }
-    Ok(())
-}
 
 /// Receives every visible message (at most [`LIMIT`]) for processing, hidden meanwhile.
 async fn take(queue: &Queue) -> Result<Vec<sqs::Received>> {
@@ -146,14 +45,6 @@ async fn release(queue: &Queue, messages: &[sqs::Received], done: &[&str]) -> Re
     sqs::release(&queue.client, &queue.url, &handles).await
 }
 
-fn kept(message: &sqs::Received, kind: Kind, reason: impl Into<String>) -> Kept {
-    Kept {
-        id: message.id.clone(),
-        kind,
-        reason: reason.into(),
-    }
-}
-
 pub(super) async fn redrive(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Status> {
     let sources = sqs::dead_letter_sources(&queue.client, &queue.url).await?;
     if !sources.is_empty() {
@@ -168,19 +59,25 @@ pub(super) async fn redrive(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Statu
     if !confirm(yes, &question)? {
         bail!("not confirmed; nothing was redriven");
     }
-    let lambda = queue.aws.lambda();
     let messages = take(queue).await?;
-    let mut report = RedriveReport {
-        stage: queue.stage.name.clone(),
-        queue: queue.name.clone(),
-        method: "invoke",
-        target: functions,
-        redriven: 0,
-        kept: Vec::new(),
-    };
-    let mut done: Vec<&str> = Vec::new();
+    let mut report = RedriveReport::new(&queue.stage.name, &queue.name, "invoke", functions);
+    let done = redrive_messages(queue, &messages, &mut report).await;
+    release(queue, &messages, &done).await?;
+    let failed = report.kept.iter().any(|k| k.kind == Kind::FailedDelivery);
+    ctx.printer.emit(&report)?;
+    Ok(if failed { Status::Failed } else { Status::Ok })
+}
+
+/// Redrives each message into `report`, naming the functions that got one; the ids deleted.
+async fn redrive_messages<'m>(
+    queue: &Queue,
+    messages: &'m [sqs::Received],
+    report: &mut RedriveReport,
+) -> Vec<&'m str> {
+    let lambda = queue.aws.lambda();
+    let mut done: Vec<&'m str> = Vec::new();
     let mut invoked: Vec<String> = Vec::new();
-    for message in &messages {
+    for message in messages {
         match redrive_one(queue, &lambda, message).await {
             Ok(function) => {
                 done.push(&message.id);
@@ -196,19 +93,7 @@ pub(super) async fn redrive(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Statu
     if !invoked.is_empty() {
         report.target = invoked.join(", ");
     }
-    release(queue, &messages, &done).await?;
-    let failed = report.kept.iter().any(|k| k.kind == Kind::FailedDelivery);
-    ctx.printer.emit(&report)?;
-    Ok(if failed { Status::Failed } else { Status::Ok })
-}
-
-/// The functions a redrive may invoke: the scheduled function, and the token API (for
-/// `token.refresh-requested` events) when the stage has one.
-fn redrive_targets(stage: &crate::stage::Stage) -> String {
-    match &stage.token_api {
-        Some(api) => format!("{} or {}", stage.function.name, api.name),
-        None => stage.function.name.clone(),
-    }
+    done
 }
 
 /// Delivers one failed delivery again and deletes it, naming the function invoked; what was
@@ -241,6 +126,50 @@ async fn redrive_one(
 /// The queue is an SQS dead-letter queue: `StartMessageMoveTask` back to the source, or, where
 /// the endpoint lacks it and there is one source, send then delete each message.
 async fn move_back(queue: &Queue, sources: &[String], yes: bool, ctx: &Ctx) -> Result<Status> {
+    refuse_recovery_records(queue).await?;
+    let question = format!(
+        "Move every message of {} back to {}?",
+        queue.name,
+        sources.join(", ")
+    );
+    if !confirm(yes, &question)? {
+        bail!("not confirmed; nothing was moved");
+    }
+    let arn = sqs::queue_arn(&queue.client, &queue.url).await?;
+    let mut report = RedriveReport::new(
+        &queue.stage.name,
+        &queue.name,
+        "move-task",
+        sources.join(", "),
+    );
+    if let Some(handle) = sqs::start_move_task(&queue.client, &arn).await? {
+        note(&format!("SQS move task started: {handle}"));
+        ctx.printer.emit(&report)?;
+        return Ok(Status::Ok);
+    }
+    move_each(queue, sources, &mut report).await?;
+    let failed = !report.kept.is_empty();
+    ctx.printer.emit(&report)?;
+    Ok(if failed { Status::Failed } else { Status::Ok })
+}
+
+/// Without a move task: sends then deletes each message itself, which takes one source queue.
+async fn move_each(queue: &Queue, sources: &[String], report: &mut RedriveReport) -> Result<()> {
+    let [source] = sources else {
+        bail!(
+            "{} is the dead-letter queue of {} queues and this endpoint has no StartMessageMoveTask; move the messages from the SQS console",
+            queue.name,
+            sources.len()
+        );
+    };
+    report.method = "move";
+    let messages = take(queue).await?;
+    let done = move_messages(queue, source, &messages, report).await;
+    release(queue, &messages, &done).await
+}
+
+/// Refuses a move while the queue holds recovery records.
+async fn refuse_recovery_records(queue: &Queue) -> Result<()> {
     // A recovery record never came from a source queue: a move must not carry token sets there.
     let listed = message_list(queue, &peek(queue).await?);
     if listed.recovery_records > 0 {
@@ -251,42 +180,7 @@ async fn move_back(queue: &Queue, sources: &[String], yes: bool, ctx: &Ctx) -> R
             queue.stage.name
         );
     }
-    let question = format!(
-        "Move every message of {} back to {}?",
-        queue.name,
-        sources.join(", ")
-    );
-    if !confirm(yes, &question)? {
-        bail!("not confirmed; nothing was moved");
-    }
-    let arn = sqs::queue_arn(&queue.client, &queue.url).await?;
-    let mut report = RedriveReport {
-        stage: queue.stage.name.clone(),
-        queue: queue.name.clone(),
-        method: "move-task",
-        target: sources.join(", "),
-        redriven: 0,
-        kept: Vec::new(),
-    };
-    if let Some(handle) = sqs::start_move_task(&queue.client, &arn).await? {
-        note(&format!("SQS move task started: {handle}"));
-        ctx.printer.emit(&report)?;
-        return Ok(Status::Ok);
-    }
-    let [source] = sources else {
-        bail!(
-            "{} is the dead-letter queue of {} queues and this endpoint has no StartMessageMoveTask; move the messages from the SQS console",
-            queue.name,
-            sources.len()
-        );
-    };
-    report.method = "move";
-    let messages = take(queue).await?;
-    let done = move_messages(queue, source, &messages, &mut report).await;
-    release(queue, &messages, &done).await?;
-    let failed = !report.kept.is_empty();
-    ctx.printer.emit(&report)?;
-    Ok(if failed { Status::Failed } else { Status::Ok })
+    Ok(())
 }
 
 /// Sends each message to `source`, then deletes it; the ids deleted.
@@ -339,14 +233,7 @@ pub(super) async fn replay(queue: &Queue, yes: bool, ctx: &Ctx) -> Result<Status
         queue.stage.tables.tokens.format,
     );
     let messages = take(queue).await?;
-    let mut report = ReplayReport {
-        stage: queue.stage.name.clone(),
-        queue: queue.name.clone(),
-        table,
-        restored: Vec::new(),
-        kept: Vec::new(),
-        other_messages: 0,
-    };
+    let mut report = ReplayReport::new(&queue.stage.name, &queue.name, table);
     let done = replay_messages(queue, &writer, &messages, &mut report).await;
     release(queue, &messages, &done).await?;
     let failed = !report.kept.is_empty();
@@ -383,20 +270,26 @@ async fn replay_messages<'m>(
             }
         };
         // The table has the token set: only now may the record go.
-        match sqs::delete(&queue.client, &queue.url, &message.receipt_handle).await {
-            Ok(()) => done.push(&message.id),
-            Err(err) => note(&format!(
-                "{} was written back but is still queued ({err:#}); a later replay reports it as moved on",
-                message.id
-            )),
+        if delete_replayed(queue, message).await {
+            done.push(&message.id);
         }
-        report.restored.push(Restored {
-            id: message.id.clone(),
-            user_id: record.user_id,
-            platform: record.platform,
-            based_on_version: record.seen_version,
-            already_stored,
-        });
+        report
+            .restored
+            .push(Restored::new(&message.id, record, already_stored));
     }
     done
+}
+
+/// Deletes a record that was written back; whether it went (if not, it is said, and it stays).
+async fn delete_replayed(queue: &Queue, message: &sqs::Received) -> bool {
+    match sqs::delete(&queue.client, &queue.url, &message.receipt_handle).await {
+        Ok(()) => true,
+        Err(err) => {
+            note(&format!(
+                "{} was written back but is still queued ({err:#}); a later replay reports it as moved on",
+                message.id
+            ));
+            false
+        }
+    }
 }
