@@ -18,21 +18,19 @@
 
 use std::fmt;
 
-use anyhow::{Context, Result};
-use refresher::analytics::AnalyticsSource;
-use refresher::clock::Clock;
+use anyhow::Result;
 use refresher::secret::SecretString;
-use refresher::store::{TokenStatus, TokenStore};
 use serde::Serialize;
 
 use super::Ctx;
 use crate::aws::{Aws, cfn, cloudwatch, events, lambda, secrets, sqs};
 use crate::cli::VerifyArgs;
-use crate::health::checks::runs::{self, RunFacts};
 use crate::health::checks::{self, Check, Verdict};
-use crate::stage::{Provider, Stage};
+use crate::stage::Stage;
 use crate::template::{self, context};
 use crate::{Status, output};
+
+mod data;
 
 #[derive(Debug, Serialize)]
 struct VerifyReport {
@@ -81,7 +79,7 @@ pub(super) async fn run(args: &VerifyArgs, ctx: &Ctx) -> Result<Status> {
     let mut list = vec![checks::stack(given, &stage.stack_name, live.as_ref())];
     if let Some(live) = &live {
         list.extend(infrastructure(&aws, &stage, given, live).await?);
-        list.extend(data(&aws, &stage, given).await?);
+        list.extend(data::checks(&aws, &stage, given).await?);
     } else {
         output::note("no stack: nothing else to verify");
     }
@@ -148,12 +146,23 @@ async fn infrastructure(
         list.push(environment(aws, given, &rendered.value, "TokenApiFunction", &api.name).await?);
     }
 
+    list.push(credentials(aws, stage, given).await?);
+    list.push(dlq(aws, given, live).await?);
+    list.push(alarms(aws, stage, given, &rendered.value).await);
+    Ok(list)
+}
+
+/// Whether the credentials secret holds every provider's client credentials.
+async fn credentials(aws: &Aws, stage: &Stage, given: &str) -> Result<Check> {
     let secret_name = stage.names().credentials_secret;
     let secret = secrets::get(&aws.secretsmanager(), &secret_name).await?;
     let states =
         crate::health::credentials::states(stage, secret.as_ref().map(SecretString::expose));
-    list.push(checks::credentials(given, &secret_name, &states));
+    Ok(checks::credentials(given, &secret_name, &states))
+}
 
+/// Whether the DLQ (the stack's `DlqUrl` output) is empty.
+async fn dlq(aws: &Aws, given: &str, live: &cfn::Stack) -> Result<Check> {
     let url = live
         .outputs
         .iter()
@@ -163,16 +172,18 @@ async fn infrastructure(
         Some(url) => sqs::approximate_messages(&aws.sqs(), url).await?,
         None => None,
     };
-    list.push(checks::dlq(given, url.as_deref(), depth));
+    Ok(checks::dlq(given, url.as_deref(), depth))
+}
 
-    let declared = crate::health::alarms::declared_alarms(&rendered.value);
+/// Whether any alarm the template declares is in ALARM or missing.
+async fn alarms(aws: &Aws, stage: &Stage, given: &str, template: &serde_json::Value) -> Check {
+    let declared = crate::health::alarms::declared_alarms(template);
     let names: Vec<String> = declared.iter().map(|(_, name)| name.clone()).collect();
     let alarms = cloudwatch::alarm_states(&aws.cloudwatch(), &names)
         .await
         .map(|states| crate::health::alarms::report(&stage.name, declared, &states))
         .map_err(|e| format!("{e:#}"));
-    list.push(checks::alarms(given, &alarms));
-    Ok(list)
+    checks::alarms(given, &alarms)
 }
 
 /// A function's live environment against the rendered template's `logical_id`.
@@ -202,74 +213,11 @@ async fn environment(
     ))
 }
 
-/// Recent successful runs per provider and tokens waiting for re-authorisation.
-///
-/// The re-auth count reads each provider's whole `byExpiry` index (keys, status and expiry only:
-/// what the index projects), as `deployer tokens list` without `--due` does.
-async fn data(aws: &Aws, stage: &Stage, given: &str) -> Result<Vec<Check>> {
-    let now = Clock::system().now();
-    let analytics = aws.analytics(stage);
-    let mut list = Vec::new();
-    for provider in stage.providers.values() {
-        let facts = run_facts(&analytics, stage, provider, now).await?;
-        list.push(runs::recent_run(given, &facts, now));
-    }
-    let store = aws.token_store(stage);
-    let mut reauth = Vec::new();
-    for provider in stage.providers.keys() {
-        let rows = store.due(provider, u64::MAX).await.with_context(|| {
-            format!(
-                "cannot query the index {} of {}",
-                context::EXPIRY_INDEX,
-                stage.tables.tokens.name
-            )
-        })?;
-        reauth.extend(
-            rows.into_iter()
-                .filter(|r| r.status == TokenStatus::NeedsReauth)
-                .map(|r| (r.platform, r.user_id)),
-        );
-    }
-    list.push(runs::reauth(given, &reauth));
-    Ok(list)
-}
-
-/// The provider's records within two schedule periods (plus start jitter), and its newest
-/// `refreshed` record (looked further back only when the window has none).
-async fn run_facts(
-    analytics: &dyn AnalyticsSource,
-    stage: &Stage,
-    provider: &Provider,
-    now: u64,
-) -> Result<RunFacts> {
-    let allowed_s = 2 * provider.schedule.max_gap_s() + u64::from(stage.function.jitter_seconds);
-    let records = analytics
-        .since(&provider.name, now.saturating_sub(allowed_s))
-        .await?;
-    let in_window = records
-        .iter()
-        .filter(|r| r.outcome == "refreshed")
-        .map(|r| r.at)
-        .max();
-    let last_success = match in_window {
-        Some(at) => Some(at),
-        None => analytics
-            .newest(&provider.name, "refreshed")
-            .await?
-            .map(|r| r.at),
-    };
-    Ok(RunFacts {
-        provider: provider.name.clone(),
-        allowed_s,
-        last_success,
-        failures: records.iter().filter(|r| r.outcome != "refreshed").count(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aws::cfn::Stack;
+    use crate::health::checks::runs;
     use crate::health::rules::RuleRow;
 
     fn stack(status: &str) -> Stack {
