@@ -3,7 +3,7 @@
 
 use super::{
     Alarms, Architecture, Checker, Function, LOG_LEVELS, Problem, RETENTION_DAYS, RawAlarms,
-    RawFunction, RawTable, RawTokenApi, RawTokenFormat, RawTokensTable, Table, Tables, TokenApi,
+    RawFunction, RawTables, RawTokenApi, RawTokenFormat, RawTokensTable, Table, Tables, TokenApi,
     TokenFormat, TokensTable, join, names,
 };
 
@@ -42,41 +42,10 @@ impl Checker<'_> {
     pub(super) fn function(&mut self, f: &RawFunction, stage: &str) -> Function {
         let architecture = self.architecture(f.architecture.as_deref());
         let memory_mb = self.memory(f.memory_mb, "function.memory_mb");
-        let timeout_s = f.timeout_s.unwrap_or(300);
-        self.check(
-            (1..=900).contains(&timeout_s),
-            "function.timeout_s",
-            format!("{timeout_s} s is outside what Lambda allows; use 1 to 900 (15 minutes)"),
-        );
-        if let Some(n) = f.reserved_concurrency {
-            self.check(
-                (1..=1000).contains(&n),
-                "function.reserved_concurrency",
-                format!(
-                    "{n} is not usable: 0 stops every invocation and accounts start with 1000; \
-                     use 1 (runs never overlap) or set it to null for unreserved"
-                ),
-            );
-        }
-        let log_retention_days = f.log_retention_days.unwrap_or(30);
-        self.check(
-            RETENTION_DAYS.contains(&log_retention_days),
-            "function.log_retention_days",
-            format!(
-                "CloudWatch Logs does not accept {log_retention_days} days; use one of {}",
-                join(&RETENTION_DAYS)
-            ),
-        );
-        let jitter_seconds = f.jitter_seconds.unwrap_or(120);
-        self.check(
-            jitter_seconds <= timeout_s / 2,
-            "function.jitter_seconds",
-            format!(
-                "{jitter_seconds} s of start jitter leaves too little of the {timeout_s} s timeout \
-                 for refreshing; use at most {} or raise function.timeout_s",
-                timeout_s / 2
-            ),
-        );
+        let timeout_s = self.function_timeout(f.timeout_s);
+        self.function_concurrency(f.reserved_concurrency);
+        let log_retention_days = self.log_retention(f.log_retention_days);
+        let jitter_seconds = self.jitter(f.jitter_seconds, timeout_s);
         let log_level = self.log_level(f.log_level.as_deref());
         Function {
             name: names::function_name(stage),
@@ -88,6 +57,60 @@ impl Checker<'_> {
             jitter_seconds,
             log_level,
         }
+    }
+
+    /// `function.timeout_s`: 300 s when left out, within what Lambda allows.
+    fn function_timeout(&mut self, given: Option<u32>) -> u32 {
+        let timeout_s = given.unwrap_or(300);
+        self.check(
+            (1..=900).contains(&timeout_s),
+            "function.timeout_s",
+            format!("{timeout_s} s is outside what Lambda allows; use 1 to 900 (15 minutes)"),
+        );
+        timeout_s
+    }
+
+    /// `function.reserved_concurrency`: unreserved when left out, otherwise 1 to 1000.
+    fn function_concurrency(&mut self, given: Option<u32>) {
+        if let Some(n) = given {
+            self.check(
+                (1..=1000).contains(&n),
+                "function.reserved_concurrency",
+                format!(
+                    "{n} is not usable: 0 stops every invocation and accounts start with 1000; \
+                     use 1 (runs never overlap) or set it to null for unreserved"
+                ),
+            );
+        }
+    }
+
+    /// `function.log_retention_days`: 30 when left out, a value CloudWatch Logs accepts.
+    fn log_retention(&mut self, given: Option<u32>) -> u32 {
+        let log_retention_days = given.unwrap_or(30);
+        self.check(
+            RETENTION_DAYS.contains(&log_retention_days),
+            "function.log_retention_days",
+            format!(
+                "CloudWatch Logs does not accept {log_retention_days} days; use one of {}",
+                join(&RETENTION_DAYS)
+            ),
+        );
+        log_retention_days
+    }
+
+    /// `function.jitter_seconds`: 120 when left out, at most half the timeout.
+    fn jitter(&mut self, given: Option<u32>, timeout_s: u32) -> u32 {
+        let jitter_seconds = given.unwrap_or(120);
+        self.check(
+            jitter_seconds <= timeout_s / 2,
+            "function.jitter_seconds",
+            format!(
+                "{jitter_seconds} s of start jitter leaves too little of the {timeout_s} s timeout \
+                 for refreshing; use at most {} or raise function.timeout_s",
+                timeout_s / 2
+            ),
+        );
+        jitter_seconds
     }
 
     /// A function's memory (256 MB when left out), within what Lambda allows.
@@ -130,27 +153,9 @@ impl Checker<'_> {
         log_level
     }
 
-    pub(super) fn tables(&mut self, tokens: &RawTokensTable, analytics: &RawTable) -> Tables {
-        for (field, name) in [
-            ("tables.tokens.name", &tokens.name),
-            ("tables.analytics.name", &analytics.name),
-        ] {
-            self.check(
-                names::is_table_name(name),
-                field,
-                format!(
-                    "`{name}` is not a DynamoDB table name; use 3-255 letters, digits, `_`, `-` and `.`"
-                ),
-            );
-        }
-        self.check(
-            tokens.name != analytics.name,
-            "tables.analytics.name",
-            format!(
-                "`{}` is also the tokens table; give the analytics table its own name",
-                analytics.name
-            ),
-        );
+    pub(super) fn tables(&mut self, raw: &RawTables) -> Tables {
+        let RawTables { tokens, analytics } = raw;
+        self.table_names(&tokens.name, &analytics.name);
         Tables {
             tokens: TokensTable {
                 name: tokens.name.clone(),
@@ -162,6 +167,29 @@ impl Checker<'_> {
                 create: analytics.create,
             },
         }
+    }
+
+    /// `tables.*.name`: DynamoDB table names, and two different ones.
+    fn table_names(&mut self, tokens: &str, analytics: &str) {
+        for (field, name) in [
+            ("tables.tokens.name", tokens),
+            ("tables.analytics.name", analytics),
+        ] {
+            self.check(
+                names::is_table_name(name),
+                field,
+                format!(
+                    "`{name}` is not a DynamoDB table name; use 3-255 letters, digits, `_`, `-` and `.`"
+                ),
+            );
+        }
+        self.check(
+            tokens != analytics,
+            "tables.analytics.name",
+            format!(
+                "`{analytics}` is also the tokens table; give the analytics table its own name"
+            ),
+        );
     }
 
     /// An adopted table holds an app's items in the app's own format: converting them by default

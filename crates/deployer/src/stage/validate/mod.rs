@@ -3,17 +3,18 @@
 
 mod function;
 mod provider;
+mod provider_http;
 mod rules;
 
 use std::collections::BTreeMap;
 
 use super::duration::{format_duration, parse_duration};
 use super::model::{
-    Alarms, Architecture, ClientAuth, Function, Provider, ProviderKind, RuleGroup, Stage, Table,
-    Tables, TokenApi, TokensTable,
+    Alarms, Architecture, ClientAuth, Function, HttpTrigger, Provider, ProviderKind, RuleGroup,
+    Stage, Table, Tables, TokenApi, TokensTable,
 };
 use super::raw::{
-    RawAlarms, RawFunction, RawProvider, RawTable, RawTokenApi, RawTokenFormat, RawTokensTable,
+    RawAlarms, RawFunction, RawProvider, RawTables, RawTokenApi, RawTokenFormat, RawTokensTable,
 };
 use super::schedule::Schedule;
 use super::sections::Parts;
@@ -40,34 +41,8 @@ pub(super) fn validate(
     problems: &mut Vec<Problem>,
 ) -> Option<Stage> {
     let before = problems.len();
-    let mut p = Checker { problems };
-    // Names derived from other sections fall back to a stand-in when those are broken, so the
-    // checks of this section still run; the stage is not built then anyway.
-    let stage_name = parts.stage.as_deref().unwrap_or("stage");
-    p.identity(&parts, file_stem);
-    let (stack_name, artifact_bucket) = p.names(&parts, stage_name);
-    let function = parts.function.as_ref().map(|f| p.function(f, stage_name));
-    let token_api = parts.token_api.as_ref().map(|a| p.token_api(a, stage_name));
-    let tables = parts
-        .tables
-        .as_ref()
-        .map(|t| p.tables(&t.tokens, &t.analytics));
-    let alarms = parts.alarms.as_ref().map(|a| p.alarms(a));
-    let jitter = function.as_ref().map_or(0, |f| f.jitter_seconds);
-    let providers: BTreeMap<String, Provider> = parts
-        .providers
-        .iter()
-        .filter_map(|(name, rp)| Some((name.clone(), p.provider(name, rp, jitter)?)))
-        .collect();
-    let rules = p.rule_groups(&providers, stage_name);
-    let http_trigger = parts
-        .http_trigger
-        .as_ref()
-        .map(|raw| http_trigger::validate(raw, stage_name, &rules, p.problems));
-    if let Some(tags) = &parts.tags {
-        p.tags(tags);
-    }
-    if p.problems.len() > before || providers.len() != parts.providers.len() {
+    let checked = check_sections(&parts, file_stem, problems);
+    if problems.len() > before || checked.providers.len() != parts.providers.len() {
         return None;
     }
     let raw = parts.complete()?;
@@ -75,19 +50,69 @@ pub(super) fn validate(
         name: raw.stage,
         region: raw.region,
         account_id: raw.account_id,
-        stack_name,
+        stack_name: checked.stack_name,
         endpoint_url: raw.endpoint_url,
         termination_protection: raw.termination_protection,
-        artifact_bucket,
-        function: function?,
-        token_api: token_api?,
-        tables: tables?,
-        alarms: alarms?,
-        providers,
-        rules,
-        http_trigger: http_trigger.flatten(),
+        artifact_bucket: checked.artifact_bucket,
+        function: checked.function?,
+        token_api: checked.token_api,
+        tables: checked.tables?,
+        alarms: checked.alarms?,
+        providers: checked.providers,
+        rules: checked.rules,
+        http_trigger: checked.http_trigger,
         tags: raw.tags,
     })
+}
+
+/// The checked values of the sections that could be read (`None` for the others).
+struct Checked {
+    stack_name: String,
+    artifact_bucket: String,
+    function: Option<Function>,
+    /// `None` also when turned off: [`Parts::complete`] tells the two apart.
+    token_api: Option<TokenApi>,
+    tables: Option<Tables>,
+    alarms: Option<Alarms>,
+    providers: BTreeMap<String, Provider>,
+    rules: Vec<RuleGroup>,
+    /// `None` also when the stage has none: [`Parts::complete`] tells the two apart.
+    http_trigger: Option<HttpTrigger>,
+}
+
+/// Every section that could be read, checked in the order its problems are reported.
+fn check_sections(parts: &Parts, file_stem: Option<&str>, problems: &mut Vec<Problem>) -> Checked {
+    let mut p = Checker { problems };
+    // Names derived from other sections fall back to a stand-in when those are broken, so the
+    // checks of this section still run; the stage is not built then anyway.
+    let stage_name = parts.stage.as_deref().unwrap_or("stage");
+    p.identity(parts, file_stem);
+    let (stack_name, artifact_bucket) = p.names(parts, stage_name);
+    let function = parts.function.as_ref().map(|f| p.function(f, stage_name));
+    let token_api = parts.token_api.as_ref().map(|a| p.token_api(a, stage_name));
+    let tables = parts.tables.as_ref().map(|t| p.tables(t));
+    let alarms = parts.alarms.as_ref().map(|a| p.alarms(a));
+    let jitter = function.as_ref().map_or(0, |f| f.jitter_seconds);
+    let providers = p.providers(&parts.providers, jitter);
+    let rules = p.rule_groups(&providers, stage_name);
+    let http_trigger = parts
+        .http_trigger
+        .as_ref()
+        .and_then(|raw| http_trigger::validate(raw, stage_name, &rules, p.problems));
+    if let Some(tags) = &parts.tags {
+        p.tags(tags);
+    }
+    Checked {
+        stack_name,
+        artifact_bucket,
+        function,
+        token_api: token_api.flatten(),
+        tables,
+        alarms,
+        providers,
+        rules,
+        http_trigger,
+    }
 }
 
 impl Checker<'_> {
@@ -150,6 +175,17 @@ impl Checker<'_> {
             ),
         );
         (stack_name, artifact_bucket)
+    }
+
+    /// The providers that pass their checks, by name.
+    fn providers(
+        &mut self,
+        raw: &BTreeMap<String, RawProvider>,
+        jitter: u32,
+    ) -> BTreeMap<String, Provider> {
+        raw.iter()
+            .filter_map(|(name, rp)| Some((name.clone(), self.provider(name, rp, jitter)?)))
+            .collect()
     }
 }
 

@@ -1,9 +1,9 @@
-//! One `providers:` entry: its kind, window against its schedule, rate, concurrency, user agent,
-//! RFC 6749 settings and connect settings.
+//! One `providers:` entry: its name and kind, window against its schedule, rate and concurrency
+//! (its HTTP settings are checked in `provider_http.rs`).
 
 use super::{
-    Checker, ClientAuth, INSTAGRAM_MAX_WINDOW_S, MAX_SCHEDULE_GAP_S, Problem, Provider,
-    ProviderKind, RawProvider, Schedule, format_duration, names, parse_duration,
+    Checker, INSTAGRAM_MAX_WINDOW_S, MAX_SCHEDULE_GAP_S, Problem, Provider, ProviderKind,
+    RawProvider, Schedule, format_duration, names, parse_duration,
 };
 
 impl Checker<'_> {
@@ -13,31 +13,12 @@ impl Checker<'_> {
         raw: &RawProvider,
         jitter_s: u32,
     ) -> Option<Provider> {
-        let field = |f: &str| format!("providers.{name}.{f}");
         let before = self.problems.len();
-        if !names::is_provider_name(name) {
-            self.problems.push(Problem::new(
-                format!("providers.{name}"),
-                format!("`{name}` is not a provider name; use 1-32 lowercase letters, digits and `_`, starting with a letter"),
-            ));
-        }
+        self.provider_name(name);
         let kind = self.provider_kind(name, raw)?;
-        let window_s = parse_duration(&raw.window)
-            .map_err(|e| self.problems.push(Problem::new(field("window"), e)))
-            .ok();
-        let schedule = Schedule::parse(&raw.schedule)
-            .map_err(|e| self.problems.push(Problem::new(field("schedule"), e)))
-            .ok();
-        if let (Some(window_s), Some(schedule)) = (window_s, &schedule) {
-            self.window_fits(name, kind, raw, window_s, schedule, jitter_s);
-        }
+        let (window_s, schedule) = self.timing(name, kind, raw, jitter_s);
         let rate_limit_per_minute = self.rate_limit(name, kind, raw.rate_limit_per_minute);
-        let concurrency = raw.concurrency.unwrap_or(8);
-        self.check(
-            (1..=64).contains(&concurrency),
-            &field("concurrency"),
-            format!("{concurrency} refreshes in flight is not usable; use 1 to 64"),
-        );
+        let concurrency = self.concurrency(name, raw.concurrency);
         self.user_agent(name, kind, raw.user_agent.as_deref());
         let auth = self.oauth2_settings(name, kind, raw);
         self.connect_settings(name, raw);
@@ -57,6 +38,49 @@ impl Checker<'_> {
             authorize_url: raw.authorize_url.clone(),
             scopes: raw.scopes.clone().unwrap_or_default(),
         })
+    }
+
+    /// Records a problem when the entry's key is not a usable provider name.
+    fn provider_name(&mut self, name: &str) {
+        if !names::is_provider_name(name) {
+            self.problems.push(Problem::new(
+                format!("providers.{name}"),
+                format!("`{name}` is not a provider name; use 1-32 lowercase letters, digits and `_`, starting with a letter"),
+            ));
+        }
+    }
+
+    /// `window` and `schedule`, each `None` when it does not parse; the window is checked against
+    /// the schedule when both do.
+    fn timing(
+        &mut self,
+        name: &str,
+        kind: ProviderKind,
+        raw: &RawProvider,
+        jitter_s: u32,
+    ) -> (Option<u64>, Option<Schedule>) {
+        let field = |f: &str| format!("providers.{name}.{f}");
+        let window_s = parse_duration(&raw.window)
+            .map_err(|e| self.problems.push(Problem::new(field("window"), e)))
+            .ok();
+        let schedule = Schedule::parse(&raw.schedule)
+            .map_err(|e| self.problems.push(Problem::new(field("schedule"), e)))
+            .ok();
+        if let (Some(window_s), Some(schedule)) = (window_s, &schedule) {
+            self.window_fits(name, kind, raw, window_s, schedule, jitter_s);
+        }
+        (window_s, schedule)
+    }
+
+    /// `concurrency`: 8 refreshes in flight when left out, 1 to 64.
+    fn concurrency(&mut self, name: &str, given: Option<u32>) -> u32 {
+        let concurrency = given.unwrap_or(8);
+        self.check(
+            (1..=64).contains(&concurrency),
+            &format!("providers.{name}.concurrency"),
+            format!("{concurrency} refreshes in flight is not usable; use 1 to 64"),
+        );
+        concurrency
     }
 
     /// The window covers the schedule's gaps; an Instagram window stays under the tokens' life.
@@ -109,40 +133,54 @@ impl Checker<'_> {
         match (raw.kind.as_deref(), built_in) {
             (None, Some(kind)) => Some(kind),
             (None, None) => {
-                let nearest = ProviderKind::BUILT_IN
-                    .iter()
-                    .map(|(n, _)| (strsim::levenshtein(n, name), *n))
-                    .filter(|(d, _)| *d <= 2)
-                    .min();
-                let hint =
-                    nearest.map_or(String::new(), |(_, n)| format!("did you mean `{n}`? Or, "));
+                self.unknown_provider(name);
+                None
+            }
+            (Some(k), built_in) => self.declared_kind(name, k, built_in),
+        }
+    }
+
+    /// Records that a provider without `kind` is not built in, suggesting the nearest built-in name.
+    fn unknown_provider(&mut self, name: &str) {
+        let nearest = ProviderKind::BUILT_IN
+            .iter()
+            .map(|(n, _)| (strsim::levenshtein(n, name), *n))
+            .filter(|(d, _)| *d <= 2)
+            .min();
+        let hint = nearest.map_or(String::new(), |(_, n)| format!("did you mean `{n}`? Or, "));
+        self.problems.push(Problem::new(
+            format!("providers.{name}"),
+            format!(
+                "`{name}` is not a built-in provider (tiktok, reddit, instagram); {hint}for \
+                 any other OAuth2 server set `kind: oauth2` and its `token_url`"
+            ),
+        ));
+    }
+
+    /// The kind `kind: k` declares; `None` when it is no kind or contradicts a built-in name.
+    fn declared_kind(
+        &mut self,
+        name: &str,
+        k: &str,
+        built_in: Option<ProviderKind>,
+    ) -> Option<ProviderKind> {
+        match ProviderKind::parse(k) {
+            Some(kind) if built_in.is_none_or(|b| b == kind) => Some(kind),
+            Some(_) => {
                 self.problems.push(Problem::new(
-                    format!("providers.{name}"),
-                    format!(
-                        "`{name}` is not a built-in provider (tiktok, reddit, instagram); {hint}for \
-                         any other OAuth2 server set `kind: oauth2` and its `token_url`"
-                    ),
+                    format!("providers.{name}.kind"),
+                    format!("`{name}` is built in and cannot be `kind: {k}`; remove `kind` or rename the provider"),
                 ));
                 None
             }
-            (Some(k), built_in) => {
-                match ProviderKind::parse(k) {
-                    Some(kind) if built_in.is_none_or(|b| b == kind) => Some(kind),
-                    Some(_) => {
-                        self.problems.push(Problem::new(
-                        format!("providers.{name}.kind"),
-                        format!("`{name}` is built in and cannot be `kind: {k}`; remove `kind` or rename the provider"),
-                    ));
-                        None
-                    }
-                    None => {
-                        self.problems.push(Problem::new(
-                        format!("providers.{name}.kind"),
-                        format!("`{k}` is not a provider kind; use tiktok, reddit, instagram or oauth2"),
-                    ));
-                        None
-                    }
-                }
+            None => {
+                self.problems.push(Problem::new(
+                    format!("providers.{name}.kind"),
+                    format!(
+                        "`{k}` is not a provider kind; use tiktok, reddit, instagram or oauth2"
+                    ),
+                ));
+                None
             }
         }
     }
@@ -179,113 +217,5 @@ impl Checker<'_> {
                 format_duration(gap)
             ),
         );
-    }
-
-    pub(super) fn user_agent(&mut self, name: &str, kind: ProviderKind, ua: Option<&str>) {
-        let field = format!("providers.{name}.user_agent");
-        match (kind, ua) {
-            (ProviderKind::Reddit, None) => {
-                self.problems.push(Problem::new(
-                    field,
-                    "Reddit blocks clients without a descriptive User-Agent; add e.g. \
-                     `user_agent: \"web:com.example.refresher:1.0 (by /u/ops)\"`",
-                ));
-            }
-            (ProviderKind::Reddit, Some(ua)) => {
-                self.check(
-                    names::is_reddit_user_agent(ua),
-                    &field,
-                    format!(
-                        "`{ua}` is not the User-Agent Reddit asks for; write \
-                         `<platform>:<app id>:<version> (by /u/<user>)`, e.g. \
-                         `web:com.example.refresher:1.0 (by /u/ops)`"
-                    ),
-                );
-            }
-            (_, Some(ua)) => {
-                self.check(
-                    !ua.trim().is_empty() && ua.len() <= 256 && !ua.contains(['\r', '\n']),
-                    &field,
-                    "a User-Agent must be one line of 1-256 characters; shorten it or remove the line breaks".to_owned(),
-                );
-            }
-            (_, None) => {}
-        }
-    }
-
-    /// `token_url` is required for `oauth2` and overrides a built-in adapter's endpoint (a local
-    /// provider fake, a proxy); `auth` is only for `oauth2`.
-    pub(super) fn oauth2_settings(
-        &mut self,
-        name: &str,
-        kind: ProviderKind,
-        raw: &RawProvider,
-    ) -> Option<ClientAuth> {
-        let field = |f: &str| format!("providers.{name}.{f}");
-        match raw.token_url.as_deref() {
-            None if kind == ProviderKind::Oauth2 => self.problems.push(Problem::new(
-                field("token_url"),
-                "an oauth2 provider needs its token endpoint; add e.g. `token_url: https://auth.example.com/oauth/token`",
-            )),
-            None => {}
-            Some(url) => {
-                self.check(
-                    names::is_http_url(url) && (url.starts_with("https://") || names::is_loopback_url(url)),
-                    &field("token_url"),
-                    format!(
-                        "`{url}` is not an https URL; token requests carry secrets and need TLS \
-                         (plain http is accepted only for localhost, for local provider fakes)"
-                    ),
-                );
-            }
-        }
-        if kind != ProviderKind::Oauth2 {
-            self.check(
-                raw.auth.is_none(),
-                &field("auth"),
-                format!("`auth` is only for `kind: oauth2` providers; the {name} adapter knows how to authenticate; remove it"),
-            );
-            return None;
-        }
-        match raw.auth.as_deref() {
-            None | Some("basic") => Some(ClientAuth::Basic),
-            Some("body") => Some(ClientAuth::Body),
-            Some(other) => {
-                self.problems.push(Problem::new(
-                    field("auth"),
-                    format!("`{other}` is not a client authentication; use `basic` (HTTP Basic) or `body` (form fields)"),
-                ));
-                None
-            }
-        }
-    }
-
-    /// `authorize_url` and `scopes`, used only by `deployer tokens connect`.
-    pub(super) fn connect_settings(&mut self, name: &str, raw: &RawProvider) {
-        let field = |f: &str| format!("providers.{name}.{f}");
-        if let Some(url) = raw.authorize_url.as_deref() {
-            self.check(
-                names::is_http_url(url)
-                    && (url.starts_with("https://") || names::is_loopback_url(url)),
-                &field("authorize_url"),
-                format!(
-                    "`{url}` is not an https URL; the consent page must use TLS (plain http is \
-                     accepted only for localhost, for local provider fakes)"
-                ),
-            );
-        }
-        for (i, scope) in raw.scopes.iter().flatten().enumerate() {
-            self.check(
-                !scope.is_empty()
-                    && scope
-                        .chars()
-                        .all(|c| c.is_ascii_graphic() && c != '"' && c != '\\'),
-                &format!("{}[{i}]", field("scopes")),
-                format!(
-                    "`{scope}` is not a scope (RFC 6749 §3.3: printable ASCII without spaces, \
-                     quotes or backslashes); give one scope per list item"
-                ),
-            );
-        }
     }
 }

@@ -17,24 +17,16 @@ impl Checker<'_> {
         }
         let mut groups: Vec<RuleGroup> = by_schedule
             .into_values()
-            .map(|members| {
-                let schedule = members[0].schedule.clone();
-                let label = schedule.rate_label().unwrap_or_else(|| {
-                    members
-                        .iter()
-                        .map(|p| names::provider_label(&p.name))
-                        .collect()
-                });
-                RuleGroup {
-                    name: names::rule_group_name(&label, stage),
-                    logical_id: format!("RefreshRule{label}"),
-                    schedule,
-                    providers: members.iter().map(|p| p.name.clone()).collect(),
-                }
-            })
+            .map(|members| rule_group(&members, stage))
             .collect();
         groups.sort_by(|a, b| a.name.cmp(&b.name));
-        for group in &groups {
+        self.rule_names(&groups);
+        groups
+    }
+
+    /// Each group's rule name fits EventBridge's limit, and no two groups share one.
+    fn rule_names(&mut self, groups: &[RuleGroup]) {
+        for group in groups {
             let field = format!("providers.{}.schedule", group.providers[0]);
             self.check(
                 group.name.len() <= 64,
@@ -53,6 +45,23 @@ impl Checker<'_> {
                 ),
             );
         }
-        groups
+    }
+}
+
+/// The rule group of providers sharing a schedule, named after its rate (a cron schedule after
+/// its providers).
+fn rule_group(members: &[&Provider], stage: &str) -> RuleGroup {
+    let schedule = members[0].schedule.clone();
+    let label = schedule.rate_label().unwrap_or_else(|| {
+        members
+            .iter()
+            .map(|p| names::provider_label(&p.name))
+            .collect()
+    });
+    RuleGroup {
+        name: names::rule_group_name(&label, stage),
+        logical_id: format!("RefreshRule{label}"),
+        schedule,
+        providers: members.iter().map(|p| p.name.clone()).collect(),
     }
 }
