@@ -60,27 +60,8 @@ impl Cron {
         let minutes = numeric_field(min, "minutes", 0, 59, &[])?;
         let hours = numeric_field(hour, "hours", 0, 23, &[])?;
         let months = numeric_field(month, "month", 1, 12, &MONTHS)?;
-        if year != "*" {
-            numeric_field(year, "year", 1970, 2199, &[])?;
-            return Err(format!(
-                "year `{year}` makes the schedule stop firing, and tokens would then expire; use `*`"
-            ));
-        }
-        let days = match (dom, dow) {
-            ("?", "?") => {
-                return Err(format!(
-                    "day-of-month and day-of-week are both `?`; set one of them; {USAGE}"
-                ));
-            }
-            (dom, "?") => DayRule::OfMonth(dom_items(dom)?),
-            ("?", dow) => DayRule::OfWeek(dow_items(dow)?),
-            _ => {
-                return Err(format!(
-                    "day-of-month `{dom}` and day-of-week `{dow}` are both set; EventBridge needs `?` \
-                     in one of them, e.g. `{min} {hour} {dom} {month} ? *`"
-                ));
-            }
-        };
+        check_year(year)?;
+        let days = day_rule([min, hour, dom, month, dow])?;
         Ok(Self {
             minutes,
             hours,
@@ -143,6 +124,32 @@ impl Cron {
     }
 }
 
+/// The year field: only `*`, since a schedule that stops firing lets tokens expire.
+fn check_year(year: &str) -> Result<(), String> {
+    if year == "*" {
+        return Ok(());
+    }
+    numeric_field(year, "year", 1970, 2199, &[])?;
+    Err(format!(
+        "year `{year}` makes the schedule stop firing, and tokens would then expire; use `*`"
+    ))
+}
+
+/// The day rule of the first five fields: exactly one of day-of-month and day-of-week is `?`.
+fn day_rule([min, hour, dom, month, dow]: [&str; 5]) -> Result<DayRule, String> {
+    match (dom, dow) {
+        ("?", "?") => Err(format!(
+            "day-of-month and day-of-week are both `?`; set one of them; {USAGE}"
+        )),
+        (dom, "?") => Ok(DayRule::OfMonth(dom_items(dom)?)),
+        ("?", dow) => Ok(DayRule::OfWeek(dow_items(dow)?)),
+        _ => Err(format!(
+            "day-of-month `{dom}` and day-of-week `{dow}` are both set; EventBridge needs `?` \
+             in one of them, e.g. `{min} {hour} {dom} {month} ? *`"
+        )),
+    }
+}
+
 /// Parses a field of numbers with `,`, `-`, `*` and `/` into the sorted set of values it allows.
 fn numeric_field(
     field: &str,
@@ -153,15 +160,7 @@ fn numeric_field(
 ) -> Result<Vec<u32>, String> {
     let mut values = Vec::new();
     for item in field.split(',') {
-        let (range, step) = match item.split_once('/') {
-            Some((range, step)) => {
-                let step: u32 = step.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
-                    format!("{name}: step `{step}` in `{item}` is not a positive number; {USAGE}")
-                })?;
-                (range, step)
-            }
-            None => (item, 1),
-        };
+        let (range, step) = range_and_step(item, name)?;
         let (from, to) = if range == "*" {
             (lo, hi)
         } else if let Some((a, b)) = range.split_once('-') {
@@ -184,6 +183,17 @@ fn numeric_field(
     values.sort_unstable();
     values.dedup();
     Ok(values)
+}
+
+/// An item's range and its step (1 when it has none).
+fn range_and_step<'a>(item: &'a str, name: &str) -> Result<(&'a str, u32), String> {
+    let Some((range, step)) = item.split_once('/') else {
+        return Ok((item, 1));
+    };
+    let step: u32 = step.parse().ok().filter(|s| *s > 0).ok_or_else(|| {
+        format!("{name}: step `{step}` in `{item}` is not a positive number; {USAGE}")
+    })?;
+    Ok((range, step))
 }
 
 fn value(s: &str, name: &str, lo: u32, hi: u32, names: &[&str]) -> Result<u32, String> {

@@ -2,12 +2,14 @@
 
 use std::fmt::Write;
 
+const USAGE: &str =
+    "write a whole number with a unit s, m, h or d, e.g. `20m`, `12h`, `7d` or `1h30m`";
+
 /// Parses a duration into seconds. The error shows the accepted forms.
 pub fn parse_duration(s: &str) -> Result<u64, String> {
-    let usage = "write a whole number with a unit s, m, h or d, e.g. `20m`, `12h`, `7d` or `1h30m`";
     let s = s.trim();
     if s.is_empty() {
-        return Err(format!("the duration is empty; {usage}"));
+        return Err(format!("the duration is empty; {USAGE}"));
     }
     let mut total: u64 = 0;
     let mut digits = String::new();
@@ -16,29 +18,35 @@ pub fn parse_duration(s: &str) -> Result<u64, String> {
             digits.push(c);
             continue;
         }
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            _ => return Err(format!("`{s}` has `{c}`, which is not a unit; {usage}")),
-        };
-        let n: u64 = digits
-            .parse()
-            .map_err(|_| format!("`{s}` has a unit without a number before it; {usage}"))?;
+        let (n, unit) = term(s, &digits, c)?;
         total = n
             .checked_mul(unit)
             .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("`{s}` is too long a duration; {usage}"))?;
+            .ok_or_else(|| format!("`{s}` is too long a duration; {USAGE}"))?;
         digits.clear();
     }
     if !digits.is_empty() {
-        return Err(format!("`{s}` ends in a number without a unit; {usage}"));
+        return Err(format!("`{s}` ends in a number without a unit; {USAGE}"));
     }
     if total == 0 {
-        return Err(format!("`{s}` is zero; {usage}"));
+        return Err(format!("`{s}` is zero; {USAGE}"));
     }
     Ok(total)
+}
+
+/// The number and the unit's size in seconds of one term of `s`: `digits` followed by `unit`.
+fn term(s: &str, digits: &str, unit: char) -> Result<(u64, u64), String> {
+    let size = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return Err(format!("`{s}` has `{unit}`, which is not a unit; {USAGE}")),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` has a unit without a number before it; {USAGE}"))?;
+    Ok((n, size))
 }
 
 /// Formats seconds the way stage files write them, largest units first: `1h30m`, `7d`.

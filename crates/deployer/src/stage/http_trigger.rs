@@ -28,42 +28,16 @@ pub(super) fn validate(
     let mut fail = |field: &str, message: String| {
         problems.push(Problem::new(format!("http_trigger.{field}"), message));
     };
-    if let Some(why) = url_problem(&raw.url) {
-        fail("url", format!("`{}` {why}", raw.url));
-    }
+    url(&raw.url, &mut fail);
     let schedule = Schedule::parse(&raw.schedule)
         .map_err(|e| fail("schedule", e))
         .ok();
     let method = method(raw.method.as_deref(), &mut fail);
     secret(raw, &mut fail);
-    let rate = raw.invocation_rate_per_second.unwrap_or(1);
-    if !(1..=MAX_RATE_PER_SECOND).contains(&rate) {
-        fail(
-            "invocation_rate_per_second",
-            format!(
-                "{rate} calls a second is outside what an API destination takes; use 1 to {MAX_RATE_PER_SECOND}"
-            ),
-        );
-    }
-    let retry_attempts = raw.retry_attempts.unwrap_or(4);
-    if retry_attempts > MAX_RETRY_ATTEMPTS {
-        fail(
-            "retry_attempts",
-            format!(
-                "{retry_attempts} retries is more than EventBridge allows; use 0 to {MAX_RETRY_ATTEMPTS}"
-            ),
-        );
-    }
+    let rate = invocation_rate(raw.invocation_rate_per_second, &mut fail);
+    let retry_attempts = retry_attempts(raw.retry_attempts, &mut fail);
     let max_event_age_s = max_event_age(raw.max_event_age.as_deref(), schedule.as_ref(), &mut fail);
-    let rule_name = super::names::http_trigger_rule_name(stage);
-    if rules.iter().any(|g| g.name == rule_name) {
-        fail(
-            "schedule",
-            format!(
-                "the trigger's rule `{rule_name}` is also the name of a provider schedule's rule; rename that provider"
-            ),
-        );
-    }
+    let rule_name = rule_name(stage, rules, &mut fail);
     if problems.len() > before {
         return None;
     }
@@ -78,6 +52,55 @@ pub(super) fn validate(
         retry_attempts,
         max_event_age_s: max_event_age_s?,
     })
+}
+
+/// `url`: an https endpoint an API destination can call.
+fn url(url: &str, fail: &mut impl FnMut(&str, String)) {
+    if let Some(why) = url_problem(url) {
+        fail("url", format!("`{url}` {why}"));
+    }
+}
+
+/// `invocation_rate_per_second`: 1 when left out, within what an API destination takes.
+fn invocation_rate(given: Option<u32>, fail: &mut impl FnMut(&str, String)) -> u32 {
+    let rate = given.unwrap_or(1);
+    if !(1..=MAX_RATE_PER_SECOND).contains(&rate) {
+        fail(
+            "invocation_rate_per_second",
+            format!(
+                "{rate} calls a second is outside what an API destination takes; use 1 to {MAX_RATE_PER_SECOND}"
+            ),
+        );
+    }
+    rate
+}
+
+/// `retry_attempts`: 4 when left out, at most what EventBridge allows.
+fn retry_attempts(given: Option<u32>, fail: &mut impl FnMut(&str, String)) -> u32 {
+    let retry_attempts = given.unwrap_or(4);
+    if retry_attempts > MAX_RETRY_ATTEMPTS {
+        fail(
+            "retry_attempts",
+            format!(
+                "{retry_attempts} retries is more than EventBridge allows; use 0 to {MAX_RETRY_ATTEMPTS}"
+            ),
+        );
+    }
+    retry_attempts
+}
+
+/// The trigger's rule name, which no provider schedule's rule may also have.
+fn rule_name(stage: &str, rules: &[RuleGroup], fail: &mut impl FnMut(&str, String)) -> String {
+    let rule_name = super::names::http_trigger_rule_name(stage);
+    if rules.iter().any(|g| g.name == rule_name) {
+        fail(
+            "schedule",
+            format!(
+                "the trigger's rule `{rule_name}` is also the name of a provider schedule's rule; rename that provider"
+            ),
+        );
+    }
+    rule_name
 }
 
 /// `method`: POST when left out.
@@ -163,16 +186,7 @@ fn url_problem(url: &str) -> Option<String> {
                 .to_owned(),
         );
     }
-    let authority = url["https://".len()..]
-        .split(['/', '?'])
-        .next()
-        .unwrap_or_default();
-    let host = authority.rsplit('@').next().unwrap_or_default();
-    let host = if host.starts_with('[') {
-        host
-    } else {
-        host.split(':').next().unwrap_or_default()
-    };
+    let host = host(url);
     if is_private_host(host) {
         return Some(format!(
             "names `{host}`, which EventBridge cannot reach (API destinations call public \
@@ -180,6 +194,21 @@ fn url_problem(url: &str) -> Option<String> {
         ));
     }
     None
+}
+
+/// The host of an https URL: its authority without user info or port (an IPv6 literal keeps its
+/// brackets).
+fn host(url: &str) -> &str {
+    let authority = url["https://".len()..]
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default();
+    let host = authority.rsplit('@').next().unwrap_or_default();
+    if host.starts_with('[') {
+        host
+    } else {
+        host.split(':').next().unwrap_or_default()
+    }
 }
 
 fn is_private_host(host: &str) -> bool {

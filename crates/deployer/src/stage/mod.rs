@@ -13,6 +13,7 @@ mod model;
 mod names;
 pub mod raw;
 mod schedule;
+mod schema_hints;
 mod sections;
 mod validate;
 

@@ -29,6 +29,26 @@ enum RateUnit {
 }
 
 impl RateUnit {
+    /// The unit a word names, and whether the word is singular.
+    fn parse(word: &str) -> Option<(Self, bool)> {
+        [Self::Minute, Self::Hour, Self::Day]
+            .into_iter()
+            .find_map(|unit| match unit.words() {
+                (one, _) if one == word => Some((unit, true)),
+                (_, many) if many == word => Some((unit, false)),
+                _ => None,
+            })
+    }
+
+    /// The unit's singular and plural words in a rate expression.
+    fn words(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Minute => ("minute", "minutes"),
+            Self::Hour => ("hour", "hours"),
+            Self::Day => ("day", "days"),
+        }
+    }
+
     fn seconds(self) -> u64 {
         match self {
             Self::Minute => 60,
@@ -121,25 +141,12 @@ fn parse_rate(inner: &str) -> Result<(u64, RateUnit), String> {
         .ok()
         .filter(|v| *v > 0)
         .ok_or_else(|| format!("`{value}` is not a positive whole number; {usage}"))?;
-    let (unit, singular) = match unit {
-        "minute" => (RateUnit::Minute, true),
-        "minutes" => (RateUnit::Minute, false),
-        "hour" => (RateUnit::Hour, true),
-        "hours" => (RateUnit::Hour, false),
-        "day" => (RateUnit::Day, true),
-        "days" => (RateUnit::Day, false),
-        other => return Err(format!("`{other}` is not a rate unit; {usage}")),
-    };
+    let (unit, singular) =
+        RateUnit::parse(unit).ok_or_else(|| format!("`{unit}` is not a rate unit; {usage}"))?;
     // EventBridge rejects `rate(1 minutes)` and `rate(5 minute)`.
     if singular != (value == 1) {
-        let fixed = match (unit, value == 1) {
-            (RateUnit::Minute, true) => "minute",
-            (RateUnit::Minute, false) => "minutes",
-            (RateUnit::Hour, true) => "hour",
-            (RateUnit::Hour, false) => "hours",
-            (RateUnit::Day, true) => "day",
-            (RateUnit::Day, false) => "days",
-        };
+        let (one, many) = unit.words();
+        let fixed = if value == 1 { one } else { many };
         return Err(format!(
             "EventBridge wants the singular unit for 1 and the plural otherwise; write `rate({value} {fixed})`"
         ));

@@ -2,7 +2,6 @@
 //! problems of the other sections, and every unknown key is reported (with the nearest known key).
 
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde_norway::Value;
@@ -11,6 +10,7 @@ use super::Problem;
 use super::raw::{
     RawAlarms, RawFunction, RawHttpTrigger, RawProvider, RawStage, RawTables, RawTokenApi,
 };
+use super::schema_hints::{known_keys, missing, type_problem, unknown_key};
 
 /// Reads the sections of a stage file; `None` when the file is not a YAML mapping at all.
 pub(super) fn read(text: &str, problems: &mut Vec<Problem>) -> Option<Parts> {
@@ -33,6 +33,11 @@ pub(super) fn read(text: &str, problems: &mut Vec<Problem>) -> Option<Parts> {
         ));
         return None;
     };
+    Some(assemble(top_level(map, problems), problems))
+}
+
+/// The file's known top-level keys and their values; every other key is a problem.
+fn top_level(map: serde_norway::Mapping, problems: &mut Vec<Problem>) -> BTreeMap<String, Value> {
     let mut top = BTreeMap::new();
     for (key, value) in map {
         let Some(key) = key.as_str().map(str::to_owned) else {
@@ -45,7 +50,7 @@ pub(super) fn read(text: &str, problems: &mut Vec<Problem>) -> Option<Parts> {
             problems.push(unknown_key(&[], &key));
         }
     }
-    Some(assemble(top, problems))
+    top
 }
 
 /// The sections of a stage file that could be read; `None` where a section was missing or had
@@ -105,31 +110,20 @@ fn assemble(mut top: BTreeMap<String, Value>, problems: &mut Vec<Problem>) -> Pa
     let mut take = |name: &str| top.remove(name);
     let empty = || Value::Mapping(serde_norway::Mapping::new());
     let (providers, providers_complete) = read_providers(take("providers"), problems);
-    let (http_trigger, http_trigger_readable) =
-        match optional(take("http_trigger"), "http_trigger", Value::Null, problems) {
-            Some(section) => (section, true),
-            None => (None, false),
-        };
+    let (http_trigger, http_trigger_readable) = read_http_trigger(take("http_trigger"), problems);
     Parts {
         stage: required(take("stage"), "stage", problems),
         region: required(take("region"), "region", problems),
         account_id: required(take("account_id"), "account_id", problems),
-        stack_name: optional(take("stack_name"), "stack_name", Value::Null, problems).flatten(),
-        endpoint_url: optional(take("endpoint_url"), "endpoint_url", Value::Null, problems)
-            .flatten(),
+        stack_name: scalar(take("stack_name"), "stack_name", problems),
+        endpoint_url: scalar(take("endpoint_url"), "endpoint_url", problems),
         termination_protection: optional(
             take("termination_protection"),
             "termination_protection",
             Value::Bool(false),
             problems,
         ),
-        artifact_bucket: optional(
-            take("artifact_bucket"),
-            "artifact_bucket",
-            Value::Null,
-            problems,
-        )
-        .flatten(),
+        artifact_bucket: scalar(take("artifact_bucket"), "artifact_bucket", problems),
         function: optional(take("function"), "function", empty(), problems),
         token_api: optional(take("token_api"), "token_api", empty(), problems),
         tables: required(take("tables"), "tables", problems),
@@ -139,6 +133,17 @@ fn assemble(mut top: BTreeMap<String, Value>, problems: &mut Vec<Problem>) -> Pa
         http_trigger,
         http_trigger_readable,
         tags: optional(take("tags"), "tags", empty(), problems),
+    }
+}
+
+/// The `http_trigger` section (`None` when the stage has none), and whether it could be read.
+fn read_http_trigger(
+    value: Option<Value>,
+    problems: &mut Vec<Problem>,
+) -> (Option<RawHttpTrigger>, bool) {
+    match optional(value, "http_trigger", Value::Null, problems) {
+        Some(section) => (section, true),
+        None => (None, false),
     }
 }
 
@@ -199,6 +204,15 @@ fn optional<T: DeserializeOwned>(
     deserialize(value, field, problems)
 }
 
+/// An optional scalar: `None` when absent, null or unreadable.
+fn scalar<T: DeserializeOwned>(
+    value: Option<Value>,
+    field: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    optional::<Option<T>>(value, field, Value::Null, problems).flatten()
+}
+
 fn deserialize<T: DeserializeOwned>(
     value: Value,
     field: &str,
@@ -227,108 +241,4 @@ fn deserialize<T: DeserializeOwned>(
             None
         }
     }
-}
-
-fn type_problem(path: &[&str], serde_msg: &str) -> Problem {
-    let field = path.join(".");
-    if let Some(key) = serde_msg
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split('`').next())
-    {
-        return missing(&field, key);
-    }
-    let message = serde_msg
-        .replace(
-            "expected u32",
-            "expected a whole number from 0 to 4294967295",
-        )
-        .replace("expected struct ", "expected a mapping (")
-        .replace("expected a map", "expected a mapping");
-    let message = if message.contains("expected a mapping (") {
-        format!("{message})")
-    } else {
-        message
-    };
-    let fix = if path.last() == Some(&"account_id") && serde_msg.contains("integer") {
-        "quote it, e.g. `account_id: \"012345678901\"` (unquoted, YAML reads a number and leading zeros are lost)".to_owned()
-    } else {
-        match field_doc(path) {
-            Some(doc) => format!("expected: {doc}"),
-            None => "see stages/schema.json for the form of this field".to_owned(),
-        }
-    };
-    Problem::new(field, format!("{message}; {fix}"))
-}
-
-fn missing(parent: &str, key: &str) -> Problem {
-    let parent_path: Vec<&str> = parent.split('.').filter(|s| !s.is_empty()).collect();
-    let mut path = parent_path.clone();
-    path.push(key);
-    let doc = field_doc(&path).unwrap_or_default();
-    let field = path.join(".");
-    Problem::new(field, format!("missing; add `{key}:` ({doc})"))
-}
-
-fn unknown_key(parent: &[&str], key: &str) -> Problem {
-    let known = known_keys(parent);
-    let mut field: Vec<&str> = parent.to_vec();
-    field.push(key);
-    let nearest = known
-        .iter()
-        .map(|k| (strsim::levenshtein(k, key), k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
-        .min();
-    let message = match nearest {
-        Some((_, k)) => format!("unknown key `{key}`; did you mean `{k}`?"),
-        None if known.is_empty() => format!("unknown key `{key}`; remove it"),
-        None => format!("unknown key `{key}`; known keys here: {}", known.join(", ")),
-    };
-    Problem::new(field.join("."), message)
-}
-
-/// The stage schema as JSON, generated once.
-fn schema() -> &'static serde_json::Value {
-    static SCHEMA: OnceLock<serde_json::Value> = OnceLock::new();
-    SCHEMA.get_or_init(super::json_schema)
-}
-
-/// The schema node of a path, following `$ref`s; provider names are map keys
-/// (`additionalProperties`).
-fn node_at(path: &[&str]) -> Option<&'static serde_json::Value> {
-    let root = schema();
-    let resolve = |node: &'static serde_json::Value| -> &'static serde_json::Value {
-        // An optional section is `anyOf: [{$ref}, {type: null}]`.
-        let node = node
-            .get("anyOf")
-            .and_then(|a| a.as_array())
-            .and_then(|a| a.iter().find(|n| n.get("$ref").is_some()))
-            .unwrap_or(node);
-        node.get("$ref")
-            .and_then(|r| r.as_str())
-            .and_then(|r| r.strip_prefix("#/$defs/"))
-            .and_then(|name| root.get("$defs")?.get(name))
-            .unwrap_or(node)
-    };
-    let mut node = resolve(root);
-    for segment in path {
-        let next = node
-            .get("properties")
-            .and_then(|p| p.get(*segment))
-            .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))?;
-        node = resolve(next);
-    }
-    Some(node)
-}
-
-fn known_keys(parent: &[&str]) -> Vec<String> {
-    node_at(parent)
-        .and_then(|n| n.get("properties"))
-        .and_then(|p| p.as_object())
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
-}
-
-fn field_doc(path: &[&str]) -> Option<String> {
-    let doc = node_at(path)?.get("description")?.as_str()?;
-    Some(doc.split_whitespace().collect::<Vec<_>>().join(" "))
 }
