@@ -5,6 +5,7 @@
 //! Every problem of a file is collected and reported at once ([`StageErrors`]), each naming the
 //! file, the line where it can be found, the field, what is wrong and what would fix it.
 
+mod calendar;
 mod cron;
 pub mod duration;
 mod http_trigger;
