@@ -52,30 +52,36 @@ pub fn read_redirect(
         return Err(RedirectError::StateMismatch);
     }
     if let Some(error) = field("error") {
-        let code = if !error.is_empty()
-            && error.len() <= 40
-            && error.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        {
-            error.to_owned()
-        } else {
-            "an unreadable error".to_owned()
-        };
-        let hint = match code.as_str() {
-            "access_denied" => "the user declined; ask them to approve the consent page",
-            "invalid_scope" => {
-                "a scope is unknown to the provider or not granted to the app; check the stage's `scopes`"
-            }
-            "unauthorized_client" | "unsupported_response_type" => {
-                "the app is not allowed the code flow; check its settings at the provider"
-            }
-            _ => "see the provider's app settings (client id, redirect URI)",
-        };
-        return Err(RedirectError::Refused { code, hint });
+        return Err(refusal(error));
     }
     field("code")
         .filter(|c| !c.is_empty())
         .map(SecretString::new)
         .ok_or(RedirectError::NoCode)
+}
+
+/// The refusal an `error` redirect stands for: its code when it is a plain identifier, and what
+/// to check.
+fn refusal(error: &str) -> RedirectError {
+    let code = if !error.is_empty()
+        && error.len() <= 40
+        && error.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        error.to_owned()
+    } else {
+        "an unreadable error".to_owned()
+    };
+    let hint = match code.as_str() {
+        "access_denied" => "the user declined; ask them to approve the consent page",
+        "invalid_scope" => {
+            "a scope is unknown to the provider or not granted to the app; check the stage's `scopes`"
+        }
+        "unauthorized_client" | "unsupported_response_type" => {
+            "the app is not allowed the code flow; check its settings at the provider"
+        }
+        _ => "see the provider's app settings (client id, redirect URI)",
+    };
+    RedirectError::Refused { code, hint }
 }
 
 /// The query of a URL the operator pasted (where the browser ended after the consent).
@@ -110,23 +116,7 @@ impl Listener {
                 "cannot listen on `{redirect}`: only http://127.0.0.1, localhost or [::1] redirects are served here"
             );
         }
-        let host = match redirect.host_str() {
-            Some("[::1]") => "[::1]",
-            _ => "127.0.0.1",
-        };
-        let port = redirect.port().unwrap_or(80);
-        let socket = TcpListener::bind(format!("{host}:{port}"))
-            .await
-            .with_context(|| {
-                format!("cannot listen on {host}:{port} for the redirect; free the port or pass another --port")
-            })?;
-        let addr: SocketAddr = socket
-            .local_addr()
-            .context("cannot read the listener's address")?;
-        let mut redirect = redirect.clone();
-        redirect
-            .set_port(Some(addr.port()))
-            .map_err(|()| anyhow::anyhow!("cannot set the port of `{redirect}`"))?;
+        let (socket, redirect) = bind_loopback(redirect).await?;
         let (send, received) = mpsc::channel(4);
         let router = Router::new()
             .route(redirect.path(), get(receive))
@@ -157,6 +147,28 @@ impl Drop for Listener {
     fn drop(&mut self) {
         self.server.abort();
     }
+}
+
+/// A socket bound to the redirect URI's loopback address, and the URI with the port bound.
+async fn bind_loopback(redirect: &Url) -> Result<(TcpListener, Url)> {
+    let host = match redirect.host_str() {
+        Some("[::1]") => "[::1]",
+        _ => "127.0.0.1",
+    };
+    let port = redirect.port().unwrap_or(80);
+    let socket = TcpListener::bind(format!("{host}:{port}"))
+        .await
+        .with_context(|| {
+            format!("cannot listen on {host}:{port} for the redirect; free the port or pass another --port")
+        })?;
+    let addr: SocketAddr = socket
+        .local_addr()
+        .context("cannot read the listener's address")?;
+    let mut redirect = redirect.clone();
+    redirect
+        .set_port(Some(addr.port()))
+        .map_err(|()| anyhow::anyhow!("cannot set the port of `{redirect}`"))?;
+    Ok((socket, redirect))
 }
 
 async fn receive(

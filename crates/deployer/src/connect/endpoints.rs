@@ -7,6 +7,7 @@
 //! (`api.instagram.com/oauth/access_token`, then `graph.instagram.com/access_token`); with a
 //! `token_url` override both are taken as siblings of the overriding refresh URL.
 
+use refresher::providers::{reddit, tiktok};
 use url::Url;
 
 use crate::stage::{Provider, ProviderKind};
@@ -33,64 +34,92 @@ pub struct Endpoints {
 impl Endpoints {
     /// The endpoints of a stage's provider, or what the stage file lacks.
     pub fn of(provider: &Provider) -> Result<Self, String> {
-        let name = &provider.name;
-        let token_url = provider.token_url.clone();
-        let authorize = |default: &str| {
-            provider
-                .authorize_url
+        match provider.kind {
+            ProviderKind::Tiktok => Ok(Self::documented(
+                provider,
+                TIKTOK_AUTHORIZE,
+                tiktok::TOKEN_URL,
+            )),
+            ProviderKind::Reddit => Ok(Self::documented(
+                provider,
+                REDDIT_AUTHORIZE,
+                reddit::TOKEN_URL,
+            )),
+            ProviderKind::Instagram => Self::instagram(provider),
+            ProviderKind::Oauth2 => Self::oauth2(provider),
+        }
+    }
+
+    /// A provider exchanging its code at its token endpoint: the documented ones unless the stage
+    /// overrides them.
+    fn documented(provider: &Provider, authorize: &str, token: &str) -> Self {
+        Self {
+            kind: provider.kind,
+            authorize: authorize_or(provider, authorize),
+            token: provider
+                .token_url
                 .clone()
-                .unwrap_or_else(|| default.to_owned())
-        };
-        let (authorize, token, long_lived) = match provider.kind {
-            ProviderKind::Tiktok => (
-                authorize(TIKTOK_AUTHORIZE),
-                token_url.unwrap_or_else(|| refresher::providers::tiktok::TOKEN_URL.to_owned()),
-                None,
-            ),
-            ProviderKind::Reddit => (
-                authorize(REDDIT_AUTHORIZE),
-                token_url.unwrap_or_else(|| refresher::providers::reddit::TOKEN_URL.to_owned()),
-                None,
-            ),
-            ProviderKind::Instagram => {
-                let (code, long_lived) = match token_url {
-                    None => (INSTAGRAM_CODE.to_owned(), INSTAGRAM_LONG_LIVED.to_owned()),
-                    Some(url) => {
-                        let base = url.strip_suffix(INSTAGRAM_REFRESH_PATH).ok_or_else(|| {
-                            format!(
-                                "providers.{name}.token_url `{url}` does not end in \
-                                 `{INSTAGRAM_REFRESH_PATH}`, so the code exchange endpoints \
-                                 (`oauth/access_token`, `access_token` beside it) cannot be derived"
-                            )
-                        })?;
-                        (
-                            format!("{base}oauth/access_token"),
-                            format!("{base}access_token"),
-                        )
-                    }
-                };
-                (authorize(INSTAGRAM_AUTHORIZE), code, Some(long_lived))
-            }
-            ProviderKind::Oauth2 => {
-                let authorize = provider.authorize_url.clone().ok_or_else(|| {
+                .unwrap_or_else(|| token.to_owned()),
+            long_lived: None,
+        }
+    }
+
+    /// Instagram's two exchange endpoints, derived from an overriding `token_url` when there is one.
+    fn instagram(provider: &Provider) -> Result<Self, String> {
+        let name = &provider.name;
+        let (code, long_lived) = match &provider.token_url {
+            None => (INSTAGRAM_CODE.to_owned(), INSTAGRAM_LONG_LIVED.to_owned()),
+            Some(url) => {
+                let base = url.strip_suffix(INSTAGRAM_REFRESH_PATH).ok_or_else(|| {
                     format!(
-                        "providers.{name} has no `authorize_url`; add the server's authorization \
-                         endpoint, e.g. `authorize_url: https://auth.example.com/oauth/authorize`"
+                        "providers.{name}.token_url `{url}` does not end in \
+                         `{INSTAGRAM_REFRESH_PATH}`, so the code exchange endpoints \
+                         (`oauth/access_token`, `access_token` beside it) cannot be derived"
                     )
                 })?;
-                // The stage validation requires `token_url` for `oauth2`.
-                let token =
-                    token_url.ok_or_else(|| format!("providers.{name} has no `token_url`"))?;
-                (authorize, token, None)
+                (
+                    format!("{base}oauth/access_token"),
+                    format!("{base}access_token"),
+                )
             }
         };
         Ok(Self {
             kind: provider.kind,
-            authorize,
-            token,
-            long_lived,
+            authorize: authorize_or(provider, INSTAGRAM_AUTHORIZE),
+            token: code,
+            long_lived: Some(long_lived),
         })
     }
+
+    /// A generic server's endpoints, both named by the stage.
+    fn oauth2(provider: &Provider) -> Result<Self, String> {
+        let name = &provider.name;
+        let authorize = provider.authorize_url.clone().ok_or_else(|| {
+            format!(
+                "providers.{name} has no `authorize_url`; add the server's authorization \
+                 endpoint, e.g. `authorize_url: https://auth.example.com/oauth/authorize`"
+            )
+        })?;
+        // The stage validation requires `token_url` for `oauth2`.
+        let token = provider
+            .token_url
+            .clone()
+            .ok_or_else(|| format!("providers.{name} has no `token_url`"))?;
+        Ok(Self {
+            kind: provider.kind,
+            authorize,
+            token,
+            long_lived: None,
+        })
+    }
+}
+
+/// The stage's `authorize_url`, or the provider's documented consent page.
+fn authorize_or(provider: &Provider, default: &str) -> String {
+    provider
+        .authorize_url
+        .clone()
+        .unwrap_or_else(|| default.to_owned())
 }
 
 /// What the consent request carries.
@@ -122,6 +151,31 @@ fn default_scopes(kind: ProviderKind) -> &'static [&'static str] {
     }
 }
 
+/// The `scope` parameter: the request's scopes, else the kind's default, joined the way the
+/// provider reads them; `None` when there are none.
+fn scope(kind: ProviderKind, requested: &[String]) -> Option<String> {
+    let scopes: Vec<&str> = if requested.is_empty() {
+        default_scopes(kind).to_vec()
+    } else {
+        requested.iter().map(String::as_str).collect()
+    };
+    // TikTok and Instagram separate scopes with commas; RFC 6749 §3.3 (and Reddit) with spaces.
+    let separator = match kind {
+        ProviderKind::Tiktok | ProviderKind::Instagram => ",",
+        ProviderKind::Reddit | ProviderKind::Oauth2 => " ",
+    };
+    (!scopes.is_empty()).then(|| scopes.join(separator))
+}
+
+/// The name of the client id parameter: TikTok calls it `client_key`.
+fn client_id_name(kind: ProviderKind) -> &'static str {
+    if kind == ProviderKind::Tiktok {
+        "client_key"
+    } else {
+        "client_id"
+    }
+}
+
 /// The consent page's URL with the request's parameters.
 pub fn authorize_url(endpoints: &Endpoints, request: &AuthorizeRequest<'_>) -> Result<Url, String> {
     let mut url = Url::parse(&endpoints.authorize).map_err(|e| {
@@ -131,30 +185,16 @@ pub fn authorize_url(endpoints: &Endpoints, request: &AuthorizeRequest<'_>) -> R
         )
     })?;
     let kind = endpoints.kind;
-    let scopes: Vec<&str> = if request.scopes.is_empty() {
-        default_scopes(kind).to_vec()
-    } else {
-        request.scopes.iter().map(String::as_str).collect()
-    };
-    // TikTok and Instagram separate scopes with commas; RFC 6749 §3.3 (and Reddit) with spaces.
-    let separator = match kind {
-        ProviderKind::Tiktok | ProviderKind::Instagram => ",",
-        ProviderKind::Reddit | ProviderKind::Oauth2 => " ",
-    };
+    let scope = scope(kind, request.scopes);
     {
         let mut query = url.query_pairs_mut();
-        let id_name = if kind == ProviderKind::Tiktok {
-            "client_key"
-        } else {
-            "client_id"
-        };
         query
-            .append_pair(id_name, request.client_id)
+            .append_pair(client_id_name(kind), request.client_id)
             .append_pair("response_type", "code")
             .append_pair("redirect_uri", request.redirect_uri)
             .append_pair("state", request.state);
-        if !scopes.is_empty() {
-            query.append_pair("scope", &scopes.join(separator));
+        if let Some(scope) = &scope {
+            query.append_pair("scope", scope);
         }
         if kind == ProviderKind::Reddit {
             // Without it Reddit issues no refresh token.
