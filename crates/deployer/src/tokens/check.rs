@@ -86,40 +86,12 @@ pub async fn check_item<S: KeySource>(
     expected: &Expected,
     item: &TokenItem,
 ) -> ItemCheck {
-    let key = ItemKey {
-        user_id: &item.user_id,
-        platform: &item.platform,
-    };
     let mut problems = Vec::new();
-    let readable = match &item.access_token {
-        None => {
-            problems.push("no accessToken: readers answer NOT_FOUND".to_owned());
-            false
-        }
-        Some(stored) => opens(keys, stored, key, "accessToken", &mut problems).await,
-    };
-    if let Some(stored) = &item.refresh_token {
-        opens(keys, stored, key, "refreshToken", &mut problems).await;
-    }
+    let readable = open_tokens(keys, item, &mut problems).await;
     problems.extend(status_problem(item));
     problems.extend(stage_problems(expected, item));
-    let version_one = item
-        .tokens()
-        .any(|stored| matches!(stored, StoredToken::Envelope(e) if !e.is_bound()));
-    if version_one {
-        problems.push(
-            "envelope version 1: the reader policy opens only version 2 (table-bound data keys); \
-             `deployer tokens migrate --to envelope` seals it again"
-                .to_owned(),
-        );
-    }
-    if item.expires_at.is_none() {
-        problems.push(
-            "no expiresAt: not in the byExpiry index, so never refreshed; set it (re-import or \
-             `tokens connect`)"
-                .to_owned(),
-        );
-    }
+    problems.extend(version_problem(item));
+    problems.extend(expiry_problem(item));
     ItemCheck {
         user_id: item.user_id.clone(),
         platform: item.platform.clone(),
@@ -130,6 +102,50 @@ pub async fn check_item<S: KeySource>(
         readable,
         problem: (!problems.is_empty()).then(|| problems.join("; ")),
     }
+}
+
+/// Whether a reader gets the access token; each token that does not open adds a problem.
+async fn open_tokens<S: KeySource>(
+    keys: &KeyCache<S>,
+    item: &TokenItem,
+    problems: &mut Vec<String>,
+) -> bool {
+    let key = ItemKey {
+        user_id: &item.user_id,
+        platform: &item.platform,
+    };
+    let readable = match &item.access_token {
+        None => {
+            problems.push("no accessToken: readers answer NOT_FOUND".to_owned());
+            false
+        }
+        Some(stored) => opens(keys, stored, key, "accessToken", problems).await,
+    };
+    if let Some(stored) = &item.refresh_token {
+        opens(keys, stored, key, "refreshToken", problems).await;
+    }
+    readable
+}
+
+/// A version 1 envelope, which the reader policy does not open, and how to seal it again.
+fn version_problem(item: &TokenItem) -> Option<String> {
+    let version_one = item
+        .tokens()
+        .any(|stored| matches!(stored, StoredToken::Envelope(e) if !e.is_bound()));
+    version_one.then(|| {
+        "envelope version 1: the reader policy opens only version 2 (table-bound data keys); \
+         `deployer tokens migrate --to envelope` seals it again"
+            .to_owned()
+    })
+}
+
+/// An item the refresher never sees (no `expiresAt`), and how to set it.
+fn expiry_problem(item: &TokenItem) -> Option<String> {
+    item.expires_at.is_none().then(|| {
+        "no expiresAt: not in the byExpiry index, so never refreshed; set it (re-import or \
+         `tokens connect`)"
+            .to_owned()
+    })
 }
 
 /// A grant readers refuse, and what makes it usable again.

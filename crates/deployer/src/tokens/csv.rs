@@ -2,43 +2,53 @@
 //! quotes (a quote inside a quoted field is doubled), as spreadsheets export it. Records spanning
 //! lines are not supported: token values never contain line breaks.
 
+use std::iter::Peekable;
+use std::str::Chars;
+
 /// Splits one line into fields. The error says where, never what (the line holds tokens).
 pub fn split(line: &str) -> Result<Vec<String>, String> {
     let mut fields = Vec::new();
-    let mut field = String::new();
     let mut chars = line.trim_end_matches('\r').chars().peekable();
-    let mut quoted = false;
-    let mut at_start = true;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (false, '"') if at_start => quoted = true,
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                field.push('"');
-            }
-            (true, '"') => {
-                quoted = false;
-                if !matches!(chars.peek(), None | Some(',')) {
-                    return Err(format!(
-                        "field {} has text after its closing quote",
-                        fields.len() + 1
-                    ));
-                }
-            }
-            (false, ',') => {
-                fields.push(std::mem::take(&mut field));
-                at_start = true;
-                continue;
-            }
-            _ => field.push(c),
+    loop {
+        let number = fields.len() + 1;
+        let field = if chars.next_if_eq(&'"').is_some() {
+            quoted_field(&mut chars, number)?
+        } else {
+            plain_field(&mut chars)
+        };
+        fields.push(field);
+        // The next character, if any, is the comma before the next field.
+        if chars.next().is_none() {
+            return Ok(fields);
         }
-        at_start = false;
     }
-    if quoted {
-        return Err(format!("field {} has no closing quote", fields.len() + 1));
+}
+
+/// A field without quotes: everything up to the next comma or the end of the line.
+fn plain_field(chars: &mut Peekable<Chars<'_>>) -> String {
+    let mut field = String::new();
+    while let Some(c) = chars.next_if(|c| *c != ',') {
+        field.push(c);
     }
-    fields.push(field);
-    Ok(fields)
+    field
+}
+
+/// A quoted field after its opening quote, up to its closing quote (`""` is a quote inside it),
+/// which must end the line or come before a comma; `number` is its position, for the error.
+fn quoted_field(chars: &mut Peekable<Chars<'_>>, number: usize) -> Result<String, String> {
+    let mut field = String::new();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            field.push(c);
+        } else if chars.next_if_eq(&'"').is_some() {
+            field.push('"');
+        } else if matches!(chars.peek(), None | Some(',')) {
+            return Ok(field);
+        } else {
+            return Err(format!("field {number} has text after its closing quote"));
+        }
+    }
+    Err(format!("field {number} has no closing quote"))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@
 //! read (an app's item without `version` counts as 0).
 
 use anyhow::{Context, Result};
-use refresher::crypto::{CryptoError, ItemKey, KeyCache, KeySource, TokenFormat};
+use refresher::crypto::{CryptoError, ItemKey, KeyCache, KeySource, Opened, TokenFormat};
 use refresher::store::dynamo::import::{Expect, ImportedItem};
 use refresher::store::{DynamoStore, StoreError, TokenItem, TokenStore};
 
@@ -101,25 +101,9 @@ impl<S: KeySource> Importer<S> {
     }
 
     async fn compare(&self, row: &Row, item: &TokenItem) -> Result<Compared> {
-        let key = ItemKey {
-            user_id: &row.user_id,
-            platform: &row.platform,
-        };
-        let Some(access) = &item.access_token else {
-            return Ok(differ("the stored item has no access token"));
-        };
-        let unopenable =
-            |err: CryptoError| differ(&format!("the stored tokens cannot be opened ({err})"));
-        let access = match self.keys.read(access, key).await {
-            Ok(access) => access,
-            Err(err) => return Ok(unopenable(err)),
-        };
-        let refresh = match &item.refresh_token {
-            Some(stored) => match self.keys.read(stored, key).await {
-                Ok(refresh) => Some(refresh),
-                Err(err) => return Ok(unopenable(err)),
-            },
-            None => None,
+        let (access, refresh) = match self.open(row, item).await {
+            Ok(opened) => opened,
+            Err(differ) => return Ok(differ),
         };
         // An Instagram item written before rows could leave the refresh token out holds a copy
         // of its access token there: the same grant, and rewriting it drops the copy.
@@ -143,6 +127,30 @@ impl<S: KeySource> Importer<S> {
         } else {
             Compared::SameTokens
         })
+    }
+
+    /// The stored item's access and refresh tokens, opened; `Err` says why they cannot be
+    /// compared (no access token, a token that does not open).
+    async fn open(
+        &self,
+        row: &Row,
+        item: &TokenItem,
+    ) -> Result<(Opened, Option<Opened>), Compared> {
+        let key = ItemKey {
+            user_id: &row.user_id,
+            platform: &row.platform,
+        };
+        let Some(access) = &item.access_token else {
+            return Err(differ("the stored item has no access token"));
+        };
+        let unopenable =
+            |err: CryptoError| differ(&format!("the stored tokens cannot be opened ({err})"));
+        let access = self.keys.read(access, key).await.map_err(unopenable)?;
+        let refresh = match &item.refresh_token {
+            Some(stored) => Some(self.keys.read(stored, key).await.map_err(unopenable)?),
+            None => None,
+        };
+        Ok((access, refresh))
     }
 }
 

@@ -203,34 +203,17 @@ fn row(
     if let Some(unknown) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(error(line, Some(unknown), "is not a field of a token item"));
     }
-    let text = |name: &str| match fields.get(name) {
-        None => Err(error(line, Some(name), "is missing")),
-        Some(Field::Text(t)) if t.is_empty() => Err(error(line, Some(name), "is empty")),
-        Some(Field::Text(t)) => Ok(t.clone()),
-        Some(Field::Number(_)) => Err(error(line, Some(name), "is a number, not a string")),
-        Some(Field::Other(kind)) => {
-            Err(error(line, Some(name), format!("is {kind}, not a string")))
-        }
-    };
-    let platform = text("platform")?;
+    let platform = text(line, fields, "platform")?;
     let Some(kind) = platforms.get(&platform) else {
         let known = platforms.keys().cloned().collect::<Vec<_>>().join(", ");
         let why = format!("is not a provider of this stage (one of {known})");
         return Err(error(line, Some("platform"), why));
     };
-    // Instagram refreshes with the long-lived access token: a refresh token would be a copy.
-    let refresh_token = match fields.get("refreshToken") {
-        None if *kind == ProviderKind::Instagram => None,
-        None => {
-            let why = "is missing (only an Instagram provider's rows may leave it out)";
-            return Err(error(line, Some("refreshToken"), why));
-        }
-        Some(_) => Some(SecretString::new(text("refreshToken")?)),
-    };
+    let refresh_token = refresh_token(line, fields, *kind)?;
     Ok(Row {
         line,
-        user_id: text("userId")?,
-        access_token: SecretString::new(text("accessToken")?),
+        user_id: text(line, fields, "userId")?,
+        access_token: SecretString::new(text(line, fields, "accessToken")?),
         refresh_token,
         expires_at: epoch(line, "expiresAt", fields.get("expiresAt"))?
             .ok_or_else(|| error(line, Some("expiresAt"), "is missing"))?,
@@ -238,6 +221,36 @@ fn row(
         status: status(line, fields.get("status"))?,
         platform,
     })
+}
+
+/// The text of a required field; an error when it is missing, empty or not text.
+fn text(line: usize, fields: &BTreeMap<String, Field>, name: &str) -> Result<String, RowError> {
+    match fields.get(name) {
+        None => Err(error(line, Some(name), "is missing")),
+        Some(Field::Text(t)) if t.is_empty() => Err(error(line, Some(name), "is empty")),
+        Some(Field::Text(t)) => Ok(t.clone()),
+        Some(Field::Number(_)) => Err(error(line, Some(name), "is a number, not a string")),
+        Some(Field::Other(kind)) => {
+            Err(error(line, Some(name), format!("is {kind}, not a string")))
+        }
+    }
+}
+
+/// The row's refresh token; only an Instagram provider's row may leave it out.
+fn refresh_token(
+    line: usize,
+    fields: &BTreeMap<String, Field>,
+    kind: ProviderKind,
+) -> Result<Option<SecretString>, RowError> {
+    // Instagram refreshes with the long-lived access token: a refresh token would be a copy.
+    match fields.get("refreshToken") {
+        None if kind == ProviderKind::Instagram => Ok(None),
+        None => {
+            let why = "is missing (only an Instagram provider's rows may leave it out)";
+            Err(error(line, Some("refreshToken"), why))
+        }
+        Some(_) => Ok(Some(SecretString::new(text(line, fields, "refreshToken")?))),
+    }
 }
 
 fn epoch(line: usize, name: &str, field: Option<&Field>) -> Result<Option<u64>, RowError> {
