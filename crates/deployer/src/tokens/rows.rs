@@ -177,22 +177,24 @@ fn csv_records(text: &str) -> Result<Vec<Record>, String> {
         ));
     }
     Ok(lines
-        .map(|(i, line)| {
-            let n = i + 1;
-            let cells = csv::split(line).map_err(|e| error(n, None, e))?;
-            if cells.len() != header.len() {
-                let why = format!("has {} fields, the header {}", cells.len(), header.len());
-                return Err(error(n, None, why));
-            }
-            let fields = header
-                .iter()
-                .zip(cells)
-                .filter(|(_, cell)| !cell.is_empty())
-                .map(|(name, cell)| (name.clone(), Field::Text(cell)))
-                .collect();
-            Ok((n, fields))
-        })
+        .map(|(i, line)| csv_record(i + 1, line, &header))
         .collect())
+}
+
+/// Line `n` as a record of the header's columns, its empty cells left out.
+fn csv_record(n: usize, line: &str, header: &[String]) -> Record {
+    let cells = csv::split(line).map_err(|e| error(n, None, e))?;
+    if cells.len() != header.len() {
+        let why = format!("has {} fields, the header {}", cells.len(), header.len());
+        return Err(error(n, None, why));
+    }
+    let fields = header
+        .iter()
+        .zip(cells)
+        .filter(|(_, cell)| !cell.is_empty())
+        .map(|(name, cell)| (name.clone(), Field::Text(cell)))
+        .collect();
+    Ok((n, fields))
 }
 
 fn row(
