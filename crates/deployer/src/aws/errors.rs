@@ -52,6 +52,35 @@ pub fn explain(err: &(dyn Error + 'static)) -> Option<String> {
     None
 }
 
+/// What to do about an AWS error code that means the same thing whichever call answered it;
+/// `None` for codes whose message (the resource, the field) already says it.
+pub(super) fn next_step(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "AccessDenied"
+        | "AccessDeniedException"
+        | "UnauthorizedOperation"
+        | "AuthorizationError"
+        | "UnrecognizedClientException" => {
+            "the caller's role lacks the action named above: grant it (a CI role's full list is \
+             policies/deployer-ci.json), or run with credentials that have it"
+        }
+        "ExpiredToken" | "ExpiredTokenException" | "RequestExpired" => {
+            "the credentials have expired: renew them (`aws sso login`, or a new session) and run \
+             the command again"
+        }
+        "InvalidClientTokenId" | "SignatureDoesNotMatch" => {
+            "the credentials are not valid for this account or endpoint: check AWS_PROFILE / the \
+             access key, and the region"
+        }
+        "Throttling"
+        | "ThrottlingException"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "SlowDown" => "AWS is throttling this account's calls: run the command again in a minute",
+        _ => return None,
+    })
+}
+
 /// The OS reason inside a connector's io error, in words ("connection refused").
 fn io_reason(connector: &ConnectorError) -> &'static str {
     let mut current: Option<&(dyn Error + 'static)> = connector.source();
@@ -97,6 +126,18 @@ mod tests {
         let said = explain(&err).unwrap();
         assert!(said.starts_with("cannot reach the AWS endpoint "), "{said}");
         assert!(said.contains("(connection refused)"), "{said}");
+    }
+
+    #[test]
+    fn a_denied_or_expired_call_says_what_to_do() {
+        assert!(
+            next_step("AccessDeniedException")
+                .unwrap()
+                .contains("deployer-ci.json")
+        );
+        assert!(next_step("ExpiredToken").unwrap().contains("renew"));
+        assert!(next_step("ThrottlingException").unwrap().contains("again"));
+        assert_eq!(next_step("ValidationError"), None);
     }
 
     #[test]

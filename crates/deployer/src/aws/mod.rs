@@ -252,7 +252,7 @@ where
     if let Some(explained) = errors::explain(err) {
         return explained;
     }
-    match (err.code(), err.message()) {
+    let said = match (err.code(), err.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_owned(),
         _ => match err.raw_response() {
@@ -262,5 +262,9 @@ where
             ),
             None => aws_sdk_s3::error::DisplayErrorContext(err).to_string(),
         },
+    };
+    match err.code().and_then(errors::next_step) {
+        Some(next) => format!("{said}; {next}"),
+        None => said,
     }
 }
