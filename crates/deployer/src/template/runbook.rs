@@ -95,7 +95,8 @@ fn alarms(template: &Value) -> Vec<Alarm> {
 /// The triage section of an alarm, by its logical id.
 fn section(logical_id: &str) -> &'static str {
     match logical_id {
-        "FunctionErrorsAlarm" => "errors",
+        "FunctionErrorsAlarm" | "ProviderUnusableAlarm" => "errors",
+        "TokenApiErrorsAlarm" | "TokenApiThrottlesAlarm" | "TokenApiLatencyAlarm" => "token-api",
         "FunctionThrottlesAlarm" => "throttles",
         "DlqDepthAlarm" => "dead-letter-queue",
         "RefreshFailuresAlarm" => "refresh-failures-and-rate-limiting",
@@ -200,6 +201,82 @@ mod tests {
             !render(&prod()).unwrap().contains("## HTTP trigger"),
             "prod has no HTTP trigger"
         );
+    }
+
+    /// Every stage file of the repository, parsed.
+    fn every_stage() -> Vec<Stage> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stages");
+        let mut stages = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("stages/") {
+            let path = entry.expect("a stage file").path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path).expect("a readable stage file");
+                stages.push(crate::stage::parse(&text, &path).expect("a valid stage"));
+            }
+        }
+        stages
+    }
+
+    #[test]
+    fn every_alarm_leads_to_a_section_that_handles_it() {
+        for stage in every_stage() {
+            let text = render(&stage).expect("the runbook renders");
+            let rendered = super::super::render(&stage).expect("the stack renders");
+            // GitHub's anchor of a heading: lower case, spaces to `-`, other punctuation dropped.
+            let anchors: Vec<String> = text
+                .lines()
+                .filter_map(|line| line.strip_prefix("## "))
+                .map(|heading| {
+                    heading
+                        .to_lowercase()
+                        .chars()
+                        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-')
+                        .map(|c| if c == ' ' { '-' } else { c })
+                        .collect()
+                })
+                .collect();
+            for alarm in alarms(&rendered.value) {
+                assert_ne!(
+                    alarm.section, "alarms",
+                    "stage {}: alarm {} has no triage section (map it in runbook::section)",
+                    stage.name, alarm.name
+                );
+                assert!(
+                    anchors.iter().any(|a| a == alarm.section),
+                    "stage {}: alarm {} points at #{}, which the runbook does not have",
+                    stage.name,
+                    alarm.name,
+                    alarm.section
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_token_api_has_its_section_where_the_stage_has_it() {
+        for stage in every_stage() {
+            let text = render(&stage).expect("the runbook renders");
+            let Some(api) = &stage.token_api else {
+                assert!(!text.contains("## Token API"), "stage {}", stage.name);
+                continue;
+            };
+            for want in [
+                "## Token API".to_owned(),
+                format!("`{}`", api.name),
+                format!(
+                    "deployer invoke --stage {} --user <USER_ID> --provider",
+                    stage.name
+                ),
+                format!("{}-token-api-errors", stage.function.name),
+                "BUSY".to_owned(),
+            ] {
+                assert!(
+                    text.contains(&want),
+                    "stage {}: the runbook lacks `{want}`",
+                    stage.name
+                );
+            }
+        }
     }
 
     #[test]
