@@ -1,5 +1,6 @@
 //! `CloudWatch` reads: an alarm shaped like the template's `AWS::CloudWatch::Alarm` properties
-//! (for the drift check), and the current state of alarms (for `deployer alarms`).
+//! (for the drift check), the current state of alarms (for `deployer alarms`), and a function's
+//! Lambda metrics over a window (for `deployer status`).
 
 use super::CloudWatch as Client;
 use anyhow::Result;
@@ -98,6 +99,105 @@ pub async fn alarm_states(client: &Client, names: &[String]) -> Result<Vec<Alarm
         }
     }
     Ok(states)
+}
+
+/// A function's Lambda metrics over a window (`AWS/Lambda`, dimension `FunctionName`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FunctionFigures {
+    pub invocations: u64,
+    /// Invocations that crashed or timed out (an error answer of the token API is not one).
+    pub errors: u64,
+    /// Requests Lambda refused for want of concurrency.
+    pub throttles: u64,
+    /// Median and 99th percentile of the duration, in ms; `None` without invocations.
+    pub duration_p50_ms: Option<f64>,
+    pub duration_p99_ms: Option<f64>,
+}
+
+/// The queries of [`function_figures`]: id, metric, statistic.
+const FIGURES: [(&str, &str, &str); 5] = [
+    ("invocations", "Invocations", "Sum"),
+    ("errors", "Errors", "Sum"),
+    ("throttles", "Throttles", "Sum"),
+    ("p50", "Duration", "p50"),
+    ("p99", "Duration", "p99"),
+];
+
+/// `function`'s invocations, errors, throttles and duration percentiles over the `span_s`
+/// seconds before `now_s`, in one `GetMetricData` call with one period as long as the window.
+/// Should the window straddle two periods, the counts are summed and each percentile is the
+/// higher of the two.
+pub async fn function_figures(
+    client: &Client,
+    function: &str,
+    now_s: u64,
+    span_s: u64,
+) -> Result<FunctionFigures> {
+    use aws_sdk_cloudwatch::primitives::DateTime;
+    let period = span_s.div_ceil(60).max(1) * 60;
+    let seconds = |s: u64| DateTime::from_secs(i64::try_from(s).unwrap_or(i64::MAX));
+    let out = client
+        .0
+        .get_metric_data()
+        .set_metric_data_queries(Some(figure_queries(function, period)))
+        .start_time(seconds(now_s.saturating_sub(period)))
+        .end_time(seconds(now_s))
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the Lambda metrics of {function} (cloudwatch:GetMetricData): {}",
+                describe_error(&e)
+            )
+        })?;
+    let values = |id: &str| -> Vec<f64> {
+        out.metric_data_results()
+            .iter()
+            .filter(|r| r.id() == Some(id))
+            .flat_map(|r| r.values().iter().copied())
+            .collect()
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // counts, never negative
+    let count = |id: &str| values(id).iter().sum::<f64>().round() as u64;
+    let highest = |id: &str| values(id).into_iter().reduce(f64::max);
+    Ok(FunctionFigures {
+        invocations: count("invocations"),
+        errors: count("errors"),
+        throttles: count("throttles"),
+        duration_p50_ms: highest("p50"),
+        duration_p99_ms: highest("p99"),
+    })
+}
+
+fn figure_queries(function: &str, period: u64) -> Vec<aws_sdk_cloudwatch::types::MetricDataQuery> {
+    use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+    let period = i32::try_from(period).unwrap_or(i32::MAX);
+    FIGURES
+        .iter()
+        .map(|(id, metric, stat)| {
+            let metric = Metric::builder()
+                .namespace("AWS/Lambda")
+                .metric_name(*metric)
+                .dimensions(
+                    Dimension::builder()
+                        .name("FunctionName")
+                        .value(function)
+                        .build(),
+                )
+                .build();
+            MetricDataQuery::builder()
+                .id(*id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(metric)
+                        .period(period)
+                        .stat(*stat)
+                        .build(),
+                )
+                .return_data(true)
+                .build()
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -86,3 +86,72 @@ async fn more_than_a_hundred_names_take_more_than_one_call() {
     assert!(alarm_states(&client, &names).await.unwrap().is_empty());
     assert_eq!(empty.num_calls(), 2);
 }
+
+#[tokio::test]
+async fn a_functions_figures_come_from_one_get_metric_data_call() {
+    use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+    use aws_sdk_cloudwatch::types::MetricDataResult;
+    let result = |id: &str, values: &[f64]| {
+        MetricDataResult::builder()
+            .id(id)
+            .set_values(Some(values.to_vec()))
+            .build()
+    };
+    let data = mock!(SdkClient::get_metric_data)
+        .match_requests(|r| {
+            let queries = r.metric_data_queries();
+            let stat = |i: usize| queries[i].metric_stat().unwrap();
+            queries.len() == 5
+                && stat(0).period() == Some(86_400)
+                && stat(4).stat() == Some("p99")
+                && stat(0).metric().unwrap().dimensions()[0].value() == Some("Api-dev")
+                && r.start_time()
+                    .map(aws_sdk_cloudwatch::primitives::DateTime::secs)
+                    == Some(1_700_000_000 - 86_400)
+        })
+        .then_output(move || {
+            GetMetricDataOutput::builder()
+                // The window straddles two periods: counts add up, percentiles take the higher.
+                .metric_data_results(result("invocations", &[40.0, 2.0]))
+                .metric_data_results(result("errors", &[1.0]))
+                .metric_data_results(result("throttles", &[]))
+                .metric_data_results(result("p50", &[35.5, 30.0]))
+                .metric_data_results(result("p99", &[120.0, 180.0]))
+                .build()
+        });
+    let client = crate::aws::CloudWatch::from_sdk(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::Sequential,
+        [&data]
+    ));
+    let figures = function_figures(&client, "Api-dev", 1_700_000_000, 86_400)
+        .await
+        .unwrap();
+    assert_eq!(data.num_calls(), 1);
+    assert_eq!(
+        figures,
+        FunctionFigures {
+            invocations: 42,
+            errors: 1,
+            throttles: 0,
+            duration_p50_ms: Some(35.5),
+            duration_p99_ms: Some(180.0),
+        }
+    );
+}
+
+#[tokio::test]
+async fn no_invocations_have_no_duration() {
+    use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+    let data =
+        mock!(SdkClient::get_metric_data).then_output(|| GetMetricDataOutput::builder().build());
+    let client = crate::aws::CloudWatch::from_sdk(mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::Sequential,
+        [&data]
+    ));
+    let figures = function_figures(&client, "Api-dev", 1_700_000_000, 90)
+        .await
+        .unwrap();
+    assert_eq!((figures.invocations, figures.duration_p99_ms), (0, None));
+}

@@ -22,15 +22,33 @@ use refresher::status::{self, ProviderStatus, StatusReport, Window};
 use serde::Serialize;
 
 use super::Ctx;
+use crate::aws::Aws;
+use crate::aws::cloudwatch::{self, FunctionFigures};
 use crate::cli::StatusArgs;
-use crate::stage::duration;
+use crate::stage::{Stage, duration};
 use crate::template::context::EXPIRY_INDEX;
 use crate::{Status, output};
 
-/// The shared report, printed: `--json` as it is, else as a table.
+/// The shared report, printed: `--json` as it is (plus the token API's metrics), else as a table.
 #[derive(Debug, Serialize)]
-#[serde(transparent)]
-struct Shown(StatusReport);
+struct Shown {
+    #[serde(flatten)]
+    report: StatusReport,
+    /// The token API's Lambda metrics over the window, when the stage has the token API. Only
+    /// here: the token API's own `status` answer does not read `CloudWatch`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_api: Option<TokenApiFigures>,
+}
+
+/// The token API's invocations, errors, throttles and latency, or why they could not be read.
+#[derive(Debug, Serialize)]
+struct TokenApiFigures {
+    function: String,
+    #[serde(flatten)]
+    figures: Option<FunctionFigures>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unavailable: Option<String>,
+}
 
 pub(super) async fn run(args: &StatusArgs, ctx: &Ctx) -> Result<Status> {
     let stage = ctx.load_stage(&args.stage.stage)?;
@@ -57,8 +75,22 @@ pub(super) async fn run(args: &StatusArgs, ctx: &Ctx) -> Result<Status> {
             stage.name, args.stage.stage
         ));
     }
-    ctx.printer.emit(&Shown(report))?;
+    let token_api = token_api_figures(&aws, &stage, &window).await;
+    ctx.printer.emit(&Shown { report, token_api })?;
     Ok(Status::Ok)
+}
+
+/// The token API's Lambda metrics over the window; a failed read (an endpoint without
+/// `CloudWatch`, a role without `cloudwatch:GetMetricData`) is shown, not fatal.
+async fn token_api_figures(aws: &Aws, stage: &Stage, window: &Window) -> Option<TokenApiFigures> {
+    let api = stage.token_api.as_ref()?;
+    let span = window.now.saturating_sub(window.from);
+    let read = cloudwatch::function_figures(&aws.cloudwatch(), &api.name, window.now, span).await;
+    Some(TokenApiFigures {
+        function: api.name.clone(),
+        unavailable: read.as_ref().err().map(|e| format!("{e:#}")),
+        figures: read.ok(),
+    })
 }
 
 /// The window `--since` names, ending now.
@@ -74,7 +106,7 @@ fn window(since: &str) -> Result<Window> {
 
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let report = &self.0;
+        let report = &self.report;
         writeln!(
             f,
             "stage {}: outcomes of the last {} (since {})",
@@ -82,14 +114,41 @@ impl fmt::Display for Shown {
         )?;
         self.fmt_providers(f)?;
         self.fmt_last_run(f)?;
-        self.fmt_failure_reasons(f)
+        self.fmt_failure_reasons(f)?;
+        match &self.token_api {
+            Some(api) => writeln!(f, "{api}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl fmt::Display for TokenApiFigures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let function = &self.function;
+        let Some(n) = &self.figures else {
+            let why = self.unavailable.as_deref().unwrap_or("no answer");
+            return write!(
+                f,
+                "token API {function}: Lambda metrics not available ({why})"
+            );
+        };
+        let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0} ms"));
+        write!(
+            f,
+            "token API {function}: {} invocation(s), {} error(s), {} throttle(s), duration p50 {}, p99 {}",
+            n.invocations,
+            n.errors,
+            n.throttles,
+            ms(n.duration_p50_ms),
+            ms(n.duration_p99_ms)
+        )
     }
 }
 
 impl Shown {
     /// One table row per provider: its counts and its last success.
     fn fmt_providers(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let report = &self.0;
+        let report = &self.report;
         let rows: Vec<[String; 7]> = report
             .providers
             .iter()
@@ -109,7 +168,7 @@ impl Shown {
 
     /// The last successful run, or that none is recorded, and where that comes from.
     fn fmt_last_run(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let report = &self.0;
+        let report = &self.report;
         match &report.last_successful_run {
             Some(s) => writeln!(
                 f,
@@ -130,7 +189,7 @@ impl Shown {
 
     /// The most common failure reasons, or that there were none.
     fn fmt_failure_reasons(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let reasons = &self.0.top_failure_reasons;
+        let reasons = &self.report.top_failure_reasons;
         if reasons.is_empty() {
             return writeln!(f, "no failures in the window");
         }
@@ -168,7 +227,7 @@ mod tests {
 
     #[test]
     fn the_report_says_where_the_run_comes_from() {
-        let report = Shown(StatusReport {
+        let report = StatusReport {
             stage: "local".to_owned(),
             now: 200,
             since: "24h".to_owned(),
@@ -188,7 +247,14 @@ mod tests {
                 reason: "invalid_grant".to_owned(),
                 count: 1,
             }],
-        });
+        };
+        let report = Shown {
+            report,
+            token_api: Some(api(Some(figures()), None)),
+        };
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["token_api"]["invocations"], 42, "{json}");
+        assert_eq!(json["providers"][0]["provider"], "tiktok", "{json}");
         let text = report.to_string();
         assert!(
             text.contains("PROVIDER  REFRESHED  FAILED  NEEDS REAUTH"),
@@ -200,5 +266,48 @@ mod tests {
         );
         assert!(text.contains("the refresher keeps no run record"), "{text}");
         assert!(text.contains("      1  invalid_grant"), "{text}");
+        assert!(
+            text.ends_with(
+                "token API Api-local: 42 invocation(s), 1 error(s), 0 throttle(s), duration p50 35 ms, p99 -\n"
+            ),
+            "{text}"
+        );
+    }
+
+    fn api(figures: Option<FunctionFigures>, unavailable: Option<&str>) -> TokenApiFigures {
+        TokenApiFigures {
+            function: "Api-local".to_owned(),
+            figures,
+            unavailable: unavailable.map(str::to_owned),
+        }
+    }
+
+    fn figures() -> FunctionFigures {
+        FunctionFigures {
+            invocations: 42,
+            errors: 1,
+            throttles: 0,
+            duration_p50_ms: Some(35.4),
+            duration_p99_ms: None,
+        }
+    }
+
+    #[test]
+    fn token_api_figures_that_could_not_be_read_say_why() {
+        let unread = api(
+            None,
+            Some("HTTP 404 (the endpoint may not implement this call)"),
+        );
+        assert_eq!(
+            unread.to_string(),
+            "token API Api-local: Lambda metrics not available (HTTP 404 (the endpoint may not \
+             implement this call))"
+        );
+        let json = serde_json::to_value(&unread).unwrap();
+        assert_eq!(
+            json["unavailable"],
+            "HTTP 404 (the endpoint may not implement this call)"
+        );
+        assert!(json.get("invocations").is_none(), "{json}");
     }
 }
