@@ -40,6 +40,7 @@ const SEMANTIC: &[(&str, &[&str])] = &[
     ("alarms.email", &["nope", "a@b", "two@at@example.com"]),
     ("alarms.errors_threshold", &["0"]),
     ("alarms.period_s", &["45", "90", "100000"]),
+    ("kms.rotation_days", &["0", "89", "2561", "-1", "ninety"]),
 ];
 
 /// Values that are wrong for every provider, at `providers.<name>.<field>`.

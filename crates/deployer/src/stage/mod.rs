@@ -24,8 +24,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use model::{
-    Alarms, Architecture, ClientAuth, Function, HttpMethod, HttpTrigger, Provider, ProviderKind,
-    RuleGroup, Stage, Table, Tables,
+    Alarms, Architecture, ClientAuth, Function, HttpMethod, HttpTrigger, Kms, Provider,
+    ProviderKind, RuleGroup, Stage, Table, Tables,
 };
 pub use names::Names;
 pub(crate) use names::{http_trigger_names, log_group, pascal};

@@ -26,6 +26,7 @@ pub struct Stage {
     pub token_api: Option<TokenApi>,
     pub tables: Tables,
     pub alarms: Alarms,
+    pub kms: Kms,
     /// Providers by name, sorted.
     pub providers: BTreeMap<String, Provider>,
     /// Providers grouped by schedule: one EventBridge rule each, sorted by rule name.
@@ -114,6 +115,13 @@ pub struct TokensTable {
 pub struct Table {
     pub name: String,
     pub create: bool,
+}
+
+/// The stage's KMS key.
+#[derive(Debug, Clone, Serialize)]
+pub struct Kms {
+    /// Days between automatic rotations of the key material (`RotationPeriodInDays`).
+    pub rotation_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -49,6 +49,9 @@ pub struct RawStage {
     /// Where alarms go and when they fire.
     #[serde(default)]
     pub alarms: RawAlarms,
+    /// The stage's KMS key (token envelopes, tables, queue, topic, logs).
+    #[serde(default)]
+    pub kms: RawKms,
     /// Providers to refresh, by name. `tiktok`, `reddit` and `instagram` are built in; any other
     /// name needs `kind: oauth2` and a `token_url`.
     pub providers: BTreeMap<String, RawProvider>,
@@ -182,6 +185,16 @@ pub enum RawTokenFormat {
 
 fn default_true() -> bool {
     true
+}
+
+/// The stage's KMS key.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawKms {
+    /// Days between automatic rotations of the key material, 90 to 2560; default 90. Old
+    /// material stays usable, so envelopes sealed before a rotation still open.
+    #[serde(default)]
+    pub rotation_days: Option<u32>,
 }
 
 /// Alarm settings.

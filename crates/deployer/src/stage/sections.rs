@@ -8,7 +8,7 @@ use serde_norway::Value;
 
 use super::Problem;
 use super::raw::{
-    RawAlarms, RawFunction, RawHttpTrigger, RawProvider, RawStage, RawTables, RawTokenApi,
+    RawAlarms, RawFunction, RawHttpTrigger, RawKms, RawProvider, RawStage, RawTables, RawTokenApi,
 };
 use super::schema_hints::{known_keys, missing, type_problem, unknown_key};
 
@@ -71,6 +71,7 @@ pub(super) struct Parts {
     pub token_api: Option<RawTokenApi>,
     pub tables: Option<RawTables>,
     pub alarms: Option<RawAlarms>,
+    pub kms: Option<RawKms>,
     /// The providers that could be read; `providers_complete` is false if any could not.
     pub providers: BTreeMap<String, RawProvider>,
     pub providers_complete: bool,
@@ -99,6 +100,7 @@ impl Parts {
             token_api: self.token_api?,
             tables: self.tables?,
             alarms: self.alarms?,
+            kms: self.kms?,
             providers: self.providers,
             http_trigger: self.http_trigger,
             tags: self.tags?,
@@ -128,6 +130,7 @@ fn assemble(mut top: BTreeMap<String, Value>, problems: &mut Vec<Problem>) -> Pa
         token_api: optional(take("token_api"), "token_api", empty(), problems),
         tables: required(take("tables"), "tables", problems),
         alarms: optional(take("alarms"), "alarms", empty(), problems),
+        kms: optional(take("kms"), "kms", empty(), problems),
         providers,
         providers_complete,
         http_trigger,

@@ -52,6 +52,21 @@ fn a_minimal_file_gets_every_default() {
 }
 
 #[test]
+fn the_key_rotates_every_90_days_unless_the_stage_says_otherwise() {
+    let stage = parse(MINIMAL, Path::new("stages/demo.yaml")).unwrap();
+    assert_eq!(stage.kms.rotation_days, 90);
+    let text = MINIMAL.to_owned() + "kms: { rotation_days: 365 }\n";
+    let stage = parse(&text, Path::new("stages/demo.yaml")).unwrap();
+    assert_eq!(stage.kms.rotation_days, 365);
+    let found = problems(&(MINIMAL.to_owned() + "kms: { rotation_days: 30 }\n"));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "kms.rotation_days");
+    assert!(found[0].2.contains("use 90 to 2560"), "{found:?}");
+    let found = problems(&(MINIMAL.to_owned() + "kms: { rotation: 30 }\n"));
+    assert!(found.iter().any(|p| p.0.starts_with("kms")), "{found:?}");
+}
+
+#[test]
 fn providers_sharing_a_schedule_share_a_rule() {
     let text = MINIMAL.to_owned()
         + "  reddit: { window: 20m, schedule: rate(15 minutes), user_agent: \"web:x.y:1 (by /u/ops)\" }\n"

@@ -1,13 +1,27 @@
-//! `function:`, `tables:` and `alarms:`: the Lambda settings, the tables (and the tokens' format),
-//! the alarm thresholds.
+//! `function:`, `token_api:`, `tables:`, `alarms:` and `kms:`: the Lambda settings, the tables
+//! (and the tokens' format), the alarm thresholds, the key's rotation.
 
 use super::{
-    Alarms, Architecture, Checker, Function, LOG_LEVELS, Problem, RETENTION_DAYS, RawAlarms,
-    RawFunction, RawTables, RawTokenApi, RawTokenFormat, RawTokensTable, Table, Tables, TokenApi,
-    TokenFormat, TokensTable, join, names,
+    Alarms, Architecture, Checker, Function, Kms, LOG_LEVELS, Problem, RETENTION_DAYS, RawAlarms,
+    RawFunction, RawKms, RawTables, RawTokenApi, RawTokenFormat, RawTokensTable, Table, Tables,
+    TokenApi, TokenFormat, TokensTable, join, names,
 };
 
 impl Checker<'_> {
+    /// `kms:`: the key's rotation period, 90 days when left out, within what KMS allows.
+    pub(super) fn kms(&mut self, k: &RawKms) -> Kms {
+        let rotation_days = k.rotation_days.unwrap_or(90);
+        self.check(
+            (90..=2560).contains(&rotation_days),
+            "kms.rotation_days",
+            format!(
+                "{rotation_days} days is outside what KMS allows for automatic rotation; use 90 \
+                 to 2560 (90 is the shortest and the default)"
+            ),
+        );
+        Kms { rotation_days }
+    }
+
     /// `token_api:`: `None` when turned off.
     pub(super) fn token_api(&mut self, a: &RawTokenApi, stage: &str) -> Option<TokenApi> {
         let memory_mb = self.memory(a.memory_mb, "token_api.memory_mb");

@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 
 use super::duration::{format_duration, parse_duration};
 use super::model::{
-    Alarms, Architecture, ClientAuth, Function, HttpTrigger, Provider, ProviderKind, RuleGroup,
-    Stage, Table, Tables, TokenApi, TokensTable,
+    Alarms, Architecture, ClientAuth, Function, HttpTrigger, Kms, Provider, ProviderKind,
+    RuleGroup, Stage, Table, Tables, TokenApi, TokensTable,
 };
 use super::raw::{
-    RawAlarms, RawFunction, RawProvider, RawTables, RawTokenApi, RawTokenFormat, RawTokensTable,
+    RawAlarms, RawFunction, RawKms, RawProvider, RawTables, RawTokenApi, RawTokenFormat,
+    RawTokensTable,
 };
 use super::schedule::Schedule;
 use super::sections::Parts;
@@ -58,6 +59,7 @@ pub(super) fn validate(
         token_api: checked.token_api,
         tables: checked.tables?,
         alarms: checked.alarms?,
+        kms: checked.kms?,
         providers: checked.providers,
         rules: checked.rules,
         http_trigger: checked.http_trigger,
@@ -74,6 +76,7 @@ struct Checked {
     token_api: Option<TokenApi>,
     tables: Option<Tables>,
     alarms: Option<Alarms>,
+    kms: Option<Kms>,
     providers: BTreeMap<String, Provider>,
     rules: Vec<RuleGroup>,
     /// `None` also when the stage has none: [`Parts::complete`] tells the two apart.
@@ -92,6 +95,7 @@ fn check_sections(parts: &Parts, file_stem: Option<&str>, problems: &mut Vec<Pro
     let token_api = parts.token_api.as_ref().map(|a| p.token_api(a, stage_name));
     let tables = parts.tables.as_ref().map(|t| p.tables(t));
     let alarms = parts.alarms.as_ref().map(|a| p.alarms(a));
+    let kms = parts.kms.as_ref().map(|k| p.kms(k));
     let jitter = function.as_ref().map_or(0, |f| f.jitter_seconds);
     let providers = p.providers(&parts.providers, jitter);
     let rules = p.rule_groups(&providers, stage_name);
@@ -109,6 +113,7 @@ fn check_sections(parts: &Parts, file_stem: Option<&str>, problems: &mut Vec<Pro
         token_api: token_api.flatten(),
         tables,
         alarms,
+        kms,
         providers,
         rules,
         http_trigger,
