@@ -102,7 +102,9 @@ fn section(logical_id: &str) -> &'static str {
         "RefreshFailuresAlarm" => "refresh-failures-and-rate-limiting",
         "NeedsReauthAlarm" => "re-authorise-a-token",
         "TokenSetsLostAlarm" => "token-sets-lost",
-        id if id.ends_with("FailedInvocationsAlarm") => "failed-invocations",
+        id if id.ends_with("FailedInvocationsAlarm") || id.ends_with("SentToDlqAlarm") => {
+            "failed-invocations"
+        }
         id if id.starts_with("NoSuccessfulRun") => "no-successful-run",
         _ => "alarms",
     }
