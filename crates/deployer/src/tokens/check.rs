@@ -9,7 +9,8 @@
 use std::fmt;
 
 use refresher::crypto::{ItemKey, KeyCache, KeySource, StoredToken, TokenFormat};
-use refresher::store::{TokenItem, TokenStatus};
+use refresher::store::dynamo::scan::Scanned;
+use refresher::store::{DynamoStore, TokenItem, TokenStatus};
 use serde::Serialize;
 
 /// One item's check.
@@ -215,6 +216,40 @@ fn format_of(item: &TokenItem) -> &'static str {
         [] => "none",
         [first, rest @ ..] if rest.iter().all(|f| f == first) => first.as_str(),
         _ => "mixed",
+    }
+}
+
+/// Checks every item of `table`, paging through it with `Scan` (an operator's read of the whole
+/// table): the checks, and the read capacity the scan consumed.
+pub async fn check_all<S: KeySource>(
+    store: &DynamoStore,
+    keys: &KeyCache<S>,
+    expected: &Expected,
+    table: &str,
+) -> anyhow::Result<(Vec<ItemCheck>, f64)> {
+    use anyhow::Context as _;
+    let (mut checks, mut units, mut start) = (Vec::new(), 0.0, None);
+    loop {
+        let page = store
+            .scan_page(start)
+            .await
+            .with_context(|| format!("cannot scan {table} (needs dynamodb:Scan on it)"))?;
+        units += page.capacity_units;
+        for scanned in page.items {
+            checks.push(match scanned {
+                Scanned::Token(item) => check_item(keys, expected, &item).await,
+                Scanned::Malformed {
+                    user_id,
+                    platform,
+                    reason,
+                } => ItemCheck::malformed(&user_id, &platform, &reason),
+            });
+        }
+        crate::output::note(&format!("checked {} items", checks.len()));
+        match page.next {
+            Some(next) => start = Some(next),
+            None => return Ok((checks, units)),
+        }
     }
 }
 

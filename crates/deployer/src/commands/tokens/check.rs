@@ -11,14 +11,13 @@ use std::fmt;
 use anyhow::{Context, Result, bail};
 use refresher::crypto::KeyCache;
 use refresher::kms::KmsKeySource;
-use refresher::store::dynamo::scan::Scanned;
 use refresher::store::{DynamoStore, TokenStore};
 use serde::Serialize;
 
+use crate::Status;
 use crate::cli::TokensCheckArgs;
 use crate::commands::Ctx;
-use crate::tokens::check::{Expected, ItemCheck, check_item};
-use crate::{Status, output};
+use crate::tokens::check::{Expected, ItemCheck, check_all, check_item};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,7 +79,7 @@ pub(super) async fn run(args: &TokensCheckArgs, ctx: &Ctx) -> Result<Status> {
             (vec![check], None)
         }
         (None, None, true) => {
-            let (items, units) = scan(&store, &keys, &expected, &table).await?;
+            let (items, units) = check_all(&store, &keys, &expected, &table).await?;
             (items, Some(units))
         }
         _ => bail!("name one item with --user and --platform, or check every item with --all"),
@@ -114,35 +113,4 @@ async fn check_one(
         );
     };
     Ok(check_item(keys, expected, &item).await)
-}
-
-async fn scan(
-    store: &DynamoStore,
-    keys: &KeyCache<KmsKeySource>,
-    expected: &Expected,
-    table: &str,
-) -> Result<(Vec<ItemCheck>, f64)> {
-    let (mut checks, mut units, mut start) = (Vec::new(), 0.0, None);
-    loop {
-        let page = store
-            .scan_page(start)
-            .await
-            .with_context(|| format!("cannot scan {table} (needs dynamodb:Scan on it)"))?;
-        units += page.capacity_units;
-        for scanned in page.items {
-            checks.push(match scanned {
-                Scanned::Token(item) => check_item(keys, expected, &item).await,
-                Scanned::Malformed {
-                    user_id,
-                    platform,
-                    reason,
-                } => ItemCheck::malformed(&user_id, &platform, &reason),
-            });
-        }
-        output::note(&format!("checked {} items", checks.len()));
-        match page.next {
-            Some(next) => start = Some(next),
-            None => return Ok((checks, units)),
-        }
-    }
 }
