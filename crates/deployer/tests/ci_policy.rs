@@ -777,3 +777,31 @@ fn workflows_are_valid_and_can_assume_their_role() {
         }
     }
 }
+
+/// The manual-invoke workflow is also the CI fallback trigger, off by default: every scheduled
+/// run is gated on the repository variable that names the fallback stage, and the stage, the
+/// environment and the role come from that variable when no input names them.
+#[test]
+fn the_fallback_schedule_is_off_unless_a_stage_is_named() {
+    let path = project().join(".github/workflows/invoke-manual.yml");
+    let doc: Value = serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(
+        doc["on"]["schedule"][0]["cron"].is_string(),
+        "invoke-manual.yml has no fallback schedule"
+    );
+    assert!(doc["on"]["workflow_dispatch"].is_object(), "no manual trigger");
+    for (job_name, job) in doc["jobs"].as_object().unwrap() {
+        let gate = job["if"].as_str().unwrap_or_default();
+        assert!(
+            gate.contains("github.event_name == 'workflow_dispatch'")
+                && gate.contains("vars.REFRESH_FALLBACK_STAGE != ''"),
+            "job {job_name} would run on every scheduled tick: {gate:?}"
+        );
+        let stage = "inputs.stage || vars.REFRESH_FALLBACK_STAGE";
+        assert!(
+            job["env"]["STAGE"].as_str().unwrap_or_default().contains(stage)
+                && job["environment"]["name"].as_str().unwrap_or_default().contains(stage),
+            "job {job_name}: a scheduled run has no inputs; the stage must fall back to the variable"
+        );
+    }
+}
