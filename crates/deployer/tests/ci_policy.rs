@@ -789,7 +789,10 @@ fn the_fallback_schedule_is_off_unless_a_stage_is_named() {
         doc["on"]["schedule"][0]["cron"].is_string(),
         "invoke-manual.yml has no fallback schedule"
     );
-    assert!(doc["on"]["workflow_dispatch"].is_object(), "no manual trigger");
+    assert!(
+        doc["on"]["workflow_dispatch"].is_object(),
+        "no manual trigger"
+    );
     for (job_name, job) in doc["jobs"].as_object().unwrap() {
         let gate = job["if"].as_str().unwrap_or_default();
         assert!(
@@ -799,8 +802,14 @@ fn the_fallback_schedule_is_off_unless_a_stage_is_named() {
         );
         let stage = "inputs.stage || vars.REFRESH_FALLBACK_STAGE";
         assert!(
-            job["env"]["STAGE"].as_str().unwrap_or_default().contains(stage)
-                && job["environment"]["name"].as_str().unwrap_or_default().contains(stage),
+            job["env"]["STAGE"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(stage)
+                && job["environment"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(stage),
             "job {job_name}: a scheduled run has no inputs; the stage must fall back to the variable"
         );
     }

@@ -98,7 +98,11 @@ pub async fn invoke(client: &Client, name: &str, payload: &serde_json::Value) ->
         .transpose()?
         .unwrap_or_default();
     if out.status_code() >= 300 {
-        bail!("invoking {name} answered HTTP {}", out.status_code());
+        bail!(
+            "invoking {name} answered HTTP {}; check that the function exists in this region and \
+             that the caller may invoke it (lambda:InvokeFunction)",
+            out.status_code()
+        );
     }
     Ok(Remote {
         function_error: out.function_error().map(str::to_owned),

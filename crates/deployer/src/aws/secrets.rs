@@ -13,9 +13,12 @@ pub async fn get(client: &Client, id: &str) -> Result<Option<SecretString>> {
     let Some(out) = found(result, id, "secretsmanager:GetSecretValue", "read")? else {
         return Ok(None);
     };
-    let value = out
-        .secret_string()
-        .with_context(|| format!("the secret `{id}` has no string value (binary?)"))?;
+    let value = out.secret_string().with_context(|| {
+        format!(
+            "the secret `{id}` has no string value (it was stored as binary): store it again \
+                 as a string (`deployer secrets set` does)"
+        )
+    })?;
     Ok(Some(SecretString::new(value)))
 }
 

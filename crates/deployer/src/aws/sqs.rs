@@ -112,7 +112,12 @@ pub async fn queue_arn(client: &Client, url: &str) -> Result<String> {
     let arn = QueueAttributeName::QueueArn;
     attributes(client, url, std::slice::from_ref(&arn), "the ARN")
         .await?
-        .with_context(|| format!("queue {url} does not exist"))?
+        .with_context(|| {
+            format!(
+                "queue {url} does not exist; the stack's DlqUrl output names it, so the stage's \
+                 stack is missing or out of date: deploy it again"
+            )
+        })?
         .remove(&arn)
         .ok_or_else(|| anyhow::anyhow!("queue {url} reported no QueueArn"))
 }

@@ -84,7 +84,11 @@ pub fn build(spec: &BuildSpec) -> Result<PathBuf> {
         bail!("building the refresher failed (cargo exited with {status}); the errors are above");
     }
     if !path.is_file() {
-        bail!("cargo reported success but {} is missing", path.display());
+        bail!(
+            "cargo reported success but {} is missing; is CARGO_TARGET_DIR (or the build's \
+             target directory) being cleaned meanwhile? Build again",
+            path.display()
+        );
     }
     fresh::record(&path, &inputs);
     Ok(path)
