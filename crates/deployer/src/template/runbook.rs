@@ -102,6 +102,7 @@ fn section(logical_id: &str) -> &'static str {
         "RefreshFailuresAlarm" => "refresh-failures-and-rate-limiting",
         "NeedsReauthAlarm" => "re-authorise-a-token",
         "TokenSetsLostAlarm" => "token-sets-lost",
+        "EventsLostAlarm" => "failed-invocations",
         id if id.ends_with("FailedInvocationsAlarm") || id.ends_with("SentToDlqAlarm") => {
             "failed-invocations"
         }
