@@ -18,12 +18,12 @@ pub struct Output {
 }
 
 /// Where an output's value comes from: a resource of the stack (`Ref`, `Fn::GetAtt`).
-enum From {
+enum Source {
     Ref(&'static str),
     Att(&'static str, &'static str),
 }
 
-impl From {
+impl Source {
     fn value(&self) -> Value {
         match self {
             Self::Ref(id) => json!({ "Ref": id }),
@@ -32,75 +32,75 @@ impl From {
     }
 }
 
-const FUNCTION: &[(&str, &str, From)] = &[
+const FUNCTION: &[(&str, &str, Source)] = &[
     (
         "RefreshOAuthFnName",
         "Name of the refresher function",
-        From::Ref("RefresherFunction"),
+        Source::Ref("RefresherFunction"),
     ),
     (
         "RefreshOAuthFnArn",
         "ARN of the refresher function",
-        From::Att("RefresherFunction", "Arn"),
+        Source::Att("RefresherFunction", "Arn"),
     ),
 ];
 
-const TOKEN_API: &[(&str, &str, From)] = &[
+const TOKEN_API: &[(&str, &str, Source)] = &[
     (
         "TokenApiFnName",
         "Name of the token API function (readers invoke it to refresh a token on demand)",
-        From::Ref("TokenApiFunction"),
+        Source::Ref("TokenApiFunction"),
     ),
     (
         "TokenApiFnArn",
         "ARN of the token API function",
-        From::Att("TokenApiFunction", "Arn"),
+        Source::Att("TokenApiFunction", "Arn"),
     ),
 ];
 
-const QUEUE: &[(&str, &str, From)] = &[
+const QUEUE: &[(&str, &str, Source)] = &[
     (
         "DlqUrl",
         "URL of the dead-letter queue (failed deliveries, failed runs, recovery records)",
-        From::Ref("RefresherDlq"),
+        Source::Ref("RefresherDlq"),
     ),
     (
         "DlqArn",
         "ARN of the dead-letter queue",
-        From::Att("RefresherDlq", "Arn"),
+        Source::Att("RefresherDlq", "Arn"),
     ),
 ];
 
-const OPERATIONS: &[(&str, &str, From)] = &[
+const OPERATIONS: &[(&str, &str, Source)] = &[
     (
         "EventBusName",
         "Event bus of token.refreshed / token.refresh.failed / token.reauth-required",
-        From::Att("TokenEventBus", "Name"),
+        Source::Att("TokenEventBus", "Name"),
     ),
     (
         "EventBusArn",
         "ARN of the token event bus",
-        From::Att("TokenEventBus", "Arn"),
+        Source::Att("TokenEventBus", "Arn"),
     ),
     (
         "AlarmTopicArn",
         "SNS topic every alarm notifies",
-        From::Ref("AlarmTopic"),
+        Source::Ref("AlarmTopic"),
     ),
     (
         "LogGroupName",
         "Log group of the refresher",
-        From::Ref("RefresherLogGroup"),
+        Source::Ref("RefresherLogGroup"),
     ),
     (
         "KmsKeyArn",
         "KMS key of the token envelopes",
-        From::Att("TokensKey", "Arn"),
+        Source::Att("TokensKey", "Arn"),
     ),
     (
         "TokenReaderPolicyArn",
         "Managed policy for apps reading tokens (attach it to the app's role)",
-        From::Ref("TokenReaderPolicy"),
+        Source::Ref("TokenReaderPolicy"),
     ),
 ];
 
@@ -112,7 +112,7 @@ fn output(name: &str, description: &str, value: Value) -> Output {
     }
 }
 
-fn from_resources(outputs: &[(&str, &str, From)]) -> impl Iterator<Item = Output> {
+fn from_resources(outputs: &[(&str, &str, Source)]) -> impl Iterator<Item = Output> {
     outputs
         .iter()
         .map(|(name, description, from)| output(name, description, from.value()))
@@ -143,12 +143,12 @@ pub(super) fn outputs(stage: &Stage, names: &Names) -> Vec<Output> {
                 "Schedule rule calling the web app's refresh endpoint ({})",
                 t.schedule
             ),
-            From::Ref("HttpTriggerRule").value(),
+            Source::Ref("HttpTriggerRule").value(),
         ));
         outputs.push(output(
             "HttpTriggerDestinationArn",
             "API destination of the web app's refresh endpoint",
-            From::Att("HttpTriggerDestination", "Arn").value(),
+            Source::Att("HttpTriggerDestination", "Arn").value(),
         ));
     }
     outputs.extend(from_resources(QUEUE));
